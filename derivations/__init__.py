@@ -1,0 +1,1 @@
+"""SymPy derivations of the catalog's problems. Never imports torch or the oracles."""

@@ -1,0 +1,43 @@
+"""What every derivation returns: the result and the steps that led to it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+Result = sp.Basic | Mapping[str, sp.Basic]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One sentence of a derivation with the equation it produces.
+
+    ``lhs`` is written twice (plain text and LaTeX) because left-hand sides such as
+    ``∂y/∂p`` are notation rather than SymPy objects; ``rhs`` is a SymPy object.
+    """
+
+    text: str
+    rhs: sp.Basic | None = None
+    lhs: str = ""
+    lhs_latex: str = ""
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A derived result, the steps behind it, and the SymPy objects of its symbols.
+
+    ``symbols`` maps the names used in numeric cases (``"w"``, ``"u"``, ``"T"``) to the
+    SymPy objects in ``result``, so a result can be evaluated at any case.
+    """
+
+    result: Result
+    steps: tuple[Step, ...]
+    symbols: Mapping[str, sp.Basic] = field(default_factory=dict)
+
+    def entries(self) -> dict[str, sp.Basic]:
+        """The result as named entries (a single result is the entry ``""``)."""
+        if isinstance(self.result, Mapping):
+            return dict(self.result)
+        return {"": self.result}

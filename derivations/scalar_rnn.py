@@ -1,0 +1,273 @@
+"""Backprop through the 1-D linear RNN h_t = w (u_t + h_{t-1}), h_0 = 0, y = h_T.
+
+Everything here is derived by SymPy from the recurrence: the T = 3 graph is run forward
+and backward symbolically, and the general-T closed form is obtained by variation of
+constants and certified by induction. Nothing is typed in as an answer.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from derivations.core import Derivation, Step
+
+w = sp.Symbol("w", real=True)
+u1, u2, u3 = sp.symbols("u_1 u_2 u_3", real=True)
+h0 = sp.Symbol("h_0", real=True)
+
+# Graph nodes of the T = 3 unrolling.  The node ``t`` is unrelated to the time index.
+p, q, r, s, t_node, y = sp.symbols("p q r s t y", real=True)
+NODES = (p, q, r, s, t_node, y)
+GRAPH = {
+    p: u1 + h0,
+    q: w * p,
+    r: q + u2,
+    s: w * r,
+    t_node: s + u3,
+    y: w * t_node,
+}
+
+# General T: time index t, bound summation index i, the input sequence u_t.
+T = sp.Symbol("T", integer=True, positive=True)
+t = sp.Symbol("t", integer=True, positive=True)
+i = sp.Symbol("i", integer=True, positive=True)
+u = sp.IndexedBase("u", real=True)
+
+T3_SYMBOLS = {"w": w, "u_1": u1, "u_2": u2, "u_3": u3}
+GENERAL_SYMBOLS = {"w": w, "u": u, "T": T, "t": t}
+
+
+def _name(node: sp.Symbol) -> str:
+    return node.name
+
+
+@cache
+def forward() -> Derivation:
+    """Forward pass of the T = 3 graph: every node as a polynomial in w and u_1..u_3."""
+    values: dict[sp.Symbol, sp.Basic] = {h0: sp.Integer(0)}
+    steps = [Step("Start from the empty state.", sp.Integer(0), "h_0", "h_0")]
+    for node in NODES:
+        local = GRAPH[node]
+        values[node] = sp.expand(local.xreplace(values))
+        steps.append(
+            Step(
+                f"Node {node.name} = {sp.sstr(local)}; substitute the earlier nodes.",
+                values[node],
+                node.name,
+                sp.latex(node),
+            )
+        )
+    table = {node.name: values[node] for node in NODES}
+    return Derivation(table, tuple(steps), T3_SYMBOLS)
+
+
+@cache
+def adjoints() -> dict[sp.Symbol, sp.Basic]:
+    """∂y/∂node for every node and input of the T = 3 graph, by reverse accumulation.
+
+    Each node's adjoint is the sum over its consumers of (consumer's adjoint) × (local
+    partial of the consumer with respect to it), the chain rule applied edge by edge.
+    """
+    adj: dict[sp.Symbol, sp.Basic] = {y: sp.Integer(1)}
+    for node in reversed(NODES):
+        for arg in GRAPH[node].free_symbols:
+            if arg == w:
+                continue  # w's partial is split per edge, see edge_partials()
+            local = sp.diff(GRAPH[node], arg)
+            adj[arg] = adj.get(arg, sp.Integer(0)) + adj[node] * local
+    return adj
+
+
+def _in_inputs(expr: sp.Basic) -> sp.Basic:
+    values = forward().result
+    return sp.expand(expr.xreplace({node: values[node.name] for node in NODES}))
+
+
+@cache
+def dy_dw() -> Derivation:
+    """dy/dw for T = 3, by differentiating the closed form of y."""
+    y_closed = forward().result["y"]
+    result = sp.expand(sp.diff(y_closed, w))
+    steps = (
+        Step("Unroll the recurrence (forward pass with h_0 = 0).", y_closed, "y", "y"),
+        Step(
+            "Differentiate the closed form with respect to w term by term.",
+            result,
+            "dy/dw",
+            r"\frac{dy}{dw}",
+        ),
+    )
+    return Derivation(result, steps, T3_SYMBOLS)
+
+
+@cache
+def dy_dp() -> Derivation:
+    """The backward-pass partial ∂y/∂p of the T = 3 graph."""
+    adj = adjoints()
+    steps = [Step("Seed the backward pass at the output.", sp.Integer(1), "∂y/∂y", r"\frac{\partial y}{\partial y}")]
+    for node in reversed(NODES[:-1]):
+        consumers = [c for c in NODES if node in GRAPH[c].free_symbols]
+        chain = " + ".join(f"∂y/∂{c.name}·∂{c.name}/∂{node.name}" for c in consumers)
+        steps.append(
+            Step(
+                f"Chain rule through the consumers of {node.name}: ∂y/∂{node.name} = {chain}.",
+                adj[node],
+                f"∂y/∂{node.name}",
+                rf"\frac{{\partial y}}{{\partial {node.name}}}",
+            )
+        )
+    return Derivation(_in_inputs(adj[p]), tuple(steps), T3_SYMBOLS)
+
+
+@cache
+def edge_partials() -> Derivation:
+    """The partial of y along each of the three multiplication edges leaving w (T = 3).
+
+    Along the edge w → n the partial is ∂y/∂n times the local partial ∂n/∂w; the three
+    sum to dy/dw (the multivariate chain rule), which is checked here symbolically.
+    """
+    adj = adjoints()
+    steps = []
+    table: dict[str, sp.Basic] = {}
+    for node in NODES:
+        if w not in GRAPH[node].free_symbols:
+            continue
+        local = sp.diff(GRAPH[node], w)
+        along = adj[node] * local
+        table[node.name] = _in_inputs(along)
+        steps.append(
+            Step(
+                f"Edge w → {node.name}: ∂y/∂{node.name} · ∂{node.name}/∂w = "
+                f"({sp.sstr(adj[node])})·({sp.sstr(local)}); in the inputs:",
+                table[node.name],
+                f"e_{node.name}",
+                rf"e_{{{node.name}}}",
+            )
+        )
+    total = sp.expand(sum(table.values()))
+    gap = sp.simplify(total - dy_dw().result)
+    if gap != 0:
+        raise ArithmeticError(f"edge partials do not sum to dy/dw: difference {gap}")
+    steps.append(
+        Step(
+            "Sum the three edges; SymPy simplifies the difference from dy/dw to 0.",
+            total,
+            "e_q + e_s + e_y",
+            r"e_q + e_s + e_y",
+        )
+    )
+    return Derivation(table, tuple(steps), T3_SYMBOLS)
+
+
+@cache
+def hidden_state_general() -> Derivation:
+    """Closed form of h_t for any t, by variation of constants, certified by induction."""
+    h = sp.Function("h")
+    c = sp.Function("c")
+    recurrence = sp.Eq(h(t), w * (u[t] + h(t - 1)))
+    ansatz = recurrence.subs({h(t): w**t * c(t), h(t - 1): w ** (t - 1) * c(t - 1)})
+    increment = sp.simplify(sp.solve(ansatz, c(t))[0] - c(t - 1))
+    # c_0 = h_0 / w^0 = 0, so c_t is the telescoping sum of its increments.
+    summand = sp.powsimp(w**t * increment.subs(t, i))
+    closed = sp.Sum(summand, (i, 1, t))
+
+    base_gap = sp.simplify(closed.subs(t, 1).doit() - w * (u[1] + 0))
+    # Inductive step: peel the last term off the sum at t + 1 and compare with the
+    # recurrence applied to the closed form at t.
+    at_next = closed.subs(t, t + 1)
+    peeled = sp.Sum(at_next.function, (i, 1, t)) + at_next.function.subs(i, t + 1)
+    step_gap = sp.simplify(sp.expand(peeled - w * (u[t + 1] + closed)))
+    if base_gap != 0 or step_gap != 0:
+        raise ArithmeticError(f"induction failed: base {base_gap}, step {step_gap}")
+
+    steps = (
+        Step("The recurrence, with h_0 = 0.", recurrence.rhs, "h_t", "h_t"),
+        Step(
+            "Variation of constants: write h_t = w^t c_t (w ≠ 0; the polynomial result "
+            "extends to w = 0) and solve for the increment c_t − c_{t−1}.",
+            increment,
+            "c_t − c_{t−1}",
+            r"c_t - c_{t-1}",
+        ),
+        Step(
+            "Since c_0 = 0, c_t telescopes to the sum of its increments; multiply by w^t.",
+            closed,
+            "h_t",
+            "h_t",
+        ),
+        Step(
+            "Induction, base t = 1: the closed form minus w(u_1 + h_0) simplifies to",
+            base_gap,
+            "h_1 − w u_1",
+            r"h_1 - w u_1",
+        ),
+        Step(
+            "Induction step: peel the term i = t + 1 off the sum at t + 1; "
+            "its difference from w(u_{t+1} + h_t) simplifies to",
+            step_gap,
+            "h_{t+1} − w(u_{t+1} + h_t)",
+            r"h_{t+1} - w\,(u_{t+1} + h_t)",
+        ),
+    )
+    return Derivation(closed, steps, GENERAL_SYMBOLS)
+
+
+def _rename_index(expr: sp.Sum, new: sp.Symbol) -> sp.Sum:
+    """Write a single sum with the index ``new`` (the catalog sums over t)."""
+    ((old, lo, hi),) = expr.limits
+    return sp.Sum(expr.function.xreplace({old: new}), (new, lo, hi))
+
+
+@cache
+def dy_dw_general() -> Derivation:
+    """dy/dw for any T: differentiate y = h_T = Σ_t w^{T-t+1} u_t term by term."""
+    h_t = hidden_state_general()
+    y_general = _rename_index(h_t.result.subs(t, T), t)
+    term = y_general.function
+    result = sp.Sum(sp.powsimp(sp.diff(term, w)), y_general.limits[0])
+    # SymPy-only consistency: at T = 3 the general result is the T = 3 result.
+    at_three = sp.expand(result.subs(T, 3).doit().xreplace({u[1]: u1, u[2]: u2, u[3]: u3}))
+    gap = sp.simplify(at_three - dy_dw().result)
+    if gap != 0:
+        raise ArithmeticError(f"general dy/dw disagrees with T = 3: {gap}")
+    steps = h_t.steps + (
+        Step("The output is the last state.", y_general, "y = h_T", "y = h_T"),
+        Step(
+            "A finite sum is differentiated term by term (the bounds do not depend on w).",
+            result,
+            "dy/dw",
+            r"\frac{dy}{dw}",
+        ),
+        Step(
+            "At T = 3 it agrees with the unrolled graph: the difference simplifies to",
+            gap,
+            "dy/dw|_{T=3} − (3w²u_1 + 2wu_2 + u_3)",
+            r"\left.\frac{dy}{dw}\right|_{T=3} - \frac{dy}{dw}\Big|_{\text{graph}}",
+        ),
+    )
+    return Derivation(result, steps, GENERAL_SYMBOLS)
+
+
+@cache
+def edge_partial_general() -> Derivation:
+    """The partial of y along the copy of w used at step t (any T).
+
+    ∂h_{j+1}/∂h_j = w locally, so ∂y/∂h_t is the product of T − t such factors; times the
+    local partial ∂h_t/∂w = u_t + h_{t-1}.
+    """
+    j = sp.Symbol("j", integer=True, positive=True)
+    dy_dh = sp.Product(w, (j, t + 1, T)).doit()
+    h_prev = hidden_state_general().result.subs(t, t - 1)
+    result = dy_dh * (u[t] + h_prev)
+    steps = (
+        Step(
+            "Backpropagate from y = h_T: each step multiplies by ∂h_{j+1}/∂h_j = w.",
+            dy_dh,
+            "∂y/∂h_t",
+            r"\frac{\partial y}{\partial h_t}",
+        ),
+        Step("Times the local partial ∂h_t/∂w = u_t + h_{t−1}.", result, "e_t", "e_t"),
+    )
+    return Derivation(result, steps, GENERAL_SYMBOLS)

@@ -1,0 +1,182 @@
+"""Cross-check a derivation against its independent numeric oracle.
+
+The SymPy result is evaluated at each case in 50-digit arithmetic (the drawn float64
+inputs are exact binary fractions, so this is the exact value to far below float64
+resolution); all the error measured is therefore the float64 oracle's.  Errors are
+relative to the result's *magnitude*: the same expression evaluated at the absolute
+values of the inputs.  For a sum of products with positive coefficients that is
+Σ|terms|, the quantity that float64 rounding error is proportional to, so cancellation
+in the exact value cannot cause a false failure, and a wrong formula still shows errors
+of order one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import mpmath
+import sympy as sp
+
+from dlverify.problem import Case, Measurement, Problem
+
+DIGITS = 50
+
+
+class OneBased:
+    """A sequence indexed from 1, as u_1..u_T are in the homework and in SymPy sums."""
+
+    def __init__(self, values: list[Any]) -> None:
+        self._values = values
+
+    def __getitem__(self, k: int) -> Any:
+        if not 1 <= k <= len(self._values):
+            raise IndexError(f"index {k} outside 1..{len(self._values)}")
+        return self._values[k - 1]
+
+
+def _arguments(expr: sp.Basic, symbols: Mapping[str, sp.Basic]) -> tuple[str, ...]:
+    names = []
+    for name, obj in symbols.items():
+        used = expr.has(obj) if isinstance(obj, sp.IndexedBase) else obj in expr.free_symbols
+        if used:
+            names.append(name)
+    return tuple(names)
+
+
+@cache
+def _compiled(expr: sp.Basic, symbols: tuple[tuple[str, sp.Basic], ...]) -> tuple[tuple[str, ...], Callable]:
+    names = _arguments(expr, dict(symbols))
+    objs = [dict(symbols)[n] for n in names]
+    return names, sp.lambdify(objs, expr, modules="mpmath")
+
+
+def _mp(value: Any, absolute: bool) -> Any:
+    if isinstance(value, bool) or isinstance(value, int):
+        return value
+    if isinstance(value, (list, tuple)):
+        return OneBased([_mp(v, absolute) for v in value])
+    x = mpmath.mpf(value)  # exact: a float64 is a binary fraction
+    return abs(x) if absolute else x
+
+
+def evaluate(expr: sp.Basic, symbols: Mapping[str, sp.Basic], case: Case, absolute: bool = False) -> float:
+    """Value of ``expr`` at ``case`` (in 50-digit arithmetic, rounded to float)."""
+    names, fn = _compiled(expr, tuple(symbols.items()))
+    with mpmath.workdps(DIGITS):
+        value = fn(*(_mp(case[n], absolute) for n in names))
+        return float(value)
+
+
+def relative_error(value: float, exact: float, magnitude: float) -> float:
+    """|value − exact| relative to the magnitude (absolute error where that is 0)."""
+    scale = max(abs(exact), magnitude)
+    diff = abs(value - exact)
+    if scale == 0.0:
+        return 0.0 if diff == 0.0 else math.inf
+    return diff / scale
+
+
+def agreement(problem: Problem, case: Case) -> list[Measurement]:
+    """The derivation against the oracle at one case, entry by entry."""
+    derivation = problem.derive()
+    entries = derivation.entries()
+    observed = problem.oracle(case)
+    if not isinstance(observed, Mapping):
+        observed = {"": observed}
+    tol = problem.tolerance(case)
+    out = []
+    for name, expr in entries.items():
+        exact = evaluate(expr, derivation.symbols, case)
+        magnitude = evaluate(expr, derivation.symbols, case, absolute=True)
+        label = f"{problem.id}[{name}]" if name else problem.id
+        out.append(Measurement(label, relative_error(float(observed[name]), exact, magnitude), tol))
+    return out
+
+
+def measure(problem: Problem, case: Case) -> list[Measurement]:
+    """Every numeric check of the problem at one case."""
+    found = agreement(problem, case)
+    for prop in problem.properties:
+        found.extend(prop.measure(case))
+    return found
+
+
+@dataclass
+class CrossCheck:
+    """What a run of the numeric cross-check found."""
+
+    problem: Problem
+    cases: int = 0
+    max_error: float = 0.0
+    max_tolerance: float = 0.0
+    worst_ratio: float = 0.0
+    size_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    failure: str | None = None
+    failing_case: Case | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None and self.cases > 0
+
+    def sizes_text(self) -> str:
+        if not self.size_ranges:
+            return self.problem.fixed_sizes or "-"
+        return ", ".join(f"{k}∈[{lo},{hi}]" if lo != hi else f"{k}={lo}" for k, (lo, hi) in self.size_ranges.items())
+
+    def record(self, case: Case, found: list[Measurement]) -> None:
+        self.cases += 1
+        for k in self.problem.sizes:
+            lo, hi = self.size_ranges.get(k, (case[k], case[k]))
+            self.size_ranges[k] = (min(lo, case[k]), max(hi, case[k]))
+        for m in found:
+            self.max_error = max(self.max_error, m.error)
+            self.max_tolerance = max(self.max_tolerance, m.tolerance)
+            self.worst_ratio = max(self.worst_ratio, m.error / m.tolerance)
+
+
+class _Disagreement(AssertionError):
+    pass
+
+
+def cross_check(problem: Problem, examples: int = 100, derandomize: bool = True) -> CrossCheck:
+    """Draw ``examples`` cases from the problem's strategy and check every property.
+
+    Hypothesis drives the draws, so a failure is shrunk to a small counterexample,
+    which is reported in ``failing_case``.
+    """
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    result = CrossCheck(problem)
+    last: list[Case] = []
+
+    @settings(
+        max_examples=examples,
+        derandomize=derandomize,
+        database=None,
+        deadline=None,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+    )
+    @given(problem.cases())
+    def run(case: dict[str, Any]) -> None:
+        last[:] = [case]
+        found = measure(problem, case)
+        bad = [m for m in found if not m.ok]
+        if bad:
+            raise _Disagreement("; ".join(f"{m.check}: error {m.error:.3g} > tolerance {m.tolerance:.3g}" for m in bad))
+        result.record(case, found)
+
+    try:
+        run()
+    except _Disagreement as exc:
+        result.failure = str(exc)
+        result.failing_case = last[0] if last else None
+    except Exception as exc:  # an oracle or derivation that crashes is a failure, reported
+        result.failure = f"{type(exc).__name__}: {exc}"
+        result.failing_case = last[0] if last else None
+    return result

@@ -1,0 +1,98 @@
+"""The description of one catalog item, read by the tests, the reports and the checker.
+
+Modelled on PyTorch's OpInfo: each item is described once — its symbols, its SymPy
+derivation, its numeric oracle, its input strategy, its tolerance and any extra
+properties — and generic code runs over every description.  This module imports neither
+SymPy nor torch, so that listing the catalog stays fast: the heavy parts are callables
+that import what they need when first called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from derivations.core import Derivation
+
+Case = Mapping[str, Any]
+"""One numeric instance: symbol name → float, int (sizes) or list (a sequence u_1..u_T)."""
+
+ANSWER_KINDS = ("expr", "matrix", "indexed", "shape", "number", "table", "choice", "bigO", "claim")
+
+
+@dataclass(frozen=True)
+class SymbolSpec:
+    """A symbol of a problem, as students write it and as the numerics see it.
+
+    ``name`` is the key in numeric cases and in the derivation's symbol map;
+    ``spellings`` are the other ways an answer may write it (``u1`` for ``u_1``).
+    ``kind`` is ``real``, ``integer``, ``sequence`` (u_t, indexed 1..T) or ``matrix``.
+    """
+
+    name: str
+    latex: str
+    kind: str
+    meaning: str = ""
+    spellings: tuple[str, ...] = ()
+    shape: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
+    value: float | None = None  # a fixed value, e.g. h_0 = 0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One numeric comparison: an error and the tolerance it must stay within."""
+
+    check: str
+    error: float
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error <= self.tolerance
+
+
+@dataclass(frozen=True)
+class Property:
+    """An extra numeric property of a problem, beyond "reference equals oracle"."""
+
+    name: str
+    measure: Callable[[Case], list[Measurement]]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One catalog item, described once."""
+
+    id: str
+    topic: str
+    title: str
+    kind: str
+    statement: str
+    symbols: tuple[SymbolSpec, ...]
+    derive: Callable[[], Derivation]
+    oracle: Callable[[Case], Any]
+    oracle_name: str
+    cases: Callable[[], SearchStrategy[dict[str, Any]]]
+    tolerance: Callable[[Case], float]
+    tolerance_note: str
+    sizes: tuple[str, ...] = ()
+    fixed_sizes: str = ""
+    entries: tuple[str, ...] = ()
+    properties: tuple[Property, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.kind not in ANSWER_KINDS:
+            raise ValueError(f"{self.id}: unknown answer kind {self.kind!r}")
+        if self.kind == "table" and not self.entries:
+            raise ValueError(f"{self.id}: a table item needs its entry names")
+
+    def symbol(self, name: str) -> SymbolSpec:
+        for spec in self.symbols:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)

@@ -1,0 +1,82 @@
+"""Catalog ids whose topic has no description yet: (id, answer kind, topic).
+
+They are listed so that ``dlverify list --planned`` shows the whole catalog and the
+answer checker can say ``unsupported`` (a known id it cannot judge yet) rather than
+``unknown_id``.  A topic's rows leave this table when its descriptions land.
+"""
+
+_ROWS = """
+rnn.loss_all_steps expr
+rnn.loss_last_step expr
+rnn.dL_dh_linear matrix
+rnn.dL_dh_tanh matrix
+rnn.explode_condition choice
+rnn.stacked claim
+lstm.dC_dCprev matrix
+lstm.dh_dC matrix
+lstm.dL_dCprev matrix
+resnet.jacobian matrix
+gated_rnn.c_shape shape
+gated_rnn.dh_dhprev matrix
+gated_rnn.dl_dWx matrix
+gated_rnn.can_explode choice
+gated_rnn.can_vanish choice
+attention_rnn.a_shape shape
+attention_rnn.dh_dhprev matrix
+attention_rnn.infinite claim
+conv.out_shape_example shape
+conv.out_shape_general shape
+conv1d.out_shape shape
+conv1d.out_value indexed
+conv1d.df_dW_shape shape
+conv1d.df_dW indexed
+conv1d.df_dx_shape shape
+conv1d.df_dx indexed
+conv1d.dl_dW_shape shape
+conv1d.dl_dW indexed
+autodiff.forward_trace table
+autodiff.reverse_trace table
+autodiff.df_dx2 number
+mlp.grad_V5 matrix
+mlp.grad_V4 matrix
+mlp.grad_V3 matrix
+mlp.grad_W3 matrix
+mlp.grad_W2 matrix
+mlp.grad_W1 matrix
+mlp.values table
+optim.adam_bias_correction expr
+xent.initial_loss number
+xent.initial_accuracy number
+lae.grad_W1 matrix
+lae.grad_W2 matrix
+lae.pca_is_optimal claim
+lae.min_loss expr
+rlae.layers choice
+rlae.loss_fn choice
+rlae.needed choice
+rlae.weight_decay expr
+rlae.weight_decay_mean expr
+rlae.sigma_minimizer number
+rlae.optimum matrix
+beam.step1 choice
+beam.step2 choice
+beam.step3 choice
+beam.returns_best choice
+beam.best_sequence choice
+beam.complexity bigO
+beam.complexity_no_cache bigO
+concepts.ae_a choice
+concepts.ae_b choice
+concepts.ae_c choice
+concepts.ae_d choice
+concepts.ae_e choice
+concepts.ae_f choice
+concepts.ae_g choice
+concepts.ae_h choice
+concepts.ae_i choice
+concepts.ae_j choice
+"""
+
+PLANNED: tuple[tuple[str, str, str], ...] = tuple(
+    (pid, kind, pid.split(".")[0]) for pid, kind in (line.split() for line in _ROWS.strip().splitlines())
+)

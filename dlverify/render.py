@@ -1,0 +1,95 @@
+"""Plain-text and LaTeX renderings of problems, derivations and cross-check records."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sympy as sp
+
+from dlverify.problem import Problem
+
+if TYPE_CHECKING:
+    from dlverify.crosscheck import CrossCheck
+
+
+def plain(expr: sp.Basic) -> str:
+    return sp.pretty(expr, use_unicode=True, wrap_line=False)
+
+
+def _equation(lhs: str, rhs: sp.Basic, indent: str = "    ") -> str:
+    body = plain(rhs).splitlines()
+    if len(body) == 1:
+        return f"{indent}{lhs} = {body[0]}"
+    pad = " " * (len(lhs) + 3)
+    mid = len(body) // 2
+    lines = [(f"{lhs} = " if k == mid else pad) + line for k, line in enumerate(body)]
+    return "\n".join(indent + line for line in lines)
+
+
+def result_entries(problem: Problem) -> list[tuple[str, sp.Basic]]:
+    return [(name or problem.id, expr) for name, expr in problem.derive().entries().items()]
+
+
+def record_text(check: CrossCheck) -> str:
+    p = check.problem
+    if not check.passed:
+        return f"FAILED against {p.oracle_name}: {check.failure} (case {check.failing_case})"
+    return (
+        f"verified against {p.oracle_name} on {check.cases} random cases ({check.sizes_text()}); "
+        f"max relative error {check.max_error:.2e}, tolerance ≤ {check.max_tolerance:.2e} ({p.tolerance_note})"
+    )
+
+
+def problem_text(problem: Problem, check: CrossCheck | None = None) -> str:
+    d = problem.derive()
+    out = [f"{problem.id} — {problem.title}  [{problem.kind}]", "", problem.statement, "", "Symbols:"]
+    for s in problem.symbols:
+        extra = f" (also {', '.join(s.spellings)})" if s.spellings else ""
+        fixed = f" = {s.value:g}" if s.value is not None else ""
+        out.append(f"  {s.name}{fixed}: {s.meaning}{extra}")
+    out += ["", "Derivation:"]
+    for k, step in enumerate(d.steps, start=1):
+        out.append(f"  {k}. {step.text}")
+        if step.rhs is not None:
+            out.append(_equation(step.lhs or "", step.rhs))
+    out += ["", "Result:"]
+    for name, expr in result_entries(problem):
+        out.append(_equation(name, expr, "  "))
+    if check is not None:
+        out += ["", "Verification: " + record_text(check)]
+    return "\n".join(out)
+
+
+def problem_latex(problem: Problem, check: CrossCheck | None = None) -> str:
+    d = problem.derive()
+    out = [rf"% {problem.id}: {problem.title}", r"\begin{enumerate}"]
+    for step in d.steps:
+        out.append(rf"  \item {latex_text(step.text)}")
+        if step.rhs is not None:
+            out.append(rf"  \[ {step.lhs_latex} = {sp.latex(step.rhs)} \]")
+    out.append(r"\end{enumerate}")
+    for name, expr in result_entries(problem):
+        label = latex_text(name) if name != problem.id else r"\text{result}"
+        out.append(rf"\[ \boxed{{{label} = {sp.latex(expr)}}} \]")
+    if check is not None:
+        out.append(latex_text("Verification: " + record_text(check)))
+    return "\n".join(out)
+
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\^{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\~{}",
+}
+
+
+def latex_text(text: str) -> str:
+    """Escape prose for LaTeX text mode (every TeX special becomes a literal)."""
+    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)

@@ -1,0 +1,30 @@
+"""Hypothesis strategies for the values that problems are checked on (float64 only)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+
+def reals(bound: float = 10.0) -> st.SearchStrategy[float]:
+    """Finite float64 values in [-bound, bound], zero and the ends included."""
+    return st.floats(-bound, bound, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+def recurrent_weight(max_abs: float = 1.5) -> st.SearchStrategy[float]:
+    """A recurrent weight drawn from all three regimes: |w| < 1, |w| = 1 and |w| > 1.
+
+    The exact values ±1 are drawn on purpose: they are the boundary between vanishing
+    and exploding gradients, and a uniform draw would almost never hit them.
+    """
+    inside = st.floats(-1.0, 1.0, exclude_min=True, exclude_max=True, allow_subnormal=False)
+    outside = st.floats(1.0, max_abs, exclude_min=True, allow_subnormal=False)
+    return st.one_of(
+        st.sampled_from([-1.0, 1.0]),
+        inside,
+        outside,
+        outside.map(lambda x: -x),
+    )
+
+
+def sequence(length: int, bound: float = 10.0) -> st.SearchStrategy[list[float]]:
+    return st.lists(reals(bound), min_size=length, max_size=length)

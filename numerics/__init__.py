@@ -1,0 +1,1 @@
+"""Independent numeric oracles (PyTorch autograd, SciPy, brute force). Never imports derivations."""
