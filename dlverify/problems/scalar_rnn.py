@@ -12,7 +12,8 @@ from typing import Any
 from dlverify.problem import Case, Measurement, Problem, Property, SymbolSpec
 
 TOPIC = "scalar_rnn"
-ORACLE = "torch autograd, unrolled recurrence (float64)"
+ORACLE_BACKWARD = "torch autograd, unrolled recurrence (float64)"
+ORACLE_FORWARD = "torch forward pass (float64)"
 EPS = sys.float_info.epsilon
 
 SETUP = (
@@ -117,7 +118,7 @@ def _edge_formula(case: Case) -> list[Measurement]:
 def _common(**kw: Any) -> dict[str, Any]:
     return {
         "topic": TOPIC,
-        "oracle_name": ORACLE,
+        "oracle_name": ORACLE_BACKWARD,
         "tolerance": _tolerance,
         "tolerance_note": TOLERANCE_NOTE,
         **kw,
@@ -136,7 +137,7 @@ PROBLEMS = (
         cases=_cases_t3,
         fixed_sizes="T=3",
         entries=("p", "q", "r", "s", "t", "y"),
-        **_common(),
+        **_common(oracle_name=ORACLE_FORWARD),
     ),
     Problem(
         id="scalar_rnn.dy_dw",

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import ast
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from derivations.core import Derivation
+from dlverify import registry
+from dlverify.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_list_shows_every_scalar_rnn_id(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--topic", "scalar_rnn"]) == 0
+    out = capsys.readouterr().out
+    for pid in ("forward", "dy_dw", "dy_dp", "edge_partials", "dy_dw_general"):
+        assert f"scalar_rnn.{pid} " in out
+
+
+def test_list_planned_marks_underived_ids(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--planned"]) == 0
+    out = capsys.readouterr().out
+    assert "beam.complexity" in out and "not derived yet" in out
+
+
+def test_show_prints_the_derivation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "scalar_rnn.dy_dw", "--examples", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "Derivation:" in out and "Differentiate the closed form" in out
+    assert "verified against torch autograd" in out and "on 5 random cases" in out
+
+
+def test_show_latex(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "scalar_rnn.dy_dw_general", "--latex", "--examples", "0"]) == 0
+    out = capsys.readouterr().out
+    assert r"\sum_{t=1}^{T}" in out and r"\boxed" in out
+
+
+@pytest.mark.parametrize("args", [["show", "scalar_rnn.nope"], ["verify", "nope"], ["show", "rnn.dL_dh_linear"]])
+def test_unknown_or_underived_id_exits_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dlverify: ") and "Traceback" not in err
+
+
+def test_verify_prints_a_passing_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "scalar_rnn", "--examples", "10"]) == 0
+    out = capsys.readouterr().out
+    assert sum(line.endswith("  pass") for line in out.splitlines()) == 5 and "5 passed, 0 failed" in out
+
+
+def test_verify_exits_1_on_a_wrong_derivation(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    good = registry.get("scalar_rnn.dy_dp")
+    d = good.derive()
+    wrong = Derivation(d.result * sp.Symbol("w", real=True), d.steps, d.symbols)  # w^4 instead of w^3
+    bad = dataclasses.replace(good, derive=lambda: wrong)
+    monkeypatch.setitem(registry.problems(), bad.id, bad)
+    assert main(["verify", bad.id, "--examples", "10"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "case {" in out
+
+
+def test_listing_imports_neither_sympy_nor_torch() -> None:
+    code = (
+        "import sys; from dlverify.cli import main; main(['list']);"
+        "heavy = {'sympy', 'torch', 'hypothesis'} & set(sys.modules); assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def _imports(package: str) -> set[str]:
+    found = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_two_witnesses_stay_apart() -> None:
+    assert not _imports("numerics") & {"derivations", "dlverify", "sympy"}
+    assert not _imports("derivations") & {"torch", "numerics", "dlverify"}

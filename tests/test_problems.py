@@ -1,0 +1,72 @@
+"""Generic tests run over every problem description (the OpInfo pattern).
+
+Adding a problem to the registry adds it to every test here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from derivations.core import Derivation
+from dlverify import registry
+from dlverify.crosscheck import agreement, cross_check
+from dlverify.problem import Problem
+
+PROBLEMS = list(registry.problems().values())
+IDS = [p.id for p in PROBLEMS]
+WITH_PROPERTIES = [(p, prop) for p in PROBLEMS for prop in p.properties]
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=IDS)
+@given(data=st.data())
+def test_reference_equals_oracle(problem: Problem, data: st.DataObject) -> None:
+    case = data.draw(problem.cases(), label="case")
+    for m in agreement(problem, case):
+        assert m.ok, f"{m.check}: error {m.error:.3g} > tolerance {m.tolerance:.3g} at {case}"
+
+
+@pytest.mark.parametrize(
+    ("problem", "prop"), WITH_PROPERTIES, ids=[f"{p.id}-{prop.name}" for p, prop in WITH_PROPERTIES]
+)
+@given(data=st.data())
+def test_property(problem: Problem, prop, data: st.DataObject) -> None:
+    case = data.draw(problem.cases(), label="case")
+    for m in prop.measure(case):
+        assert m.ok, f"{m.check}: error {m.error:.3g} > tolerance {m.tolerance:.3g} at {case}"
+
+
+def _scaled(problem: Problem, factor: sp.Expr) -> Problem:
+    original = problem.derive()
+    mutated = {k: v * factor for k, v in original.entries().items()}
+    result = mutated[""] if set(mutated) == {""} else mutated
+    wrong = Derivation(result, original.steps, original.symbols)
+    return dataclasses.replace(problem, derive=lambda: wrong)
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=IDS)
+def test_a_wrong_reference_is_caught(problem: Problem) -> None:
+    # A reference off by one part in a million must fail the cross-check, so the
+    # agreement above is evidence and not a test that cannot fail.
+    check = cross_check(_scaled(problem, sp.Rational(1_000_001, 1_000_000)), examples=20)
+    assert not check.passed
+    assert check.failing_case is not None
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=IDS)
+def test_description_is_complete(problem: Problem) -> None:
+    d = problem.derive()
+    assert d.steps, "a derivation needs its steps"
+    assert problem.id.split(".")[0] == problem.topic
+    declared = {s.name for s in problem.symbols}
+    names_of = {obj: name for name, obj in d.symbols.items()}
+    for expr in d.entries().values():
+        used = {names_of.get(s, getattr(s, "name", str(s))) for s in expr.free_symbols if not isinstance(s, sp.Indexed)}
+        used |= {names_of[b] for b in expr.atoms(sp.IndexedBase) if b in names_of}
+        assert used <= declared, f"result uses undeclared symbols {used - declared}"
+    if problem.kind == "table":
+        assert set(d.entries()) == set(problem.entries)
