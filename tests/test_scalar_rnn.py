@@ -48,3 +48,11 @@ def test_backward_pass_gives_every_node() -> None:
     adj = d.adjoints()
     assert set(adj) >= set(d.NODES) | {d.u1, d.u2, d.u3, d.h0}
     assert adj[d.p] == d.w**3
+
+
+def test_underflow_is_not_mistaken_for_a_wrong_result() -> None:
+    # Found by the thorough profile: w² u_1 is subnormal here, so float64 has only an
+    # absolute accuracy; the comparison discounts differences below the smallest normal.
+    problem = registry.get("scalar_rnn.edge_partials")
+    case = {"w": 2.729090557522721e-158, "u_1": 1.59375, "u_2": 0.0, "u_3": 0.0}
+    assert all(m.ok for m in agreement(problem, case))
