@@ -28,13 +28,17 @@ class Step:
 class Derivation:
     """A derived result, the steps behind it, and the SymPy objects of its symbols.
 
-    ``symbols`` maps the names used in numeric cases (``"w"``, ``"u"``, ``"T"``) to the
-    SymPy objects in ``result``, so a result can be evaluated at any case.
+    ``symbols`` maps the names used in numeric cases and answers (``"w"``, ``"u"``,
+    ``"T"``) to the SymPy objects in ``result``, so a result can be evaluated at any case.
+    ``definitions`` gives the symbols that stand for something derived (a graph node, a
+    fixed initial state, an upstream gradient) in terms of the others; an answer may use
+    them, and the checker substitutes them before comparing.
     """
 
     result: Result
     steps: tuple[Step, ...]
     symbols: Mapping[str, sp.Basic] = field(default_factory=dict)
+    definitions: Mapping[str, sp.Basic] = field(default_factory=dict)
 
     def entries(self) -> dict[str, sp.Basic]:
         """The result as named entries (a single result is the entry ``""``)."""

@@ -35,7 +35,15 @@ t = sp.Symbol("t", integer=True, positive=True)
 i = sp.Symbol("i", integer=True, positive=True)
 u = sp.IndexedBase("u", real=True)
 
-T3_SYMBOLS = {"w": w, "u_1": u1, "u_2": u2, "u_3": u3}
+# ∂y/∂n for each node n: symbols an answer may use for the backward-pass values.
+ADJOINT = {n: sp.Symbol(f"dy/d{n.name}", real=True) for n in NODES}
+
+T3_SYMBOLS = {"w": w, "u_1": u1, "u_2": u2, "u_3": u3, "h_0": h0}
+T3_GRAPH_SYMBOLS = {
+    **T3_SYMBOLS,
+    **{n.name: n for n in NODES[:-1]},
+    **{f"dy_d{n.name}": ADJOINT[n] for n in NODES},
+}
 GENERAL_SYMBOLS = {"w": w, "u": u, "T": T, "t": t}
 
 
@@ -60,7 +68,7 @@ def forward() -> Derivation:
             )
         )
     table = {node.name: values[node] for node in NODES}
-    return Derivation(table, tuple(steps), T3_SYMBOLS)
+    return Derivation(table, tuple(steps), T3_SYMBOLS, {"h_0": sp.Integer(0)})
 
 
 @cache
@@ -78,6 +86,16 @@ def adjoints() -> dict[sp.Symbol, sp.Basic]:
             local = sp.diff(GRAPH[node], arg)
             adj[arg] = adj.get(arg, sp.Integer(0)) + adj[node] * local
     return adj
+
+
+def graph_definitions() -> dict[str, sp.Basic]:
+    """Every node and every ∂y/∂node of the T = 3 graph in terms of w and the inputs."""
+    values = forward().result
+    adj = adjoints()
+    defs: dict[str, sp.Basic] = {"h_0": sp.Integer(0)}
+    defs.update({n.name: values[n.name] for n in NODES[:-1]})
+    defs.update({f"dy_d{n.name}": _in_inputs(adj[n]) for n in NODES})
+    return defs
 
 
 def _in_inputs(expr: sp.Basic) -> sp.Basic:
@@ -99,7 +117,7 @@ def dy_dw() -> Derivation:
             r"\frac{dy}{dw}",
         ),
     )
-    return Derivation(result, steps, T3_SYMBOLS)
+    return Derivation(result, steps, T3_SYMBOLS, {"h_0": sp.Integer(0)})
 
 
 @cache
@@ -118,7 +136,7 @@ def dy_dp() -> Derivation:
                 rf"\frac{{\partial y}}{{\partial {node.name}}}",
             )
         )
-    return Derivation(_in_inputs(adj[p]), tuple(steps), T3_SYMBOLS)
+    return Derivation(_in_inputs(adj[p]), tuple(steps), T3_SYMBOLS, {"h_0": sp.Integer(0)})
 
 
 @cache
@@ -158,7 +176,7 @@ def edge_partials() -> Derivation:
             r"e_q + e_s + e_y",
         )
     )
-    return Derivation(table, tuple(steps), T3_SYMBOLS)
+    return Derivation(table, tuple(steps), T3_GRAPH_SYMBOLS, graph_definitions())
 
 
 @cache

@@ -41,6 +41,7 @@ class SymbolSpec:
     shape: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
     value: float | None = None  # a fixed value, e.g. h_0 = 0
+    bounds: tuple[str, str] | None = None  # integer range, by name: t in ("1", "T")
 
 
 @dataclass(frozen=True)

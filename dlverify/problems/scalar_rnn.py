@@ -28,11 +28,21 @@ INPUTS_T3 = tuple(
     SymbolSpec(f"u_{k}", f"u_{{{k}}}", "real", f"input at step {k}", (f"u{k}", f"u[{k}]")) for k in (1, 2, 3)
 )
 NODES_T3 = tuple(SymbolSpec(n, n, "real", f"graph node {n} (its forward value)") for n in "pqrst")
+ADJOINTS_T3 = tuple(
+    SymbolSpec(
+        f"dy_d{n}",
+        rf"\frac{{\partial y}}{{\partial {n}}}",
+        "real",
+        f"the backward-pass value ∂y/∂{n}",
+        (rf"\frac{{dy}}{{d{n}}}", f"dy/d{n}", rf"\partial y/\partial {n}"),
+    )
+    for n in "pqrsty"
+)
 GENERAL = (
     W,
-    SymbolSpec("T", "T", "integer", "sequence length", assumptions=("T >= 1",)),
-    SymbolSpec("u", "u", "sequence", "inputs u_1..u_T, written u_t", ("u[t]",)),
-    SymbolSpec("t", "t", "integer", "time index (bound by the sum)", assumptions=("1 <= t <= T",)),
+    SymbolSpec("T", "T", "integer", "sequence length", assumptions=("T >= 1",), bounds=("1", "")),
+    SymbolSpec("u", "u", "sequence", "inputs u_1..u_T, written u_t, u_{t} or u[t]"),
+    SymbolSpec("t", "t", "integer", "time index (bound by the sum)", assumptions=("1 <= t <= T",), bounds=("1", "T")),
 )
 
 
@@ -168,7 +178,7 @@ PROBLEMS = (
         title="Partials of y along the three edges leaving w (T = 3)",
         kind="table",
         statement=SETUP + " Give the partial of y along each edge leaving w (into q, s and y); they must sum to dy/dw.",
-        symbols=(W, H0, *INPUTS_T3, *NODES_T3),
+        symbols=(W, H0, *INPUTS_T3, *NODES_T3, *ADJOINTS_T3),
         derive=lambda: _derivations().edge_partials(),
         oracle=lambda c: dict(zip("qsy", _numerics().edge_partials(c["w"], _u3(c)), strict=True)),
         cases=_cases_t3,

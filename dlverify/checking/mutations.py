@@ -1,0 +1,100 @@
+"""Common mistakes, as mutations of the reference, for diagnosing a wrong answer.
+
+When a wrong answer agrees with one mutation at every random point, the feedback can
+say what the mistake probably was ("the exponent of w is off by one") instead of only
+"incorrect".  Each mutation has a specific description, which names parts of the
+reference, and a generic hint that does not (for --hide-reference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+
+@dataclass(frozen=True)
+class Mutation:
+    expr: sp.Basic
+    detail: str
+    hint: str
+
+
+def _text(e: sp.Basic) -> str:
+    return sp.sstr(e)
+
+
+def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
+    """Plausible wrong versions of ``reference``, most common mistakes first."""
+    out = [
+        Mutation(-reference, "the sign is flipped", "the sign looks flipped"),
+        Mutation(2 * reference, "it is twice the reference", "it is off by a constant factor"),
+        Mutation(reference / 2, "it is half the reference", "it is off by a constant factor"),
+    ]
+    for node in sp.preorder_traversal(reference):
+        if isinstance(node, sp.Add):
+            for term in node.args:
+                out.append(
+                    Mutation(
+                        reference.xreplace({node: node - term}),
+                        f"the term {_text(term)} is missing",
+                        "a term is missing",
+                    )
+                )
+        elif isinstance(node, sp.Pow) and (not node.exp.is_Rational or (node.exp.is_Integer and abs(node.exp) > 1)):
+            base, exp = node.args
+            for shift in (1, -1):
+                new = exp + shift
+                out.append(
+                    Mutation(
+                        reference.xreplace({node: sp.Pow(base, new)}),
+                        f"the exponent of {_text(base)} is off by one ({_text(new)} instead of {_text(exp)})",
+                        "an exponent is off by one",
+                    )
+                )
+        elif isinstance(node, sp.Mul):
+            for factor in node.args:
+                divisor = isinstance(factor, sp.Pow) and factor.exp.is_negative
+                if divisor or (factor.is_Rational and abs(factor) != 1):
+                    out.append(
+                        Mutation(
+                            reference.xreplace({node: node / factor}),
+                            f"the factor {_text(factor)} is missing",
+                            "a factor is missing",
+                        )
+                    )
+        elif isinstance(node, (sp.Sum, sp.Product)):
+            (var, lo, hi), *rest = node.limits
+            for new_lo, new_hi, what in (
+                (lo - 1, hi, "starts"),
+                (lo + 1, hi, "starts"),
+                (lo, hi - 1, "ends"),
+                (lo, hi + 1, "ends"),
+            ):
+                bound = new_lo if what == "starts" else new_hi
+                old = lo if what == "starts" else hi
+                out.append(
+                    Mutation(
+                        reference.xreplace({node: node.func(node.function, (var, new_lo, new_hi), *rest)}),
+                        f"the {type(node).__name__.lower()} {what} at {var} = {_text(bound)} instead of {_text(old)}",
+                        "a bound of the sum is off by one",
+                    )
+                )
+        elif isinstance(node, sp.Indexed):
+            for shift in (1, -1):
+                moved = node.base[node.indices[0] + shift]
+                out.append(
+                    Mutation(
+                        reference.xreplace({node: moved}),
+                        f"{_text(moved)} appears instead of {_text(node)}",
+                        "an index is off by one",
+                    )
+                )
+    seen: set[str] = set()
+    unique = []
+    for m in out:
+        k = sp.srepr(m.expr)
+        if k not in seen and m.expr != reference:
+            seen.add(k)
+            unique.append(m)
+    return unique[:limit]

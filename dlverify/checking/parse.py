@@ -1,0 +1,254 @@
+"""Answer text (LaTeX or plain) → an explicit syntax tree, without evaluating anything.
+
+The grammar (grammar.lark) is the project's own and is parsed by Lark's LALR parser;
+nothing here calls eval, sympify or parse_expr.  Errors point at a character of the
+text as the student wrote it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer_NonRecursive, v_args
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 60
+
+# Unicode a student may paste, mapped to the ASCII/LaTeX the grammar reads.  Each maps
+# one character to a string; positions are mapped back for error messages.
+UNICODE = {
+    "−": "-", "–": "-", "·": r"\cdot ", "⋅": r"\cdot ", "×": r"\times ", "∘": r"\circ ",
+    "⊤": r"\top ", "σ": r"\sigma ", "λ": r"\lambda ", "Λ": r"\Lambda ", "δ": r"\delta ",
+    "ℓ": r"\ell ", "∂": r"\partial ", "∑": r"\sum ", "∏": r"\prod ", "≤": "<=", "≥": ">=",
+    "≠": "!=", "′": "'", "’": "'", "\u00a0": " ",
+}  # fmt: skip
+
+# LaTeX commands with grammar of their own; every other command is a name (\sigma, \top).
+KEYWORDS = {
+    r"\frac": "FRAC", r"\dfrac": "FRAC", r"\tfrac": "FRAC", r"\sqrt": "SQRT",
+    r"\hat": "ACCENT", r"\widehat": "ACCENT", r"\bar": "ACCENT", r"\overline": "ACCENT",
+    r"\tilde": "ACCENT", r"\widetilde": "ACCENT", r"\dot": "ACCENT",
+    r"\mathbf": "FONT", r"\boldsymbol": "FONT", r"\bm": "FONT", r"\mathbb": "FONT",
+    r"\mathrm": "FONT", r"\mathit": "FONT", r"\text": "FONT", r"\mathcal": "FONT",
+    r"\operatorname": "OPNAME",
+    r"\cdot": "MULOP", r"\times": "MULOP", r"\ast": "MULOP",
+    r"\odot": "HADAMARD", r"\circ": "HADAMARD",
+    r"\le": "REL", r"\leq": "REL", r"\ge": "REL", r"\geq": "REL", r"\lt": "REL", r"\gt": "REL",
+    r"\ne": "REL", r"\neq": "REL",
+    r"\lfloor": "FLOOR_L", r"\rfloor": "FLOOR_R", r"\lceil": "CEIL_L", r"\rceil": "CEIL_R",
+    r"\partial": "PARTIAL",
+}  # fmt: skip
+REL_SPELLING = {r"\le": "<=", r"\leq": "<=", r"\ge": ">=", r"\geq": ">=", r"\lt": "<", r"\gt": ">",
+                r"\ne": "!=", r"\neq": "!="}  # fmt: skip
+
+
+class ParseError(ValueError):
+    """The text could not be read; ``pos`` is a 0-based index into the original text."""
+
+    def __init__(self, reason: str, pos: int | None = None, text: str = "") -> None:
+        self.reason = reason
+        self.pos = pos
+        self.text = text
+        where = f" at position {pos + 1}" if pos is not None else ""
+        super().__init__(f"{reason}{where}")
+
+    def pointer(self) -> str:
+        """The text with a caret under the offending character (PrairieLearn style)."""
+        if self.pos is None or not self.text or "\n" in self.text:
+            return str(self)
+        return f"{self}\n  {self.text}\n  {' ' * self.pos}^"
+
+
+@dataclass(frozen=True)
+class Node:
+    """A syntax-tree node: ``kind`` names the construct, ``args`` its parts."""
+
+    kind: str
+    args: tuple
+    pos: int = 0
+
+    def __repr__(self) -> str:  # compact, for error messages and tests
+        return f"{self.kind}({', '.join(map(repr, self.args))})"
+
+
+def _retype(token: Token) -> Token:
+    kind = KEYWORDS.get(token.value)
+    if kind is None:
+        return token
+    value = REL_SPELLING.get(token.value, token.value)
+    return Token.new_borrow_pos(kind, value, token)
+
+
+@cache
+def _parser() -> Lark:
+    grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="basic", lexer_callbacks={"CMD": _retype}, maybe_placeholders=False)
+
+
+def _pos(item: object) -> int:
+    if isinstance(item, Token):
+        return item.start_pos or 0
+    if isinstance(item, Node):
+        return item.pos
+    return 0
+
+
+def _flat(kind: str, left: object, right: object) -> tuple:
+    """Operands of an associative chain, flattened so deep chains stay shallow."""
+    head = left.args if isinstance(left, Node) and left.kind == kind else (left,)
+    return (*head, right)
+
+
+@v_args(inline=True)
+class _ToNodes(Transformer_NonRecursive):
+    def paren(self, inner):
+        return Node("paren", (inner,), _pos(inner))
+
+    def number(self, tok: Token) -> Node:
+        return Node("num", (tok.value,), _pos(tok))
+
+    def name(self, tok: Token) -> Node:
+        return Node("name", (tok.value,), _pos(tok))
+
+    def add(self, a, b):
+        return Node("add", _flat("add", a, b), _pos(a))
+
+    def sub(self, a, b):
+        return Node("add", _flat("add", a, Node("neg", (b,), _pos(b))), _pos(a))
+
+    def mul(self, a, *rest):
+        b = rest[-1]  # an explicit operator token, if any, precedes the operand
+        return Node("mul", _flat("mul", a, b), _pos(a))
+
+    def div(self, a, b):
+        return Node("div", (a, b), _pos(a))
+
+    def hadamard(self, a, _op, b):
+        return Node("hadamard", _flat("hadamard", a, b), _pos(a))
+
+    def neg(self, a):
+        return Node("neg", (a,), _pos(a))
+
+    def pow(self, base, _op, exponent):
+        return Node("pow", (base, exponent), _pos(base))
+
+    def prime(self, a):
+        return Node("prime", (a,), _pos(a))
+
+    def sub_script(self, base, sub):
+        return Node("sub", (base, sub), _pos(base))
+
+    def index(self, base, _open, idx):
+        return Node("sub", (base, idx), _pos(base))
+
+    def transpose(self, a, _mark):
+        return Node("transpose", (a,), _pos(a))
+
+    def attribute(self, a, attr: Token):
+        name = attr.value[1:]
+        return Node("transpose", (a,), _pos(a)) if name == "T" else Node("attr", (a, name), _pos(a))
+
+    def binding(self, var, value):
+        return Node("binding", (var, value), _pos(var))
+
+    def pair(self, a, b):
+        return Node("tuple", (a, b), _pos(a))
+
+    def tuple(self, *items):
+        return Node("tuple", items, _pos(items[0]))
+
+    def indicator(self, rel):
+        return Node("indicator", (rel,), rel.pos)
+
+    def relation(self, *parts):
+        return Node("relation", tuple(p.value if isinstance(p, Token) else p for p in parts), _pos(parts[0]))
+
+    def frac(self, _tok, a, b):
+        return Node("div", (a, b), _pos(_tok))
+
+    def sqrt(self, _tok, a):
+        return Node("sqrt", (a,), _pos(_tok))
+
+    def accent(self, tok, a):
+        inner = a if isinstance(a, Node) else Node("name", (a.value,), _pos(a))
+        return Node("accent", (tok.value.lstrip("\\"), inner), _pos(tok))
+
+    def font(self, tok, a):
+        return Node("font", (tok.value.lstrip("\\"), a), _pos(tok))
+
+    def opname(self, tok, name):
+        return Node("name", (name.value,), _pos(tok))
+
+    def floor(self, tok, a, _close):
+        return Node("floor", (a,), _pos(tok))
+
+    def ceil(self, tok, a, _close):
+        return Node("ceil", (a,), _pos(tok))
+
+    def partial(self, tok, a):
+        return Node("partial", (a,), _pos(tok))
+
+
+def _normalise(text: str) -> tuple[str, list[int]]:
+    out: list[str] = []
+    origin: list[int] = []
+    for k, ch in enumerate(text):
+        rep = UNICODE.get(ch, ch)
+        out.append(rep)
+        origin.extend([k] * len(rep))
+    return "".join(out), origin
+
+
+def _check_text(text: str) -> None:
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"answer longer than {MAX_LENGTH} characters", MAX_LENGTH, "")
+    for k, ch in enumerate(text):
+        if ch in "\t\n\r":
+            continue
+        if ord(ch) < 32 or ord(ch) == 127:
+            raise ParseError(f"control character U+{ord(ch):04X} is not allowed", k, text)
+    depth = 0
+    for k, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ParseError(f"brackets nested more than {MAX_DEPTH} deep", k, text)
+        elif ch in ")]}":
+            depth -= 1
+
+
+def parse(text: str) -> Node:
+    """Parse one answer into a tree; raise ParseError (never anything else)."""
+    if not isinstance(text, str):
+        raise ParseError(f"expected text, got {type(text).__name__}")
+    _check_text(text)
+    if not text.strip():
+        raise ParseError("the answer is empty", 0, text)
+    norm, origin = _normalise(text)
+
+    def at(pos: int | None) -> int | None:
+        if pos is None:
+            return None
+        return origin[pos] if pos < len(origin) else len(text)
+
+    try:
+        tree = _parser().parse(norm)
+        return _ToNodes().transform(tree)
+    except UnexpectedCharacters as exc:
+        ch = norm[exc.pos_in_stream] if exc.pos_in_stream < len(norm) else ""
+        raise ParseError(f"unexpected character {ch!r}", at(exc.pos_in_stream), text) from None
+    except UnexpectedToken as exc:
+        tok = exc.token
+        if tok.type == "$END":
+            reason = "the answer ends too early (an operand or a closing bracket is missing)"
+            raise ParseError(reason, len(text), text) from None
+        raise ParseError(f"unexpected {tok.value!r}", at(tok.start_pos), text) from None
+    except UnexpectedEOF:
+        raise ParseError("the answer ends too early", len(text), text) from None
+    except UnexpectedInput as exc:  # pragma: no cover - the subclasses above cover LALR
+        raise ParseError("cannot read the answer", at(getattr(exc, "pos_in_stream", None)), text) from None
+    except (LarkError, RecursionError) as exc:
+        raise ParseError(f"cannot read the answer ({type(exc).__name__})", None, text) from None

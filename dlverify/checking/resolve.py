@@ -1,0 +1,474 @@
+"""Syntax tree → SymPy, against one problem's symbol table.
+
+Every construct maps to SymPy through an explicit table: a name is a symbol of the
+problem (under any of its spellings), a known function, or a constant — anything else is
+reported as unknown.  Numbers are built from their digits with ``fractions.Fraction``;
+nothing is evaluated from text, and powers that would build astronomically large numbers
+are refused before SymPy sees them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+
+import sympy as sp
+
+from dlverify.checking.parse import Node, ParseError, parse
+from dlverify.problem import Problem
+
+MAX_EXPONENT = 1000  # |numeric exponent|; larger ones are refused, not computed
+MAX_DIGITS = 60
+
+_DIGIT_SUFFIX = re.compile(r"^([A-Za-z]+)([0-9]+)$")
+TRANSPOSE_MARKS = {"T", "top", "intercal", "mathsf{T}"}
+
+
+class Unreadable(ParseError):
+    """Parsed, but a construct has no meaning here (a prime after a scalar, say)."""
+
+
+def _sigmoid(x: sp.Expr) -> sp.Expr:
+    return 1 / (1 + sp.exp(-x))
+
+
+def _sigmoid_prime(x: sp.Expr) -> sp.Expr:
+    return _sigmoid(x) * (1 - _sigmoid(x))
+
+
+FUNCTIONS = {
+    "exp": sp.exp, "log": sp.log, "ln": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
+    "tanh": sp.tanh, "sqrt": sp.sqrt, "sigma": _sigmoid, "sigmoid": _sigmoid, "abs": sp.Abs,
+    "relu": lambda x: sp.Max(0, x), "ReLU": lambda x: sp.Max(0, x), "floor": sp.floor, "ceil": sp.ceiling,
+}  # fmt: skip
+DERIVATIVES = {"sigma": _sigmoid_prime, "sigmoid": _sigmoid_prime, "tanh": lambda x: 1 - sp.tanh(x) ** 2}
+BIG_OPERATORS = {"sum": sp.Sum, "prod": sp.Product}
+CONSTANTS = {"e": sp.E, "pi": sp.pi, "infty": sp.oo}
+
+
+def _bare(name: str) -> str:
+    return name[1:] if name.startswith("\\") else name
+
+
+def key(node: Node) -> str | None:
+    """A canonical spelling of a name-like tree, equal for ``u_1``, ``u_{1}``, ``u1``, ``u[1]``."""
+    k = node.kind
+    if k == "name":
+        bare = _bare(node.args[0])
+        m = _DIGIT_SUFFIX.match(bare)
+        return f"{m.group(1)}_{{{m.group(2)}}}" if m else bare
+    if k == "num":
+        return node.args[0]
+    if k == "paren":
+        return key(node.args[0])
+    if k == "sub":
+        base, sub = (key(a) for a in node.args)
+        return None if base is None or sub is None else f"{base}_{{{sub}}}"
+    if k == "pow":
+        base, sup = (key(a) for a in node.args)
+        return None if base is None or sup is None else f"{base}^{{{sup}}}"
+    if k == "accent":
+        kind = {"widehat": "hat", "widetilde": "tilde", "overline": "bar"}.get(node.args[0], node.args[0])
+        inner = key(node.args[1])
+        return None if inner is None else f"{kind}{{{inner}}}"
+    if k == "font":
+        inner = key(node.args[1])
+        if node.args[0] == "mathbb":
+            return None if inner is None else f"mathbb{{{inner}}}"
+        return inner  # bold / roman / text: the same symbol
+    if k == "div":
+        num, den = node.args
+        if num.kind == "partial" and den.kind == "partial":
+            a, b = key(num.args[0]), key(den.args[0])
+            return None if a is None or b is None else f"d{a}/d{b}"
+        if num.kind == "name" and den.kind == "name":
+            a, b = _bare(num.args[0]), _bare(den.args[0])
+            if a.startswith("d") and b.startswith("d") and len(a) > 1 and len(b) > 1:
+                return f"d{a[1:]}/d{b[1:]}"
+        return None
+    if k == "attr":
+        inner = key(node.args[0])
+        return None if inner is None else f"{inner}.{node.args[1]}"
+    if k == "add":  # subscripts such as t-1
+        parts = [key(a) for a in node.args]
+        return None if None in parts else "+".join(parts).replace("+-", "-")
+    if k == "neg":
+        inner = key(node.args[0])
+        return None if inner is None else f"-{inner}"
+    return None
+
+
+@dataclass
+class SymbolTable:
+    """What the names of one problem mean."""
+
+    by_key: dict[str, sp.Basic]
+    index_bounds: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]
+    definitions: dict[sp.Basic, sp.Basic]
+    problem_id: str
+    matrices: set[sp.Basic] = field(default_factory=set)
+
+
+@cache
+def table_for(problem: Problem) -> SymbolTable:
+    derivation = problem.derive()
+    objects = dict(derivation.symbols)
+    by_key: dict[str, sp.Basic] = {}
+    bounds: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] = {}
+    for spec in problem.symbols:
+        if spec.name not in objects:
+            raise KeyError(f"{problem.id}: symbol {spec.name} has no SymPy object in its derivation")
+        obj = objects[spec.name]
+        for spelling in (spec.name, spec.latex, *spec.spellings):
+            k = key(parse(spelling))
+            if k is None:
+                raise ValueError(f"{problem.id}: spelling {spelling!r} is not name-like")
+            for variant in {k, k.replace("^{", "_{")}:
+                by_key.setdefault(variant, obj)
+    for spec in problem.symbols:
+        if spec.bounds:
+            lo, hi = (objects[b] if b in objects else sp.Integer(int(b)) if b else None for b in spec.bounds)
+            bounds[objects[spec.name]] = (lo, hi)
+    definitions = {objects[n]: v for n, v in derivation.definitions.items()}
+    return SymbolTable(by_key, bounds, definitions, problem.id)
+
+
+@dataclass
+class _Env:
+    table: SymbolTable
+    bound: dict[str, sp.Symbol] = field(default_factory=dict)
+    unknown: dict[str, int] = field(default_factory=dict)
+
+
+def _number(text: str, pos: int) -> sp.Rational:
+    digits = re.sub(r"[eE].*", "", text).replace(".", "")
+    exp = int(text.split("e")[-1].split("E")[-1]) if re.search(r"[eE]", text) else 0
+    if len(digits) > MAX_DIGITS or abs(exp) > 300:
+        raise Unreadable(f"number {text[:20]}… is too large to check", pos)
+    f = Fraction(text)
+    return sp.Rational(f.numerator, f.denominator)
+
+
+def _lookup(node: Node, env: _Env) -> sp.Basic | None:
+    k = key(node)
+    if k is None:
+        return None
+    if k in env.bound:
+        return env.bound[k]
+    return env.table.by_key.get(k)
+
+
+def _is_function(node: Node, env: _Env) -> str | None:
+    """The function a factor names (``sigma``, ``sigma'``, ``exp``…), unless it is a symbol."""
+    if node.kind == "prime":
+        inner = _is_function(node.args[0], env)
+        return f"{inner}'" if inner in DERIVATIVES else None
+    if node.kind in ("name", "font") and _lookup(node, env) is None:
+        name = key(node)
+        if name in FUNCTIONS or name in ("diag",):
+            return name
+    return None
+
+
+def _big_head(node: Node, env: _Env) -> tuple[str, Node | None, Node | None] | None:
+    """``\\sum_{t=1}^{T}`` (in either script order) → (operator, lower/binding, upper)."""
+    lower = upper = None
+    cur = node
+    for _ in range(2):
+        if cur.kind == "pow" and upper is None:
+            cur, upper = cur.args
+        elif cur.kind == "sub" and lower is None:
+            cur, lower = cur.args
+    if cur.kind == "name" and _bare(cur.args[0]) in BIG_OPERATORS and _lookup(cur, env) is None:
+        return _bare(cur.args[0]), lower, upper
+    return None
+
+
+def _pow(base: sp.Basic, exponent: sp.Basic, pos: int) -> sp.Basic:
+    if exponent.is_number:
+        if not exponent.is_finite:
+            raise Unreadable("an infinite exponent cannot be checked", pos)
+        if exponent.is_real and abs(exponent) > MAX_EXPONENT:
+            raise Unreadable(f"exponent {sp.sstr(exponent)[:30]} is too large to check", pos)
+    if isinstance(base, sp.MatrixExpr) and exponent == -1:
+        return sp.Inverse(base)
+    return sp.Pow(base, exponent)
+
+
+class Resolver:
+    """Turns a syntax tree into SymPy for one problem."""
+
+    def __init__(self, table: SymbolTable) -> None:
+        self.env = _Env(table)
+
+    def unknown(self) -> dict[str, int]:
+        return dict(self.env.unknown)
+
+    def __call__(self, node: Node) -> sp.Basic:
+        return self.expr(node)
+
+    def expr(self, node: Node) -> sp.Basic:
+        env = self.env
+        found = _lookup(node, env)
+        if found is not None:
+            return found
+        method = getattr(self, f"_{node.kind}", None)
+        if method is None:
+            raise Unreadable(f"{node.kind} is not allowed here", node.pos)
+        return method(node)
+
+    # names ----------------------------------------------------------------------------
+    def _name(self, node: Node) -> sp.Basic:
+        raw = node.args[0]
+        bare = _bare(raw)
+        if bare in CONSTANTS:
+            return CONSTANTS[bare]
+        if bare in FUNCTIONS or bare in BIG_OPERATORS:
+            raise Unreadable(f"{raw} needs an argument", node.pos)
+        if not raw.startswith("\\"):
+            split = self._split(bare)
+            if split is not None:
+                return sp.Mul(*split)
+        self.env.unknown.setdefault(raw, node.pos)
+        return sp.Symbol(f"?{raw}")
+
+    def _split(self, word: str) -> list[sp.Basic] | None:
+        """``wu1`` → w·u_1 when every piece is a symbol of the problem (LaTeX-style juxtaposition)."""
+        if len(word) < 2:
+            return None
+        for cut in range(len(word) - 1, 0, -1):
+            head, tail = word[:cut], word[cut:]
+            first = _lookup(Node("name", (head,)), self.env)
+            if first is None:
+                continue
+            rest = _lookup(Node("name", (tail,)), self.env)
+            if rest is not None:
+                return [first, rest]
+            deeper = self._split(tail)
+            if deeper is not None:
+                return [first, *deeper]
+        return None
+
+    def _sub(self, node: Node) -> sp.Basic:
+        base, sub = node.args
+        obj = _lookup(base, self.env)
+        if isinstance(obj, sp.IndexedBase):
+            return obj[self.expr(sub)]
+        if _big_head(node, self.env):
+            raise Unreadable("a sum or product needs a body", node.pos)
+        if base.kind == "name" and not base.args[0].startswith("\\") and len(base.args[0]) > 1:
+            # LaTeX juxtaposition: wu_2 is w·u_2 (the subscript binds to the last letter)
+            word = base.args[0]
+            head = _lookup(Node("name", (word[:-1],)), self.env)
+            head_parts = [head] if head is not None else self._split(word[:-1])
+            if head_parts is not None:
+                tail = self.expr(Node("sub", (Node("name", (word[-1],), base.pos), sub), node.pos))
+                return sp.Mul(*head_parts, tail)
+        label = key(node) or f"{key(base)}_…"
+        self.env.unknown.setdefault(label, node.pos)
+        return sp.Symbol(f"?{label}")
+
+    def _attr(self, node: Node) -> sp.Basic:
+        label = key(node) or node.args[1]
+        self.env.unknown.setdefault(label, node.pos)
+        return sp.Symbol(f"?{label}")
+
+    def _accent(self, node: Node) -> sp.Basic:
+        label = key(node) or node.args[0]
+        self.env.unknown.setdefault(label, node.pos)
+        return sp.Symbol(f"?{label}")
+
+    def _font(self, node: Node) -> sp.Basic:
+        font, inner = node.args
+        if font == "mathbb" and inner.kind == "num" and inner.args[0] == "1":
+            return sp.Integer(1)  # the indicator's 1, multiplied by its bracket
+        if font in ("mathbb", "mathcal"):
+            raise Unreadable(f"\\{font}{{…}} has no meaning here", node.pos)
+        return self.expr(inner)
+
+    def _paren(self, node: Node) -> sp.Basic:
+        return self.expr(node.args[0])
+
+    def _num(self, node: Node) -> sp.Basic:
+        return _number(node.args[0], node.pos)
+
+    # arithmetic -----------------------------------------------------------------------
+    def _add(self, node: Node) -> sp.Basic:
+        return sp.Add(*(self.expr(a) for a in node.args))
+
+    def _neg(self, node: Node) -> sp.Basic:
+        return -self.expr(node.args[0])
+
+    def _div(self, node: Node) -> sp.Basic:
+        num, den = (self.expr(a) for a in node.args)
+        if den == 0:
+            raise Unreadable("division by zero", node.pos)
+        if isinstance(den, sp.MatrixExpr):
+            raise Unreadable("division by a matrix is not defined; use ^{-1}", node.pos)
+        return num / den
+
+    def _sqrt(self, node: Node) -> sp.Basic:
+        return sp.sqrt(self.expr(node.args[0]))
+
+    def _floor(self, node: Node) -> sp.Basic:
+        return sp.floor(self.expr(node.args[0]))
+
+    def _ceil(self, node: Node) -> sp.Basic:
+        return sp.ceiling(self.expr(node.args[0]))
+
+    def _hadamard(self, node: Node) -> sp.Basic:
+        parts = [self.expr(a) for a in node.args]
+        if all(not isinstance(p, sp.MatrixExpr) for p in parts):
+            return sp.Mul(*parts)
+        return sp.HadamardProduct(*parts)
+
+    def _transpose(self, node: Node) -> sp.Basic:
+        inner = self.expr(node.args[0])
+        return inner.T if isinstance(inner, sp.MatrixExpr) else inner
+
+    def _prime(self, node: Node) -> sp.Basic:
+        inner = self.expr(node.args[0])
+        if isinstance(inner, sp.MatrixExpr):
+            return inner.T
+        raise Unreadable("a prime (') may follow σ, tanh or a matrix (transpose) only", node.pos)
+
+    def _pow(self, node: Node) -> sp.Basic:
+        base_node, sup = node.args
+        if base_node.kind == "name" and _bare(base_node.args[0]) == "e" and _lookup(base_node, self.env) is None:
+            return sp.exp(self.expr(sup))
+        base = self.expr(base_node)
+        if isinstance(base, sp.MatrixExpr):
+            mark = key(sup)
+            if mark in TRANSPOSE_MARKS:
+                return base.T
+            if sup.kind == "mul" and key(sup.args[-1]) in TRANSPOSE_MARKS:  # W^{h\top}
+                labelled = _lookup(
+                    Node("pow", (base_node, Node("mul", sup.args[:-1]) if len(sup.args) > 2 else sup.args[0])), self.env
+                )
+                if labelled is not None:
+                    return labelled.T
+        return _pow(base, self.expr(sup), node.pos)
+
+    def _indicator(self, node: Node) -> sp.Basic:
+        rel = node.args[0]
+        parts = rel.args
+        ops = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}
+        conds = []
+        left = self.expr(parts[0])
+        for k in range(1, len(parts), 2):
+            right = self.expr(parts[k + 1])
+            conds.append(ops[parts[k]](left, right))
+            left = right
+        return sp.Piecewise((1, sp.And(*conds)), (0, True))
+
+    def _tuple(self, node: Node) -> sp.Basic:
+        raise Unreadable("a list of values (a, b, …) is only allowed as the arguments of sum or prod", node.pos)
+
+    def _partial(self, node: Node) -> sp.Basic:
+        raise Unreadable("∂ is only allowed in a derivative symbol such as \\frac{\\partial y}{\\partial p}", node.pos)
+
+    def _binding(self, node: Node) -> sp.Basic:
+        raise Unreadable("'=' is only allowed in the limits of a sum or product", node.pos)
+
+    # products, functions and big operators ---------------------------------------------
+    def _mul(self, node: Node) -> sp.Basic:
+        factors = list(node.args)
+        out: list[sp.Basic] = []
+        k = 0
+        while k < len(factors):
+            f = factors[k]
+            head = _big_head(f, self.env)
+            if head is not None:
+                out.append(self._big(head, factors[k + 1 :], f.pos))
+                break
+            fn = _is_function(f, self.env)
+            power = None
+            if fn is None and f.kind == "pow":
+                fn = _is_function(f.args[0], self.env)
+                power = f.args[1] if fn else None
+            if fn is not None:
+                if k + 1 >= len(factors):
+                    raise Unreadable(f"{fn} needs an argument", f.pos)
+                arg = factors[k + 1]
+                if arg.kind == "pow" and arg.args[0].kind == "paren" and power is None:
+                    # \sigma(z)^2 is (σ(z))², while \sin x^2 is sin(x²)
+                    arg, power = arg.args
+                value = self._apply(fn, arg)
+                out.append(_pow(value, self.expr(power), f.pos) if power is not None else value)
+                k += 2
+                continue
+            out.append(self.expr(f))
+            k += 1
+        product = out[0]
+        for factor in out[1:]:
+            product = product * factor
+        return product
+
+    def _apply(self, fn: str, arg_node: Node) -> sp.Basic:
+        if arg_node.kind == "tuple":
+            raise Unreadable(f"{fn} takes one argument", arg_node.pos)
+        arg = self.expr(arg_node)
+        if fn.endswith("'"):
+            return DERIVATIVES[fn[:-1]](arg)
+        if fn == "diag":
+            raise Unreadable("diag(…) applies to vectors (matrix answers)", arg_node.pos)
+        if isinstance(arg, sp.MatrixExpr):
+            raise Unreadable(f"{fn} of a matrix is elementwise: not supported for this item", arg_node.pos)
+        return FUNCTIONS[fn](arg)
+
+    def _big(self, head: tuple[str, Node | None, Node | None], body: list[Node], pos: int) -> sp.Basic:
+        op, lower, upper = head
+        if not body:
+            raise Unreadable(f"\\{op} needs a body", pos)
+        if lower is None and upper is None and len(body) == 1 and body[0].kind == "tuple":
+            items = list(body[0].args)  # plain text: sum(body, t, lo, hi) or sum(body, (t, lo, hi))
+            if len(items) == 2 and items[1].kind == "tuple":
+                items = [items[0], *items[1].args]
+            if len(items) != 4:
+                raise Unreadable(f"write {op}(body, t, lower, upper)", pos)
+            body_node, var_node, lo_node, hi_node = items
+            return self._bind(op, var_node, lo_node, hi_node, body_node, pos)
+        if lower is None:
+            raise Unreadable(f"\\{op} needs its index: \\{op}_{{t=1}}^{{T}}", pos)
+        if lower.kind == "binding":
+            var_node, lo_node = lower.args
+        else:
+            var_node, lo_node = lower, None
+        body_node = body[0] if len(body) == 1 else Node("mul", tuple(body), body[0].pos)
+        return self._bind(op, var_node, lo_node, upper, body_node, pos)
+
+    def _bind(self, op: str, var_node: Node, lo_node: Node | None, hi_node: Node | None, body: Node, pos: int):
+        name = key(var_node)
+        if var_node.kind != "name" or name is None:
+            raise Unreadable("the index of a sum must be a single letter such as t", var_node.pos)
+        declared = self.env.table.by_key.get(name)
+        default = self.env.table.index_bounds.get(declared) if declared is not None else None
+        lo = self.expr(lo_node) if lo_node is not None else (default[0] if default else None)
+        hi = self.expr(hi_node) if hi_node is not None else (default[1] if default else None)
+        if lo is None or hi is None:
+            raise Unreadable(f"give the bounds of the {op}: \\{op}_{{{name}=1}}^{{T}}", pos)
+        index = sp.Symbol(name, integer=True)
+        saved = self.env.bound.get(name)
+        self.env.bound[name] = index
+        try:
+            inner = self.expr(body)
+        finally:
+            if saved is None:
+                self.env.bound.pop(name, None)
+            else:
+                self.env.bound[name] = saved
+        return BIG_OPERATORS[op](inner, (index, lo, hi))
+
+
+def to_sympy(text: str, problem: Problem) -> tuple[sp.Basic, dict[str, int]]:
+    """Parse and resolve an answer: (SymPy object, unknown names → position)."""
+    resolver = Resolver(table_for(problem))
+    try:
+        value = resolver(parse(text))
+    except RecursionError:
+        raise Unreadable("the answer is nested too deeply", None, text) from None
+    except Unreadable as exc:
+        raise Unreadable(exc.reason, exc.pos, text) from None
+    return value, resolver.unknown()

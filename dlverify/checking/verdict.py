@@ -1,0 +1,42 @@
+"""The verdict on one answered item (answers-format.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+VERDICTS = ("correct", "incorrect", "unparsed", "unknown_id", "unsupported", "missing")
+
+
+@dataclass
+class Verdict:
+    id: str
+    verdict: str
+    message: str
+    counterexample: dict[str, Any] | None = None
+    score: float = 0.0
+    max_score: float = 1.0
+    diagnosis: str | None = None
+    entries: dict[str, Verdict] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}")
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "correct"
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if k != "entries"}
+        if self.entries:
+            out["entries"] = {k: v.to_json() for k, v in self.entries.items()}
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Verdict:
+        entries = {k: cls.from_json(v) for k, v in data.get("entries", {}).items()}
+        return cls(**{**data, "entries": entries})
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.id!r}, {self.verdict!r}, {self.message!r})"
