@@ -87,6 +87,109 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_FAIL if failed else EXIT_OK
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    import json
+    import os
+    from pathlib import Path
+
+    from dlverify.checking import answers as af
+    from dlverify.checking.pool import CheckerPool
+
+    target = Path(args.file)
+    expect = af.expected_ids(args.expect) if args.expect else None
+    if target.is_dir():
+        return _check_folder(target, expect, args)
+    try:
+        answers = af.read_answers(target)
+    except af.AnswerFileError as exc:
+        print(f"dlverify: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    workers = max(1, min(os.cpu_count() or 1, len(answers), 4))
+    with CheckerPool(workers, timeout=args.timeout) as pool:
+        graded = af.grade(answers, pool.map, expect, args.hide_reference)
+    if args.gradescope:
+        Path(args.gradescope).write_text(json.dumps(af.gradescope(graded), indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(graded.to_json(), indent=2) if args.json else af.text_report(graded))
+    return EXIT_OK if graded.all_correct else EXIT_FAIL
+
+
+def _check_folder(folder, expect, args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from dlverify.checking import answers as af
+    from dlverify.checking.pool import CheckerPool
+
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        print(f"dlverify: no *.toml files in {folder}", file=sys.stderr)
+        return EXIT_USAGE
+    loaded: list[tuple[str, dict | str]] = []
+    for f in files:
+        try:
+            loaded.append((f.name, af.read_answers(f)))
+        except af.AnswerFileError as exc:
+            loaded.append((f.name, str(exc)))
+    tasks = [(pid, value, args.hide_reference) for _, a in loaded if isinstance(a, dict) for pid, value in a.items()]
+    done = [0]
+
+    def progress() -> None:
+        done[0] += 1
+        width = 30
+        filled = width * done[0] // max(1, len(tasks))
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done[0]}/{len(tasks)} answers", end="", file=sys.stderr)
+
+    with CheckerPool(max(1, min(os.cpu_count() or 1, len(tasks))), timeout=args.timeout) as pool:
+        verdicts = iter(pool.map(tasks, progress))
+    print(file=sys.stderr)
+    rows: list[tuple[str, object]] = []
+    for name, a in loaded:
+        if isinstance(a, str):
+            rows.append((name, a))
+            continue
+        graded = af.grade(a, lambda ts: [next(verdicts) for _ in ts], expect, args.hide_reference)
+        rows.append((name, graded))
+    csv_text, summary = af.summary_tables(rows)
+    out = folder / "dlverify-summary"
+    out.with_suffix(".csv").write_text(csv_text, encoding="utf-8")
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    for name, graded in rows:
+        result = graded if isinstance(graded, str) else f"{graded.score:g}/{graded.max_score:g}"
+        print(f"{name}  {result}")
+    print(f"summary: {out.with_suffix('.csv')} and {out.with_suffix('.json')}")
+    return EXIT_USAGE if any(isinstance(g, str) for _, g in rows) else EXIT_OK
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    import textwrap
+
+    from dlverify import registry
+
+    blocks = []
+    for pid in args.ids:
+        if pid in registry.planned():
+            kind = registry.planned()[pid][0]
+            blocks.append(f"# {pid} [{kind}]: in the catalog, not checkable yet\n[\"{pid}\"]\nanswer = ''\n")
+            continue
+        p = registry.get(pid)
+        lines = [f"# {p.id} — {p.title} [{p.kind}]"]
+        lines += ["# " + line for line in textwrap.wrap(p.statement, 88)]
+        for s in p.symbols:
+            spellings = ", ".join(dict.fromkeys((s.name, s.latex, *s.spellings)))
+            fixed = f" = {s.value:g}" if s.value is not None else ""
+            lines.append(f"#   {s.name}{fixed}: {s.meaning} — write {spellings}")
+        lines.append(f'["{p.id}"]')
+        if p.kind == "table":
+            lines += [f"{e} = ''" for e in p.entries]
+        elif p.kind == "choice":
+            lines.append("answer = []")
+        else:
+            lines.append("answer = ''")
+        blocks.append("\n".join(lines) + "\n")
+    print("\n".join(blocks), end="")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlverify",
@@ -113,6 +216,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_verify.add_argument("--all", action="store_true", help="every derived problem (the default)")
     p_verify.add_argument("--examples", type=int, default=100, metavar="N", help="random cases per problem")
     p_verify.set_defaults(func=_cmd_verify)
+
+    p_check = sub.add_parser("check", help="check an answer file (or every *.toml in a folder)")
+    p_check.add_argument("file", metavar="FILE|DIR")
+    p_check.add_argument("--json", action="store_true", help="print one JSON object")
+    p_check.add_argument("--gradescope", metavar="OUT", help="also write Gradescope's results.json to OUT")
+    p_check.add_argument("--expect", metavar="FILE|IDS", help="the assignment's ids: unanswered ones are missing")
+    p_check.add_argument("--hide-reference", action="store_true", help="never print the reference answers")
+    p_check.add_argument("--timeout", type=float, default=2.0, metavar="S", help="hard time limit per answer")
+    p_check.set_defaults(func=_cmd_check)
+
+    p_template = sub.add_parser("template", help="print an answer-file skeleton for the given ids")
+    p_template.add_argument("ids", nargs="+", metavar="ID")
+    p_template.set_defaults(func=_cmd_template)
     return parser
 
 
@@ -128,6 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnknownProblem as exc:
         print(f"dlverify: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head`, say
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -90,6 +90,12 @@ def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
                         "an index is off by one",
                     )
                 )
+    labels = {i.base.label for i in reference.atoms(sp.Indexed)}
+    for sym in sorted(reference.free_symbols, key=str):
+        if not isinstance(sym, sp.Symbol) or sym in labels or sym.is_integer:
+            continue
+        out.append(Mutation(reference * sym, f"it has an extra factor {_text(sym)}", "it has an extra factor"))
+        out.append(Mutation(reference / sym, f"a factor {_text(sym)} is missing", "a factor is missing"))
     seen: set[str] = set()
     unique = []
     for m in out:

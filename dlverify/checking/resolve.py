@@ -44,7 +44,7 @@ FUNCTIONS = {
     "relu": lambda x: sp.Max(0, x), "ReLU": lambda x: sp.Max(0, x), "floor": sp.floor, "ceil": sp.ceiling,
 }  # fmt: skip
 DERIVATIVES = {"sigma": _sigmoid_prime, "sigmoid": _sigmoid_prime, "tanh": lambda x: 1 - sp.tanh(x) ** 2}
-BIG_OPERATORS = {"sum": sp.Sum, "prod": sp.Product}
+BIG_OPERATORS = {"sum": sp.Sum, "prod": sp.Product, "Sum": sp.Sum, "Product": sp.Product}
 CONSTANTS = {"e": sp.E, "pi": sp.pi, "infty": sp.oo}
 
 
@@ -379,6 +379,13 @@ class Resolver:
         k = 0
         while k < len(factors):
             f = factors[k]
+            sign = 1
+            inner = f
+            while inner.kind == "neg":  # -\sum_t …, -\tanh(x): the minus applies to the whole
+                sign, inner = -sign, inner.args[0]
+            if inner is not f and (_big_head(inner, self.env) or _is_function(inner, self.env)):
+                out.append(sp.Integer(sign))
+                f = inner
             head = _big_head(f, self.env)
             if head is not None:
                 out.append(self._big(head, factors[k + 1 :], f.pos))

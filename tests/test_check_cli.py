@@ -1,0 +1,91 @@
+"""`dlverify check` and `dlverify template` as answers-format.md specifies them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dlverify.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_correct_submission_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(EXAMPLES / "scalar_rnn_correct.toml")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("correct") >= 5 and "score: 5/5" in out
+
+
+def test_mistakes_get_verdicts_counterexamples_and_diagnoses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(EXAMPLES / "scalar_rnn_mistakes.toml"), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    by_id = {r["id"]: r for r in data["results"]}
+    assert by_id["scalar_rnn.dy_dw"]["diagnosis"] == "the term u_3 is missing"
+    assert by_id["scalar_rnn.dy_dp"]["counterexample"]["at"]
+    assert by_id["rnn.dL_dh_linear"]["verdict"] == "unsupported"
+    assert by_id["scalar_rnn.dy_dq"]["verdict"] == "unknown_id"
+    assert "u_{4}" in by_id["scalar_rnn.forward"]["message"]
+    assert data["max_score"] == len(data["results"])
+
+
+def test_expect_adds_missing_items_and_fixes_max_score(tmp_path: Path, capsys) -> None:
+    expect = tmp_path / "assignment.txt"
+    expect.write_text("scalar_rnn.dy_dw\nscalar_rnn.dy_dp  # second\nscalar_rnn.dy_dw_general\n")
+    answers = tmp_path / "a.toml"
+    answers.write_text("[\"scalar_rnn.dy_dw\"]\nanswer = '3w^2 u_1 + 2 w u_2 + u_3'\n")
+    gs = tmp_path / "results.json"
+    assert main(["check", str(answers), "--json", "--expect", str(expect), "--gradescope", str(gs)]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["score"] == 1 and data["max_score"] == 3
+    assert [r["verdict"] for r in data["results"]] == ["correct", "missing", "missing"]
+    results = json.loads(gs.read_text())
+    assert results["score"] == 1 and len(results["tests"]) == 3
+    assert {"name", "score", "max_score", "output", "visibility"} <= set(results["tests"][0])
+
+
+def test_hide_reference_keeps_values_but_not_the_reference(tmp_path: Path, capsys) -> None:
+    answers = tmp_path / "a.toml"
+    answers.write_text("[\"scalar_rnn.dy_dp\"]\nanswer = 'w^2'\n")
+    assert main(["check", str(answers), "--json", "--hide-reference"]) == 1
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert "w**3" not in result["message"] and "reference:" not in result["message"]
+    assert result["counterexample"]["reference_value"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not = [toml", b'answer = "top-level, not a table"\n', b"\xff\xfe binary", b"a = 1"],
+)
+def test_unreadable_files_exit_2(tmp_path: Path, content: bytes, capsys) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_bytes(content)
+    assert main(["check", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dlverify: ") and "Traceback" not in err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys) -> None:
+    assert main(["check", str(tmp_path / "nope.toml")]) == 2
+
+
+def test_a_folder_is_graded_with_a_summary(tmp_path: Path, capsys) -> None:
+    for name in ("scalar_rnn_correct.toml", "scalar_rnn_mistakes.toml"):
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+    (tmp_path / "broken.toml").write_text("[[[")
+    assert main(["check", str(tmp_path)]) == 2  # one file could not be read
+    csv_text = (tmp_path / "dlverify-summary.csv").read_text()
+    summary = json.loads((tmp_path / "dlverify-summary.json").read_text())
+    assert csv_text.splitlines()[0].startswith("file,score,max_score,error,")
+    assert len(summary["submissions"]) == 3
+    scores = {s["file"]: s.get("score") for s in summary["submissions"]}
+    assert scores["scalar_rnn_correct.toml"] == 5
+
+
+def test_template_lists_symbols_and_entries(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["template", "scalar_rnn.edge_partials", "lae.min_loss"]) == 0
+    out = capsys.readouterr().out
+    assert '["scalar_rnn.edge_partials"]' in out and "q = ''" in out and "dy/dq" in out
+    assert "not checkable yet" in out
+    assert main(["template", "nope.nope"]) == 2

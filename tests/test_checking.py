@@ -1,0 +1,144 @@
+"""Answer checking, generically over every checkable catalog item and on hostile input."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from dlverify import registry
+from dlverify.checking.judge import SUPPORTED, judge
+from dlverify.checking.mutations import mutations
+from dlverify.checking.pool import CheckerPool
+
+CHECKABLE = [p for p in registry.problems().values() if p.kind in SUPPORTED]
+IDS = [p.id for p in CHECKABLE]
+
+
+def _entries(problem) -> dict[str, sp.Basic]:
+    return problem.derive().entries()
+
+
+def _as_answer(problem, printer) -> object:
+    entries = _entries(problem)
+    if problem.kind == "table":
+        return {k: printer(v) for k, v in entries.items()}
+    return printer(entries[""])
+
+
+@pytest.mark.parametrize("printer", [sp.latex, sp.sstr], ids=["latex", "plain"])
+@pytest.mark.parametrize("problem", CHECKABLE, ids=IDS)
+def test_the_printed_reference_is_correct(problem, printer) -> None:
+    verdict = judge(problem.id, _as_answer(problem, printer))
+    assert verdict.verdict == "correct", verdict.message
+
+
+def _same_value(a: sp.Basic, b: sp.Basic, problem) -> bool:
+    """Exact equality for T = 1..6 (sums made finite), independent of the checker's points."""
+    sizes = [s for s in problem.derive().symbols.values() if getattr(s, "name", "") == "T"]
+    diff = a - b
+    if not sizes:
+        return sp.expand(diff.doit()) == 0
+    return all(sp.expand(diff.subs(sizes[0], k).doit()) == 0 for k in range(1, 7))
+
+
+def _mutants(problem):
+    """Mutations that change the value (the sum to T + 1 of (T − t + 1)… adds a zero term)."""
+    for name, ref in _entries(problem).items():
+        for m in mutations(ref):
+            if not _same_value(m.expr, ref, problem):
+                yield name, m
+
+
+@pytest.mark.parametrize("problem", CHECKABLE, ids=IDS)
+def test_mutations_are_incorrect_with_a_counterexample(problem) -> None:
+    checked = 0
+    for name, m in _mutants(problem):
+        answer = _as_answer(problem, sp.latex)
+        if problem.kind == "table":
+            answer[name] = sp.latex(m.expr)
+        else:
+            answer = sp.latex(m.expr)
+        verdict = judge(problem.id, answer)
+        assert verdict.verdict == "incorrect", (m.detail, verdict.message)
+        assert verdict.counterexample is not None, m.detail
+        assert verdict.diagnosis is not None, f"no diagnosis for a mutation ({m.detail})"
+        checked += 1
+    assert checked >= 5
+
+
+def test_diagnosis_names_the_mistake() -> None:
+    v = judge("scalar_rnn.dy_dw_general", r"\sum_{t=1}^{T} (T-t+1) w^{T-t+1} u_t")
+    assert v.diagnosis == "the exponent of w is off by one (T - t + 1 instead of T - t)"
+    hidden = judge("scalar_rnn.dy_dw_general", r"\sum_{t=1}^{T} (T-t+1) w^{T-t+1} u_t", hide_reference=True)
+    assert hidden.diagnosis == "an exponent is off by one"
+    assert "Sum(" not in hidden.message and "reference:" not in hidden.message
+    assert hidden.counterexample["reference_value"]  # the value at the witness is still shown
+
+
+def test_near_misses_are_told_apart_exactly() -> None:
+    right = r"\sum_{t=1}^{T} (T-t+1) w^{T-t} u_t"
+    assert judge("scalar_rnn.dy_dw_general", right).ok
+    assert not judge("scalar_rnn.dy_dw_general", right + " + 2^{-99}").ok
+    assert not judge("scalar_rnn.dy_dp", "w^3 (1 + 2^{-60})").ok
+
+
+def test_verdicts_are_deterministic() -> None:
+    a = judge("scalar_rnn.dy_dw", "3w^2 u_1 + 2 w u_2").to_json()
+    b = judge("scalar_rnn.dy_dw", "3w^2 u_1 + 2 w u_2").to_json()
+    assert a == b
+
+
+def test_table_scores_each_entry() -> None:
+    v = judge("scalar_rnn.edge_partials", {"q": "w^2 p", "s": "w r", "y": "w t"})
+    assert v.verdict == "incorrect" and v.score == pytest.approx(2 / 3)
+    assert v.entries["y"].diagnosis == "it has an extra factor w"
+
+
+def test_wrong_shapes_of_answers() -> None:
+    assert judge("scalar_rnn.dy_dw", ["w"]).verdict == "unparsed"
+    assert judge("scalar_rnn.forward", "w").verdict == "unparsed"
+    assert judge("scalar_rnn.forward", {"p": "u_1"}).entries["q"].verdict == "missing"
+    assert judge("no.such_id", "w").verdict == "unknown_id"
+    assert judge("lae.min_loss", "w").verdict == "unsupported"
+
+
+HOSTILE = [
+    "__import__('os').system('touch {sentinel}')",
+    "exec(\"open('{sentinel}', 'w')\")",
+    "eval('1')",
+    r"\input{/etc/passwd}",
+    r"\write18{touch {sentinel}}",
+    r"9^{9^{9^9}}",
+    "w^(10^10)",
+    r"\sum_{t=1}^{10^{9}} u_t",
+    "(" * 10_000 + "w" + ")" * 10_000,
+    "w" + "+w" * 990,
+    "u_1\x00",
+    "1e999999999",
+    "",
+    "lambda: 0",
+    "w." + "__class__",
+]
+
+
+def test_hostile_answers_get_a_verdict_and_execute_nothing(tmp_path) -> None:
+    sentinel = tmp_path / "SENTINEL"
+    with CheckerPool(1, timeout=2.0) as pool:
+        for text in HOSTILE:
+            answer = text.replace("{sentinel}", str(sentinel))
+            v = pool.check("scalar_rnn.dy_dw_general", answer)
+            assert v.verdict in ("unparsed", "incorrect"), (answer[:40], v)
+            assert v.message
+        assert pool.check("'; DROP TABLE", "w").verdict == "unknown_id"
+    assert not sentinel.exists()
+
+
+def test_the_time_limit_holds_even_when_sympy_would_run_for_minutes() -> None:
+    # Three nested sums of 10^3 terms each: expanding them takes minutes.
+    slow = r"\sum_{a=1}^{1000} \sum_{b=1}^{1000} \sum_{c=1}^{1000} u_a"
+    with CheckerPool(1, timeout=1.0) as pool:
+        v = pool.check("scalar_rnn.dy_dw_general", slow)
+        assert v.verdict == "incorrect" and "could not be checked within 1 s" in v.message
+        assert pool.replaced == 1
+        # the replacement worker is ready and right
+        assert pool.check("scalar_rnn.dy_dp", "w^3").ok
