@@ -66,6 +66,26 @@ def test_mutations_are_incorrect_with_a_counterexample(problem) -> None:
     assert checked >= 5
 
 
+@pytest.mark.parametrize("problem", CHECKABLE, ids=IDS)
+def test_fast_exact_evaluation_agrees_with_sympy(problem) -> None:
+    # The compiled Fraction route must give exactly what SymPy's substitution gives.
+    import random
+
+    from dlverify.checking.points import _fast, _slow, draw
+
+    rng = random.Random(0)
+    exprs = [m.expr for _, m in _mutants(problem)] + list(_entries(problem).values())
+    compared = 0
+    for expr in exprs:
+        for _ in range(3):
+            point = draw(problem, rng)
+            fast = _fast(expr, point)
+            if fast is not None:
+                assert fast == _slow(expr, point), expr
+                compared += 1
+    assert compared >= len(exprs)  # the fast route handled these polynomial answers
+
+
 def test_diagnosis_names_the_mistake() -> None:
     v = judge("scalar_rnn.dy_dw_general", r"\sum_{t=1}^{T} (T-t+1) w^{T-t+1} u_t")
     assert v.diagnosis == "the exponent of w is off by one (T - t + 1 instead of T - t)"

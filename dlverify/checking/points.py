@@ -4,6 +4,12 @@ Real symbols get small random rationals, so polynomial and rational answers are
 compared *exactly* (no tolerance: 2^-99 and 2^-98 differ); integer sizes get integers
 within their declared bounds (t ≤ T), sequences u_k a value per index.  Answers with
 transcendental functions are compared in 50-digit arithmetic.
+
+Evaluation has two routes.  The fast one compiles the SymPy tree (never the answer
+text: every name in it is a declared symbol or a bound index, and ``dummify`` renames
+them all) into Python over ``fractions.Fraction``; it is used only when its result is
+an exact rational, so it can never make a comparison inexact.  Anything else takes the
+slow route: SymPy substitution, ``doit`` and 50-digit ``evalf``.
 """
 
 from __future__ import annotations
@@ -11,8 +17,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
 
 from dlverify.problem import Problem
 
@@ -32,30 +40,28 @@ class Point:
 
     values: dict[sp.Basic, sp.Basic]
     rng: random.Random
-    sequence_values: dict[sp.Basic, sp.Basic]
+    sequence_values: dict[tuple[str, int], sp.Rational]
 
-    def entry(self, indexed: sp.Indexed) -> sp.Basic:
-        if indexed not in self.sequence_values:
-            self.sequence_values[indexed] = _rational(self.rng)
-        return self.sequence_values[indexed]
+    def entry(self, base: sp.Basic, k: int) -> sp.Rational:
+        key = (str(base), int(k))
+        if key not in self.sequence_values:
+            self.sequence_values[key] = _rational(self.rng)
+        return self.sequence_values[key]
 
     def shown(self, used: set[sp.Basic]) -> dict[str, str]:
         """The point as text, restricted to the symbols an expression uses."""
-        out = {}
-        for sym, val in self.values.items():
-            if sym in used:
-                out[str(sym)] = str(val)
-        for idx, val in sorted(self.sequence_values.items(), key=str):
-            if idx.base in used or idx in used:
-                out[str(idx)] = str(val)
+        names = {str(s) for s in used}
+        out = {str(sym): str(val) for sym, val in self.values.items() if sym in used}
+        for (base, k), val in sorted(self.sequence_values.items()):
+            if base in names:
+                out[f"{base}[{k}]"] = str(val)
         return out
 
 
 def _rational(rng: random.Random, positive: bool = False) -> sp.Rational:
     num = rng.choice([k for k in range(-9, 10) if k != 0])
     den = rng.choice([1, 2, 3, 4, 5, 7])
-    f = Fraction(abs(num) if positive else num, den)
-    return sp.Rational(f.numerator, f.denominator)
+    return sp.Rational(abs(num) if positive else num, den)
 
 
 def draw(problem: Problem, rng: random.Random) -> Point:
@@ -94,8 +100,175 @@ def substitute_definitions(expr: sp.Basic, definitions: dict[sp.Basic, sp.Basic]
     return expr
 
 
-def evaluate(expr: sp.Basic, point: Point) -> sp.Basic:
-    """The exact (or 50-digit) value of ``expr`` at ``point``; NaN where undefined."""
+# ---- the fast, exact route ---------------------------------------------------------
+
+
+class ExactInt(int):
+    """An integer whose arithmetic stays exact: 1/T and 2**(t − T) give Fractions."""
+
+    def _wrap(self, value):
+        return ExactInt(value) if type(value) is int else value
+
+    def __add__(self, o):
+        return self._wrap(int(self) + o) if isinstance(o, int) else NotImplemented
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        return self._wrap(int(self) - o) if isinstance(o, int) else NotImplemented
+
+    def __rsub__(self, o):
+        return self._wrap(o - int(self)) if isinstance(o, int) else NotImplemented
+
+    def __mul__(self, o):
+        return self._wrap(int(self) * o) if isinstance(o, int) else NotImplemented
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return ExactInt(-int(self))
+
+    def __truediv__(self, o):
+        return Fraction(int(self), int(o)) if isinstance(o, int) else NotImplemented
+
+    def __rtruediv__(self, o):
+        return Fraction(int(o), int(self)) if isinstance(o, int) else NotImplemented
+
+    def __pow__(self, o, mod=None):
+        if not isinstance(o, int) or mod is not None:
+            return NotImplemented
+        return self._wrap(int(self) ** int(o)) if o >= 0 else Fraction(1, int(self) ** -int(o))
+
+    def __rpow__(self, o):
+        if not isinstance(o, int):
+            return NotImplemented
+        return int(o) ** int(self) if self >= 0 else Fraction(1, int(o) ** -int(self))
+
+
+def _span(lo, hi) -> range:
+    if not isinstance(lo, int) or not isinstance(hi, int):
+        raise TypeError("non-integer bounds")
+    if hi - lo > MAX_TERMS:
+        raise TooLong(f"a sum or product with {hi - lo + 1} terms cannot be checked")
+    return range(int(lo), int(hi) + 1)
+
+
+def _bsum(fn, lo, hi):
+    total = 0
+    for k in _span(lo, hi):
+        total = total + fn(ExactInt(k))
+    return total
+
+
+def _bprod(fn, lo, hi):
+    total = 1
+    for k in _span(lo, hi):
+        total = total * fn(ExactInt(k))
+    return total
+
+
+class _ExactPrinter(PythonCodePrinter):
+    """Python source over Fractions: our three helpers, and Lambda as a Python lambda."""
+
+    def _print_Function(self, expr: sp.Basic) -> str:
+        name = expr.func.__name__
+        if name in ("BSUM", "BPROD", "FRAC"):
+            return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+        return super()._print_Function(expr)
+
+    def _print_Lambda(self, expr: sp.Lambda) -> str:
+        args = ", ".join(self._print(a) for a in expr.variables)
+        return f"(lambda {args}: ({self._print(expr.expr)}))"
+
+
+_BSUM = sp.Function("BSUM")
+_BPROD = sp.Function("BPROD")
+_FRAC = sp.Function("FRAC")
+_EXACT_ATOMS = (sp.Symbol, sp.Integer, sp.Rational, sp.Indexed, sp.IndexedBase, sp.Idx)
+
+
+def _prepare(expr: sp.Basic) -> sp.Basic | None:
+    """Sums as BSUM(lambda, lo, hi), fractions as FRAC(p, q); None if not exact-able."""
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Pow) and not node.exp.is_integer:
+            return None
+        if isinstance(node, sp.Function) or isinstance(node, (sp.Piecewise, sp.Float)):
+            return None
+        if node.is_Atom and not isinstance(node, _EXACT_ATOMS):
+            return None
+
+    def nest(big: sp.Basic) -> sp.Basic:
+        fn = _BSUM if isinstance(big, sp.Sum) else _BPROD
+        inner = big.function
+        for var, lo, hi in big.limits:
+            inner = fn(sp.Lambda(var, inner), lo, hi)
+        return inner
+
+    while True:
+        bigs = [b for b in sp.preorder_traversal(expr) if isinstance(b, (sp.Sum, sp.Product))]
+        if not bigs:
+            break
+        expr = expr.xreplace({bigs[-1]: nest(bigs[-1])})  # innermost first
+    fracs = {r: _FRAC(r.p, r.q) for r in expr.atoms(sp.Rational) if not r.is_Integer}
+    return expr.xreplace(fracs)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(expr: sp.Basic):
+    prepared = _prepare(expr)
+    if prepared is None:
+        return None
+    bases = sorted({i.base for i in prepared.atoms(sp.Indexed)}, key=str)
+    labels = {b.label for b in bases}
+    scalars = sorted((s for s in prepared.free_symbols if isinstance(s, sp.Symbol) and s not in labels), key=str)
+    namespace = {"BSUM": _bsum, "BPROD": _bprod, "FRAC": Fraction}
+    try:
+        fn = sp.lambdify([*scalars, *bases], prepared, modules=[namespace], printer=_ExactPrinter, dummify=True)
+    except Exception:
+        return None
+    return scalars, bases, fn
+
+
+class _Sequence:
+    def __init__(self, base: sp.Basic, point: Point) -> None:
+        self.base, self.point = base, point
+
+    def __getitem__(self, k):
+        if not isinstance(k, int):
+            raise TypeError("non-integer index")
+        v = self.point.entry(self.base, k)
+        return Fraction(v.p, v.q)
+
+
+def _fast(expr: sp.Basic, point: Point) -> sp.Basic | None:
+    compiled = _compiled(expr)
+    if compiled is None:
+        return None
+    scalars, bases, fn = compiled
+    args = []
+    for s in scalars:
+        v = point.values.get(s)
+        if v is None:
+            return None
+        args.append(ExactInt(int(v)) if v.is_Integer and s.is_integer else Fraction(v.p, v.q))
+    args += [_Sequence(b, point) for b in bases]
+    try:
+        value = fn(*args)
+    except ZeroDivisionError:
+        return sp.nan
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        if isinstance(exc, TooLong):
+            raise
+        return None
+    if isinstance(value, (int, Fraction)):
+        return sp.Rational(value.numerator, value.denominator)
+    return None  # a float crept in: use the exact slow route
+
+
+# ---- the slow route -----------------------------------------------------------------
+
+
+def _slow(expr: sp.Basic, point: Point) -> sp.Basic:
     # subs, not xreplace: a sum's own index (the t of Σ_t) must stay bound.
     integers = {s: v for s, v in point.values.items() if v.is_Integer and s in expr.free_symbols}
     e = expr.subs(integers) if integers else expr
@@ -103,9 +276,9 @@ def evaluate(expr: sp.Basic, point: Point) -> sp.Basic:
         for _, lo, hi in big.limits:
             span = hi - lo
             if span.is_number and span > MAX_TERMS:
-                raise TooLong(f"a sum or product with {span} terms cannot be checked")
+                raise TooLong(f"a sum or product with {span + 1} terms cannot be checked")
     e = e.doit()
-    e = e.xreplace({idx: point.entry(idx) for idx in e.atoms(sp.Indexed)})
+    e = e.xreplace({i: point.entry(i.base, i.indices[0]) for i in e.atoms(sp.Indexed) if i.indices[0].is_Integer})
     e = e.xreplace(point.values)
     if e.is_Rational:
         return e
@@ -113,6 +286,12 @@ def evaluate(expr: sp.Basic, point: Point) -> sp.Basic:
         return sp.N(e, DIGITS)
     except (TypeError, ValueError, ZeroDivisionError):
         return sp.nan
+
+
+def evaluate(expr: sp.Basic, point: Point) -> sp.Basic:
+    """The exact (or 50-digit) value of ``expr`` at ``point``; NaN where undefined."""
+    fast = _fast(expr, point)
+    return fast if fast is not None else _slow(expr, point)
 
 
 def defined(value: sp.Basic) -> bool:

@@ -1,0 +1,133 @@
+"""Benchmark: the answer checker's speed, and its accuracy beside Hugging Face's math-verify.
+
+Run:  python benchmarks/checker.py [--answers 1000]
+
+Prints, measured in this one run:
+  1. warm per-answer time (median, 90th percentile) through the worker pool, by kind;
+  2. the time to grade N distinct answers on all cores (pool.map);
+  3. accuracy on the labelled pairs in benchmarks/data/labelled_scalar.toml, for
+     dlverify and for math-verify (if installed: pip install "math-verify[antlr4_13_2]"),
+     with the ratio of their median times.
+Not a test: nothing fails because the machine is slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+LABELLED = ROOT / "benchmarks" / "data" / "labelled_scalar.toml"
+
+
+def _pairs() -> list[dict]:
+    return tomllib.loads(LABELLED.read_text(encoding="utf-8"))["pair"]
+
+
+def _answers(n: int) -> list[tuple[str, str, bool]]:
+    """N distinct answers: the labelled ones, each rewritten with a different zero term."""
+    pairs = _pairs()
+    out = []
+    k = 0
+    while len(out) < n:
+        p = pairs[k % len(pairs)]
+        shift = k // len(pairs)
+        text = p["answer"] if shift == 0 else f"{p['answer']} + {shift} - {shift}"
+        out.append((p["id"], text, False))
+        k += 1
+    return out
+
+
+def _percentiles(times: list[float]) -> str:
+    ordered = sorted(times)
+    p90 = ordered[int(0.9 * (len(ordered) - 1))]
+    return f"median {1000 * statistics.median(ordered):6.1f} ms, p90 {1000 * p90:6.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--answers", type=int, default=1000)
+    args = parser.parse_args()
+
+    from dlverify import registry
+    from dlverify.checking.pool import CheckerPool
+
+    pairs = _pairs()
+    kinds = {p.id: p.kind for p in registry.problems().values()}
+    print(f"machine: {os.cpu_count()} cores; labelled pairs: {len(pairs)}")
+
+    with CheckerPool(1) as pool:
+        for p in pairs[:3]:  # warm the worker
+            pool.check(p["id"], p["answer"])
+        by_kind: dict[str, list[float]] = {}
+        ours: list[tuple[bool, bool, float]] = []
+        for p in pairs:
+            start = time.perf_counter()
+            verdict = pool.check(p["id"], p["answer"])
+            elapsed = time.perf_counter() - start
+            by_kind.setdefault(kinds[p["id"]], []).append(elapsed)
+            ours.append((verdict.ok, p["equivalent"], elapsed))
+    print("\n1. warm per-answer time, one worker (includes the process round trip)")
+    for kind, times in by_kind.items():
+        print(f"   {kind:<7} {_percentiles(times)}  ({len(times)} answers)")
+    if "matrix" not in by_kind:
+        print("   matrix  (no matrix items in the catalog yet)")
+
+    tasks = _answers(args.answers)
+    workers = os.cpu_count() or 1
+    start = time.perf_counter()
+    with CheckerPool(workers) as pool:
+        started = time.perf_counter()
+        verdicts = pool.map(tasks)
+    end = time.perf_counter()
+    print(f"\n2. {len(tasks)} distinct answers on {workers} workers: {end - start:.1f} s in all")
+    print(f"   ({started - start:.1f} s forking the workers, {end - started:.1f} s grading)")
+    print(f"   verdicts: { {v: sum(x.verdict == v for x in verdicts) for v in {x.verdict for x in verdicts}} }")
+
+    print("\n3. accuracy on the labelled pairs")
+    right = sum(got == want for got, want, _ in ours)
+    ours_median = statistics.median(t for *_, t in ours)
+    print(f"   dlverify     {right}/{len(ours)} right, median {1000 * ours_median:.1f} ms")
+    try:
+        from math_verify import parse, verify
+    except ImportError:
+        print('   math-verify  not installed (pip install "math-verify[antlr4_13_2]")')
+        return
+    theirs = []
+    wrong = []
+    for p in pairs:
+        gold = _gold_latex(p["id"])
+        start = time.perf_counter()
+        try:
+            ok = bool(verify(parse(f"${gold}$"), parse(f"${p['answer']}$")))
+        except Exception:
+            ok = False
+        theirs.append((ok, p["equivalent"], time.perf_counter() - start))
+        if ok != p["equivalent"]:
+            wrong.append(p["answer"])
+    right_theirs = sum(got == want for got, want, _ in theirs)
+    theirs_median = statistics.median(t for *_, t in theirs)
+    print(f"   math-verify  {right_theirs}/{len(theirs)} right, median {1000 * theirs_median:.1f} ms")
+    print(f"   time ratio dlverify / math-verify (medians): {ours_median / theirs_median:.1f}")
+    print("   math-verify misjudged:")
+    for w in wrong:
+        print(f"     {w}")
+
+
+def _gold_latex(problem_id: str) -> str:
+    import sympy as sp
+
+    from dlverify import registry
+
+    return sp.latex(registry.get(problem_id).derive().result)
+
+
+if __name__ == "__main__":
+    main()
