@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-Result = sp.Basic | Mapping[str, sp.Basic]
+# A SymPy object; named entries (a table); or the key of a choice item.
+Result = sp.Basic | Mapping[str, sp.Basic] | frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,12 @@ class Derivation:
     steps: tuple[Step, ...]
     symbols: Mapping[str, sp.Basic] = field(default_factory=dict)
     definitions: Mapping[str, sp.Basic] = field(default_factory=dict)
+    alternatives: tuple[sp.Basic, ...] = ()  # other forms also accepted (a looser bigO bound)
 
     def entries(self) -> dict[str, sp.Basic]:
         """The result as named entries (a single result is the entry ``""``)."""
+        if isinstance(self.result, frozenset):
+            raise TypeError("a choice key has no entries")
         if isinstance(self.result, Mapping):
             return dict(self.result)
         return {"": self.result}

@@ -66,6 +66,23 @@ class Property:
 
 
 @dataclass(frozen=True)
+class AnswerSpec:
+    """How answers of a problem are judged, beyond its kind.
+
+    ``options``: the accepted choices (``choice``), ``multiple`` if several may be
+    chosen; ``tolerance``: absolute tolerance of a ``number``; ``order``: chains of
+    size symbols known to be ordered, smallest first (``("K", "M")`` for K ≤ M), for
+    ``bigO``; ``hint``: a sentence added when a ``shape`` has its axes in the wrong order.
+    """
+
+    options: tuple[str, ...] = ()
+    multiple: bool = False
+    tolerance: float | None = None
+    order: tuple[tuple[str, ...], ...] = ()
+    hint: str = ""
+
+
+@dataclass(frozen=True)
 class Problem:
     """One catalog item, described once."""
 
@@ -85,12 +102,17 @@ class Problem:
     fixed_sizes: str = ""
     entries: tuple[str, ...] = ()
     properties: tuple[Property, ...] = field(default=())
+    answer: AnswerSpec = field(default_factory=AnswerSpec)
 
     def __post_init__(self) -> None:
         if self.kind not in ANSWER_KINDS:
             raise ValueError(f"{self.id}: unknown answer kind {self.kind!r}")
         if self.kind == "table" and not self.entries:
             raise ValueError(f"{self.id}: a table item needs its entry names")
+        if self.kind == "choice" and not self.answer.options:
+            raise ValueError(f"{self.id}: a choice item needs its options")
+        if self.kind == "number" and self.answer.tolerance is None:
+            raise ValueError(f"{self.id}: a number item needs its tolerance")
 
     def symbol(self, name: str) -> SymbolSpec:
         for spec in self.symbols:

@@ -15,16 +15,19 @@ from typing import Any
 import sympy as sp
 
 from dlverify import registry
+from dlverify.checking.bigo import judge_bigo
+from dlverify.checking.choices import judge_choice, judge_number
 from dlverify.checking.mutations import mutations
 from dlverify.checking.parse import ParseError
 from dlverify.checking.points import DIGITS, TooLong, defined, draw, evaluate, same, substitute_definitions
 from dlverify.checking.resolve import table_for, to_sympy
+from dlverify.checking.shapes import judge_shape
 from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
 
 POINTS = 12
 MAX_TRIES = 60  # points drawn, counting those where an answer is undefined
-SUPPORTED = ("expr", "table")
+SUPPORTED = ("expr", "table", "shape", "number", "choice", "bigO")
 
 Report = Callable[[Verdict], None]
 
@@ -47,11 +50,32 @@ def judge(problem_id: str, answer: Any, hide_reference: bool = False, report: Re
                     problem_id, "unsupported", f"{problem_id} ({kind}) is in the catalog but not derived yet"
                 )
             return Verdict(problem_id, "unknown_id", f"no catalog item has the id {problem_id!r}")
+        return judge_problem(problem, answer, hide_reference, report)
+    except Exception as exc:  # a checker bug must still give every item a verdict
+        return Verdict(
+            problem_id, "incorrect", f"the checker failed on this answer ({type(exc).__name__}); please report it"
+        )
+
+
+def judge_problem(problem: Problem, answer: Any, hide_reference: bool = False, report: Report | None = None) -> Verdict:
+    """The verdict on ``answer`` for a problem description (registered or not)."""
+    problem_id = problem.id
+    try:
         if problem.kind not in SUPPORTED:
             return Verdict(problem_id, "unsupported", f"answers of kind {problem.kind} cannot be checked yet")
         rng = random.Random(seed_for(problem_id, answer))
         if problem.kind == "table":
             return _judge_table(problem, answer, rng, hide_reference)
+        if problem.kind == "shape":
+            if not isinstance(answer, str):
+                return Verdict(problem_id, "unparsed", "a shape is written as text, e.g. '1x5x3'")
+            return judge_shape(problem, problem_id, answer, rng, hide_reference)
+        if problem.kind == "choice":
+            return judge_choice(problem, problem_id, answer, hide_reference)
+        if problem.kind == "number":
+            return judge_number(problem, problem_id, answer, hide_reference)
+        if problem.kind == "bigO":
+            return judge_bigo(problem, problem_id, answer, hide_reference)
         reference = problem.derive().result
         return _judge_expr(problem, problem_id, answer, reference, rng, hide_reference, report)
     except Exception as exc:  # a checker bug must still give every item a verdict

@@ -202,7 +202,7 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return "".join(out), origin
 
 
-def _check_text(text: str) -> None:
+def check_text(text: str) -> None:
     if len(text) > MAX_LENGTH:
         raise ParseError(f"answer longer than {MAX_LENGTH} characters", MAX_LENGTH, "")
     for k, ch in enumerate(text):
@@ -224,7 +224,7 @@ def parse(text: str) -> Node:
     """Parse one answer into a tree; raise ParseError (never anything else)."""
     if not isinstance(text, str):
         raise ParseError(f"expected text, got {type(text).__name__}")
-    _check_text(text)
+    check_text(text)
     if not text.strip():
         raise ParseError("the answer is empty", 0, text)
     norm, origin = _normalise(text)

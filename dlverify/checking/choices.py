@@ -1,0 +1,83 @@
+"""Choice and number answers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import sympy as sp
+
+from dlverify.checking.parse import ParseError
+from dlverify.checking.points import DIGITS
+from dlverify.checking.resolve import to_sympy
+from dlverify.checking.verdict import Verdict
+from dlverify.problem import Problem
+
+TRUE = {"true", "t", "yes", "y", "correct"}
+FALSE = {"false", "f", "no", "n", "incorrect"}
+MAX_CHOICES = 50
+
+
+def normalise(option: str) -> str:
+    """Case, accents, punctuation and spacing do not matter: 'Neural  Network.' = 'neural network'."""
+    text = unicodedata.normalize("NFKC", option).casefold()
+    text = re.sub(r"[^\w\s<>=.+-]", " ", text)
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    if text in TRUE:
+        return "true"
+    if text in FALSE:
+        return "false"
+    return text
+
+
+def judge_choice(problem: Problem, label: str, answer: Any, hide: bool) -> Verdict:
+    if isinstance(answer, str):
+        given = [answer]
+    elif isinstance(answer, list) and all(isinstance(a, str) for a in answer) and len(answer) <= MAX_CHOICES:
+        given = answer
+    else:
+        return Verdict(label, "unparsed", "a choice is a string or a list of strings")
+    options = {normalise(o): o for o in problem.answer.options}
+    chosen = {normalise(a) for a in given}
+    unknown = sorted(chosen - options.keys())
+    if unknown:
+        listed = ", ".join(repr(o) for o in problem.answer.options)
+        return Verdict(label, "unparsed", f"not an option: {', '.join(map(repr, unknown))}; the options are {listed}")
+    if len(chosen) > 1 and not problem.answer.multiple:
+        return Verdict(label, "incorrect", "choose one option only")
+    key = {normalise(k) for k in problem.derive().result}
+    if chosen == key:
+        return Verdict(label, "correct", "the right choice" + ("s" if len(key) > 1 else ""), score=1.0)
+    missing, extra = key - chosen, chosen - key
+    if hide:
+        parts = [f"{len(missing)} right option(s) missing"] if missing else []
+        parts += [f"{len(extra)} chosen option(s) are wrong"] if extra else []
+    else:
+        parts = [f"missing: {', '.join(sorted(options[m] for m in missing))}"] if missing else []
+        parts += [f"wrongly chosen: {', '.join(sorted(options[e] for e in extra))}"] if extra else []
+    return Verdict(label, "incorrect", "; ".join(parts))
+
+
+def judge_number(problem: Problem, label: str, answer: Any, hide: bool) -> Verdict:
+    if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
+        return Verdict(label, "unparsed", "a number is written as text or as a TOML number")
+    text = answer if isinstance(answer, str) else repr(answer)
+    try:
+        value, unknown = to_sympy(text, problem)
+    except ParseError as exc:
+        return Verdict(label, "unparsed", exc.pointer())
+    if unknown or value.free_symbols:
+        names = ", ".join(unknown) or ", ".join(map(str, value.free_symbols))
+        return Verdict(label, "incorrect", f"a number may not contain symbols ({names})")
+    got = sp.N(value, DIGITS)
+    want = sp.N(problem.derive().result, DIGITS)
+    if not got.is_real:
+        return Verdict(label, "incorrect", f"{text} is not a real number")
+    tol = problem.answer.tolerance
+    diff = abs(got - want)
+    if diff <= tol:
+        return Verdict(label, "correct", f"within {tol:g} of the reference", score=1.0)
+    ref = "" if hide else f" (reference {sp.N(want, 8)})"
+    message = f"{sp.N(got, 8)} is {sp.N(diff, 3)} away from the reference, more than the tolerance {tol:g}{ref}"
+    return Verdict(label, "incorrect", message, counterexample=None)

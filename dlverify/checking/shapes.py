@@ -1,0 +1,175 @@
+"""Shape answers: ``\\mathbb{R}^{1\\times 5\\times 3}``, ``R^{1x5x3}``, ``1x5x3``, ``(1, 5, 3)``.
+
+The wrapper and the separators between axes are found here (outside brackets);
+each axis is then read by the ordinary answer parser, so an axis may be an expression
+such as ``\\lfloor (H - K)/S \\rfloor + 1``.  Axes are compared one by one as expressions
+over the sizes' domain.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import sympy as sp
+
+from dlverify.checking.parse import ParseError, check_text
+from dlverify.checking.points import defined, draw, evaluate, same
+from dlverify.checking.resolve import to_sympy
+from dlverify.checking.verdict import Verdict
+from dlverify.problem import Problem
+
+_WRAPPER = re.compile(r"^\s*(?:\\mathbb\s*\{\s*R\s*\}|\\R|\\mathbb\s*R|R|ℝ)\s*\^\s*")
+POINTS = 12
+
+
+def split_shape(text: str) -> list[tuple[str, int]]:
+    """The axes of a shape as (text, offset) pairs; raises ParseError."""
+    check_text(text)
+    start = 0
+    m = _WRAPPER.match(text)
+    if m:
+        start = m.end()
+    body = text[start:]
+    stripped = body.strip()
+    lead = len(body) - len(body.lstrip())
+    if len(stripped) >= 2 and stripped[0] in "({" and _closing(stripped) == len(stripped) - 1:
+        start += lead + 1
+        body = stripped[1:-1]
+    elif m and not stripped.startswith("{"):
+        pass  # R^m: the exponent is the single axis
+    axes: list[tuple[str, int]] = []
+    depth = 0
+    piece_start = 0
+    k = 0
+    while k < len(body):
+        ch = body[k]
+        sep = 0
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0:
+            if body.startswith(r"\times", k) and not body[k + 6 : k + 7].isalpha():
+                sep = 6
+            elif ch in ",×":
+                sep = 1
+            elif ch == "x" and _standalone_x(body, k):
+                sep = 1
+        if sep:
+            axes.append((body[piece_start:k], start + piece_start))
+            piece_start = k + sep
+            k += sep
+            continue
+        k += 1
+    axes.append((body[piece_start:], start + piece_start))
+    for piece, offset in axes:
+        if not piece.strip():
+            raise ParseError("an axis of the shape is empty", offset, text)
+    return axes
+
+
+def _closing(text: str) -> int:
+    depth = 0
+    for k, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return k
+    return -1
+
+
+def _standalone_x(body: str, k: int) -> bool:
+    before = body[k - 1] if k > 0 else " "
+    after = body[k + 1] if k + 1 < len(body) else " "
+    return not (before.isalpha() or before in "_\\") and not (after.islower() or after == "_")
+
+
+def parse_shape(text: str, problem: Problem) -> tuple[list[sp.Basic], dict[str, int]]:
+    """The axes as SymPy expressions, and unknown names → position."""
+    axes = []
+    unknown: dict[str, int] = {}
+    for piece, offset in split_shape(text):
+        try:
+            value, missing = to_sympy(piece, problem)
+        except ParseError as exc:
+            pos = None if exc.pos is None else exc.pos + offset
+            raise ParseError(exc.reason, pos, text) from None
+        axes.append(value)
+        unknown.update({name: pos + offset for name, pos in missing.items()})
+    return axes, unknown
+
+
+def _as_vector(axes: list[sp.Basic]) -> list[sp.Basic]:
+    return axes[:1] if len(axes) == 2 and axes[1] == 1 else axes
+
+
+def judge_shape(problem: Problem, label: str, answer: str, rng: random.Random, hide: bool) -> Verdict:
+    reference = list(problem.derive().result)
+    try:
+        axes, unknown = parse_shape(answer, problem)
+    except ParseError as exc:
+        return Verdict(label, "unparsed", exc.pointer())
+    if unknown:
+        names = ", ".join(f"{n} (position {p + 1})" for n, p in unknown.items())
+        return Verdict(label, "incorrect", f"uses symbols this item does not define: {names}")
+    if len(_as_vector(reference)) == 1:  # a vector: R^m, m and m×1 are one shape
+        axes, reference = _as_vector(axes), _as_vector(reference)
+    shown = "(hidden)" if hide else _fmt(reference)
+    if len(axes) != len(reference):
+        msg = f"the answer has {len(axes)} axes but the shape has {len(reference)}"
+        return Verdict(label, "incorrect", msg + ("" if hide else f": {shown}"))
+    points = [draw(problem, rng) for _ in range(POINTS)]
+    wrong = [k for k, (a, r) in enumerate(zip(axes, reference, strict=True)) if not _equal(a, r, points)]
+    if not wrong:
+        return Verdict(label, "correct", f"shape {_fmt(axes)} matches axis by axis", score=1.0)
+    if sorted(map(sp.srepr, axes)) == sorted(map(sp.srepr, reference)) or _permutation(axes, reference, points):
+        msg = f"the axes are in the wrong order: {_fmt(axes)}"
+        msg += "" if hide else f" but the reference is {shown}"
+        if problem.answer.hint:
+            msg += f"; {problem.answer.hint}"
+        return Verdict(label, "incorrect", msg, diagnosis="axes in the wrong order")
+    k = wrong[0]
+    msg = f"axis {k + 1} of {len(reference)} differs"
+    counter = None
+    witness = _witness(axes[k], reference[k], points)
+    if witness is not None:
+        point, got, want = witness
+        at = point.shown(axes[k].free_symbols | reference[k].free_symbols)
+        counter = {"axis": k + 1, "at": at, "answer_value": str(got), "reference_value": str(want)}
+        where = ", ".join(f"{a} = {b}" for a, b in at.items())
+        msg += f": {'at ' + where + ' ' if where else ''}the answer gives {got}, the reference {want}"
+    if not hide:
+        msg += f" (reference shape {shown})"
+    return Verdict(label, "incorrect", msg, counterexample=counter)
+
+
+def _equal(a: sp.Basic, b: sp.Basic, points) -> bool:
+    return _witness(a, b, points) is None
+
+
+def _witness(a: sp.Basic, b: sp.Basic, points):
+    for p in points:
+        want = evaluate(b, p)
+        if not defined(want):
+            continue
+        got = evaluate(a, p)
+        if not defined(got) or not same(got, want):
+            return p, got, want
+    return None
+
+
+def _permutation(axes, reference, points) -> bool:
+    remaining = list(reference)
+    for a in axes:
+        match = next((r for r in remaining if _equal(a, r, points)), None)
+        if match is None:
+            return False
+        remaining.remove(match)
+    return True
+
+
+def _fmt(axes: list[sp.Basic]) -> str:
+    return "(" + ", ".join(sp.sstr(a) for a in axes) + ")"
