@@ -85,3 +85,55 @@ NO_CACHE = _problem(
     AnswerSpec(order=(("K", "M"),)),
     alternatives=(T**2 * Kb * M * sp.log(M),),
 )
+
+
+# ---- matrix answers --------------------------------------------------------------------
+from derivations.matexpr import Elementwise, OrderedProduct, SequenceElement  # noqa: E402
+
+mm = sp.Symbol("m", integer=True, positive=True)
+Tt, tt = sp.symbols("T t", integer=True, positive=True)
+Wt = sp.MatrixSymbol("W_t", mm, mm)
+ht = sp.MatrixSymbol("h_t", mm, 1)
+bt = sp.MatrixSymbol("b_t", mm, 1)
+Wh = sp.MatrixSymbol("W_h", mm, mm)
+Wf = sp.MatrixSymbol("W_f", 1, mm)
+yhat, y = sp.symbols("yhat y", real=True)
+j = sp.Symbol("j", integer=True)
+hseq = SequenceElement("h", 0, mm, 1)
+
+
+def _matrix(pid, result, specs, objects) -> Problem:
+    return _problem(pid, "matrix", result, specs, objects)
+
+
+SIZE_M = SymbolSpec("m", "m", "integer", "hidden size", bounds=("1", "4"))
+RESNET = _matrix(
+    "fixture.resnet",
+    sp.Identity(mm) + sp.DiagMatrix(Elementwise("sigma'", Wt * ht + bt)) * Wt,
+    [SIZE_M, SymbolSpec("W_t", "W_t", "matrix", shape=("m", "m")), SymbolSpec("h_t", "h_t", "matrix", shape=("m", "1")),
+     SymbolSpec("b_t", "b_t", "matrix", shape=("m", "1"))],
+    {"m": mm, "W_t": Wt, "h_t": ht, "b_t": bt},
+)  # fmt: skip
+
+_RNN_SYMBOLS = [
+    SIZE_M,
+    SymbolSpec("T", "T", "integer", bounds=("1", "6")),
+    SymbolSpec("t", "t", "integer", bounds=("1", "T")),
+    SymbolSpec("yhat", r"\hat{y}", "real", spellings=(r"\hat{y}_T", "y_hat", "yhat")),
+    SymbolSpec("y", "y", "real", spellings=("y_T",)),
+    SymbolSpec("W^f", "W^f", "matrix", shape=("1", "m")),
+    SymbolSpec("W^h", "W^h", "matrix", shape=("m", "m")),
+]
+_RNN_OBJECTS = {"m": mm, "T": Tt, "t": tt, "yhat": yhat, "y": y, "W^f": Wf, "W^h": Wh}
+
+LINEAR_RNN = _matrix("fixture.linear_rnn", 2 * (yhat - y) * Wf * sp.MatPow(Wh, Tt - tt), _RNN_SYMBOLS, _RNN_OBJECTS)
+
+_step = sp.DiagMatrix(
+    sp.OneMatrix(mm, 1) - sp.HadamardProduct(SequenceElement("h", Tt - j, mm, 1), SequenceElement("h", Tt - j, mm, 1))
+)
+TANH_RNN = _matrix(
+    "fixture.tanh_rnn",
+    2 * (yhat - y) * Wf * OrderedProduct(_step * Wh, (j, 0, Tt - tt - 1)),
+    [*_RNN_SYMBOLS, SymbolSpec("h", "h", "vector_sequence", shape=("m", "1"))],
+    {**_RNN_OBJECTS, "h": hseq},
+)

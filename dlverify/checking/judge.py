@@ -8,6 +8,7 @@ and the answer text, so a regrade gives the same verdict.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,6 +18,7 @@ import sympy as sp
 from dlverify import registry
 from dlverify.checking.bigo import judge_bigo
 from dlverify.checking.choices import judge_choice, judge_number
+from dlverify.checking.matrices import judge_matrix
 from dlverify.checking.mutations import mutations
 from dlverify.checking.parse import ParseError
 from dlverify.checking.points import DIGITS, TooLong, defined, draw, evaluate, same, substitute_definitions
@@ -27,7 +29,7 @@ from dlverify.problem import Problem
 
 POINTS = 12
 MAX_TRIES = 60  # points drawn, counting those where an answer is undefined
-SUPPORTED = ("expr", "table", "shape", "number", "choice", "bigO")
+SUPPORTED = ("expr", "matrix", "table", "shape", "number", "choice", "bigO")
 
 Report = Callable[[Verdict], None]
 
@@ -52,6 +54,8 @@ def judge(problem_id: str, answer: Any, hide_reference: bool = False, report: Re
             return Verdict(problem_id, "unknown_id", f"no catalog item has the id {problem_id!r}")
         return judge_problem(problem, answer, hide_reference, report)
     except Exception as exc:  # a checker bug must still give every item a verdict
+        if os.environ.get("DLVERIFY_DEBUG"):
+            raise
         return Verdict(
             problem_id, "incorrect", f"the checker failed on this answer ({type(exc).__name__}); please report it"
         )
@@ -77,8 +81,12 @@ def judge_problem(problem: Problem, answer: Any, hide_reference: bool = False, r
         if problem.kind == "bigO":
             return judge_bigo(problem, problem_id, answer, hide_reference)
         reference = problem.derive().result
+        if problem.kind == "matrix":
+            return judge_matrix(problem, problem_id, answer, reference, rng, hide_reference)
         return _judge_expr(problem, problem_id, answer, reference, rng, hide_reference, report)
     except Exception as exc:  # a checker bug must still give every item a verdict
+        if os.environ.get("DLVERIFY_DEBUG"):
+            raise
         return Verdict(
             problem_id, "incorrect", f"the checker failed on this answer ({type(exc).__name__}); please report it"
         )

@@ -20,6 +20,28 @@ class Mutation:
     hint: str
 
 
+def occurrences(expr: sp.Basic, path: tuple[int, ...] = ()):
+    """Every subexpression with its path (argument indices from the root), preorder."""
+    yield path, expr
+    for k, arg in enumerate(expr.args):
+        yield from occurrences(arg, (*path, k))
+
+
+def replace_at(expr: sp.Basic, path: tuple[int, ...], new: sp.Basic) -> sp.Basic | None:
+    """``expr`` with the one subexpression at ``path`` replaced; None if that is invalid."""
+    if not path:
+        return new
+    args = list(expr.args)
+    inner = replace_at(args[path[0]], path[1:], new)
+    if inner is None:
+        return None
+    args[path[0]] = inner
+    try:
+        return expr.func(*args)
+    except Exception:  # e.g. shapes that no longer fit
+        return None
+
+
 def _text(e: sp.Basic) -> str:
     return sp.sstr(e)
 
@@ -31,12 +53,12 @@ def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
         Mutation(2 * reference, "it is twice the reference", "it is off by a constant factor"),
         Mutation(reference / 2, "it is half the reference", "it is off by a constant factor"),
     ]
-    for node in sp.preorder_traversal(reference):
+    for path, node in occurrences(reference):
         if isinstance(node, sp.Add):
             for term in node.args:
                 out.append(
                     Mutation(
-                        reference.xreplace({node: node - term}),
+                        replace_at(reference, path, node - term),
                         f"the term {_text(term)} is missing",
                         "a term is missing",
                     )
@@ -47,7 +69,7 @@ def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
                 new = exp + shift
                 out.append(
                     Mutation(
-                        reference.xreplace({node: sp.Pow(base, new)}),
+                        replace_at(reference, path, sp.Pow(base, new)),
                         f"the exponent of {_text(base)} is off by one ({_text(new)} instead of {_text(exp)})",
                         "an exponent is off by one",
                     )
@@ -58,7 +80,7 @@ def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
                 if divisor or (factor.is_Rational and abs(factor) != 1):
                     out.append(
                         Mutation(
-                            reference.xreplace({node: node / factor}),
+                            replace_at(reference, path, node / factor),
                             f"the factor {_text(factor)} is missing",
                             "a factor is missing",
                         )
@@ -75,7 +97,7 @@ def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
                 old = lo if what == "starts" else hi
                 out.append(
                     Mutation(
-                        reference.xreplace({node: node.func(node.function, (var, new_lo, new_hi), *rest)}),
+                        replace_at(reference, path, node.func(node.function, (var, new_lo, new_hi), *rest)),
                         f"the {type(node).__name__.lower()} {what} at {var} = {_text(bound)} instead of {_text(old)}",
                         "a bound of the sum is off by one",
                     )
@@ -85,7 +107,7 @@ def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
                 moved = node.base[node.indices[0] + shift]
                 out.append(
                     Mutation(
-                        reference.xreplace({node: moved}),
+                        replace_at(reference, path, moved),
                         f"{_text(moved)} appears instead of {_text(node)}",
                         "an index is off by one",
                     )
@@ -99,6 +121,8 @@ def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
     seen: set[str] = set()
     unique = []
     for m in out:
+        if m.expr is None:
+            continue
         k = sp.srepr(m.expr)
         if k not in seen and m.expr != reference:
             seen.add(k)

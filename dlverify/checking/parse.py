@@ -135,6 +135,9 @@ class _ToNodes(Transformer_NonRecursive):
     def pow(self, base, _op, exponent):
         return Node("pow", (base, exponent), _pos(base))
 
+    def hadamard_pow(self, base, _op, _had, exponent):
+        return Node("hadamard_pow", (base, exponent), _pos(base))
+
     def prime(self, a):
         return Node("prime", (a,), _pos(a))
 

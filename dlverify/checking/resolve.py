@@ -16,6 +16,7 @@ from functools import cache
 
 import sympy as sp
 
+from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
 from dlverify.checking.parse import Node, ParseError, parse
 from dlverify.problem import Problem
 
@@ -44,6 +45,11 @@ FUNCTIONS = {
     "relu": lambda x: sp.Max(0, x), "ReLU": lambda x: sp.Max(0, x), "floor": sp.floor, "ceil": sp.ceiling,
 }  # fmt: skip
 DERIVATIVES = {"sigma": _sigmoid_prime, "sigmoid": _sigmoid_prime, "tanh": lambda x: 1 - sp.tanh(x) ** 2}
+MATRIX_FUNCTIONS = {"sigma": "sigma", "sigmoid": "sigma", "sigma'": "sigma'", "sigmoid'": "sigma'", "tanh": "tanh",
+                    "tanh'": "tanh'", "relu": "relu", "ReLU": "relu", "exp": "exp", "sqrt": "sqrt"}  # fmt: skip
+DIAG = {"diag", "DiagMatrix", "Diag"}
+# A size to be fixed from the context: I in I + A, the ones vector in 1ᵀ h.
+FREE = sp.Symbol("_free_size", integer=True, positive=True)
 BIG_OPERATORS = {"sum": sp.Sum, "prod": sp.Product, "Sum": sp.Sum, "Product": sp.Product}
 CONSTANTS = {"e": sp.E, "pi": sp.pi, "infty": sp.oo}
 
@@ -108,7 +114,7 @@ class SymbolTable:
     index_bounds: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]
     definitions: dict[sp.Basic, sp.Basic]
     problem_id: str
-    matrices: set[sp.Basic] = field(default_factory=set)
+    has_matrices: bool = False
 
 
 @cache
@@ -132,7 +138,8 @@ def table_for(problem: Problem) -> SymbolTable:
             lo, hi = (objects[b] if b in objects else sp.Integer(int(b)) if b else None for b in spec.bounds)
             bounds[objects[spec.name]] = (lo, hi)
     definitions = {objects[n]: v for n, v in derivation.definitions.items()}
-    return SymbolTable(by_key, bounds, definitions, problem.id)
+    has_matrices = any(isinstance(o, sp.MatrixExpr) for o in objects.values())
+    return SymbolTable(by_key, bounds, definitions, problem.id, has_matrices)
 
 
 @dataclass
@@ -167,7 +174,7 @@ def _is_function(node: Node, env: _Env) -> str | None:
         return f"{inner}'" if inner in DERIVATIVES else None
     if node.kind in ("name", "font") and _lookup(node, env) is None:
         name = key(node)
-        if name in FUNCTIONS or name in ("diag",):
+        if name in FUNCTIONS or name in DIAG or name == "HadamardPower":
             return name
     return None
 
@@ -197,6 +204,44 @@ def _pow(base: sp.Basic, exponent: sp.Basic, pos: int) -> sp.Basic:
     return sp.Pow(base, exponent)
 
 
+def _dims(m: sp.MatrixExpr) -> set[sp.Basic]:
+    return set().union(*(sp.sympify(d).free_symbols for d in m.shape))
+
+
+def _fit(m: sp.MatrixExpr, rows: sp.Basic, cols: sp.Basic) -> sp.MatrixExpr:
+    """I or the ones vector, given its size from the context."""
+    if isinstance(m, sp.Identity):
+        return sp.Identity(rows)
+    if isinstance(m, sp.OneMatrix):
+        return sp.OneMatrix(rows, cols)
+    if isinstance(m, sp.ZeroMatrix):
+        return sp.ZeroMatrix(rows, cols)
+    return m.xreplace({FREE: rows})
+
+
+def _fit_product(factors: list[sp.Basic], pos: int) -> list[sp.Basic]:
+    """Sizes of I and of the ones vector from their neighbours in a product."""
+    mats = [k for k, f in enumerate(factors) if isinstance(f, sp.MatrixExpr)]
+    out = list(factors)
+    for j, k in enumerate(mats):
+        f = out[k]
+        if FREE not in _dims(f):
+            continue
+        before = out[mats[j - 1]] if j > 0 else None
+        after = out[mats[j + 1]] if j + 1 < len(mats) else None
+        if isinstance(f, sp.Identity):
+            size = before.shape[1] if before is not None else after.shape[0] if after is not None else None
+            if size is not None and FREE not in sp.sympify(size).free_symbols:
+                out[k] = sp.Identity(size)  # else a sum around it may still fix it (2I + A)
+        elif isinstance(f, (sp.OneMatrix, sp.ZeroMatrix)):
+            row = f.shape[0] == 1  # 1ᵀ (after a transpose) takes its length from what follows
+            if row and after is not None and FREE not in _dims(after):
+                out[k] = f.func(1, after.shape[0])
+            elif not row and before is not None and FREE not in _dims(before):
+                out[k] = f.func(before.shape[1], 1)
+    return out
+
+
 class Resolver:
     """Turns a syntax tree into SymPy for one problem."""
 
@@ -223,6 +268,8 @@ class Resolver:
     def _name(self, node: Node) -> sp.Basic:
         raw = node.args[0]
         bare = _bare(raw)
+        if bare == "I" and self.env.table.has_matrices:
+            return sp.Identity(FREE)
         if bare in CONSTANTS:
             return CONSTANTS[bare]
         if bare in FUNCTIONS or bare in BIG_OPERATORS:
@@ -256,6 +303,8 @@ class Resolver:
         obj = _lookup(base, self.env)
         if isinstance(obj, sp.IndexedBase):
             return obj[self.expr(sub)]
+        if isinstance(obj, SequenceElement):
+            return SequenceElement(obj.name, self.expr(sub), *obj.shape)
         if _big_head(node, self.env):
             raise Unreadable("a sum or product needs a body", node.pos)
         if base.kind == "name" and not base.args[0].startswith("\\") and len(base.args[0]) > 1:
@@ -283,7 +332,15 @@ class Resolver:
     def _font(self, node: Node) -> sp.Basic:
         font, inner = node.args
         if font == "mathbb" and inner.kind == "num" and inner.args[0] == "1":
-            return sp.Integer(1)  # the indicator's 1, multiplied by its bracket
+            # the ones vector where there are matrices (1 − h ⊙ h); else the indicator's 1
+            return sp.OneMatrix(FREE, 1) if self.env.table.has_matrices else sp.Integer(1)
+        if font == "mathbb" and key(inner) == "I" and self.env.table.has_matrices:
+            return sp.Identity(FREE)
+        if font in ("mathbf", "boldsymbol", "bm") and inner.kind == "num" and self.env.table.has_matrices:
+            if inner.args[0] == "1":
+                return sp.OneMatrix(FREE, 1)  # the ones vector
+            if inner.args[0] == "0":
+                return sp.ZeroMatrix(FREE, 1)
         if font in ("mathbb", "mathcal"):
             raise Unreadable(f"\\{font}{{…}} has no meaning here", node.pos)
         return self.expr(inner)
@@ -296,7 +353,21 @@ class Resolver:
 
     # arithmetic -----------------------------------------------------------------------
     def _add(self, node: Node) -> sp.Basic:
-        return sp.Add(*(self.expr(a) for a in node.args))
+        parts = [self.expr(a) for a in node.args]
+        matrices = [p for p in parts if isinstance(p, sp.MatrixExpr)]
+        if not matrices:
+            return sp.Add(*parts)
+        shape = next((m.shape for m in matrices if FREE not in _dims(m)), None)
+        if shape is None:
+            raise Unreadable("the size of I or of the ones vector cannot be inferred here", node.pos)
+        fitted = []
+        for p in parts:
+            if not isinstance(p, sp.MatrixExpr):
+                p = p * sp.OneMatrix(*shape)  # 1 − h ⊙ h: a scalar is added to every entry
+            elif FREE in _dims(p):
+                p = _fit(p, shape[0], shape[1])
+            fitted.append(p)
+        return sp.MatAdd(*fitted).doit(deep=False) if len(fitted) > 1 else fitted[0]
 
     def _neg(self, node: Node) -> sp.Basic:
         return -self.expr(node.args[0])
@@ -351,12 +422,27 @@ class Resolver:
                     return labelled.T
         return _pow(base, self.expr(sup), node.pos)
 
+    def _hadamard_pow(self, node: Node) -> sp.Basic:
+        return self._hadamard_power(self.expr(node.args[0]), self.expr(node.args[1]), node.pos)
+
+    def _hadamard_power(self, base: sp.Basic, exp: sp.Basic, pos: int) -> sp.Basic:
+        if not isinstance(base, sp.MatrixExpr):
+            return _pow(base, exp, pos)
+        if exp.is_Integer and 1 <= exp <= 8:
+            return sp.HadamardProduct(*([base] * int(exp))) if exp > 1 else base
+        raise Unreadable("an elementwise power must be a small positive integer", pos)
+
     def _indicator(self, node: Node) -> sp.Basic:
         rel = node.args[0]
         parts = rel.args
         ops = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}
+        first = self.expr(parts[0])
+        if isinstance(first, sp.MatrixExpr):
+            if len(parts) != 3 or parts[1] not in (">", ">=") or self.expr(parts[2]) != 0:
+                raise Unreadable("for a matrix, write the indicator as 1[X > 0]", node.pos)
+            return Elementwise("step", first)
         conds = []
-        left = self.expr(parts[0])
+        left = first
         for k in range(1, len(parts), 2):
             right = self.expr(parts[k + 1])
             conds.append(ops[parts[k]](left, right))
@@ -379,6 +465,14 @@ class Resolver:
         k = 0
         while k < len(factors):
             f = factors[k]
+            if (
+                f.kind == "font"
+                and key(f) == "mathbb{1}"
+                and k + 1 < len(factors)
+                and factors[k + 1].kind == "indicator"
+            ):
+                k += 1  # \mathbb{1}[A > 0]: the bracket alone is the indicator
+                continue
             sign = 1
             inner = f
             while inner.kind == "neg":  # -\sum_t …, -\tanh(x): the minus applies to the whole
@@ -408,21 +502,36 @@ class Resolver:
                 continue
             out.append(self.expr(f))
             k += 1
+        out = _fit_product(out, node.pos)
         product = out[0]
         for factor in out[1:]:
             product = product * factor
         return product
 
     def _apply(self, fn: str, arg_node: Node) -> sp.Basic:
+        if fn == "HadamardPower":
+            if arg_node.kind != "tuple" or len(arg_node.args) != 2:
+                raise Unreadable("write HadamardPower(X, k)", arg_node.pos)
+            return self._hadamard_power(*(self.expr(a) for a in arg_node.args), arg_node.pos)
         if arg_node.kind == "tuple":
             raise Unreadable(f"{fn} takes one argument", arg_node.pos)
         arg = self.expr(arg_node)
+        if isinstance(arg, sp.MatrixExpr):
+            if fn in DIAG:
+                if isinstance(arg, sp.OneMatrix) and FREE in _dims(arg):
+                    return sp.Identity(FREE)  # diag(1) is I, sized by its context
+                if FREE in _dims(arg):
+                    raise Unreadable("the size of this vector cannot be inferred", arg_node.pos)
+                return sp.DiagMatrix(arg)
+            if fn not in MATRIX_FUNCTIONS:
+                raise Unreadable(f"{fn} of a matrix is not defined here", arg_node.pos)
+            return Elementwise(MATRIX_FUNCTIONS[fn], arg)
+        if fn in DIAG:
+            if self.env.table.has_matrices:
+                return arg * sp.Identity(FREE)  # diag(1) of a vector of ones: c·I, sized by its context
+            raise Unreadable("diag(…) applies to a vector", arg_node.pos)
         if fn.endswith("'"):
             return DERIVATIVES[fn[:-1]](arg)
-        if fn == "diag":
-            raise Unreadable("diag(…) applies to vectors (matrix answers)", arg_node.pos)
-        if isinstance(arg, sp.MatrixExpr):
-            raise Unreadable(f"{fn} of a matrix is elementwise: not supported for this item", arg_node.pos)
         return FUNCTIONS[fn](arg)
 
     def _big(self, head: tuple[str, Node | None, Node | None], body: list[Node], pos: int) -> sp.Basic:
@@ -466,14 +575,24 @@ class Resolver:
                 self.env.bound.pop(name, None)
             else:
                 self.env.bound[name] = saved
+        if isinstance(inner, sp.MatrixExpr):
+            cls = MatrixSum if BIG_OPERATORS[op] is sp.Sum else OrderedProduct
+            return cls(inner, (index, lo, hi))
         return BIG_OPERATORS[op](inner, (index, lo, hi))
 
 
-def to_sympy(text: str, problem: Problem) -> tuple[sp.Basic, dict[str, int]]:
-    """Parse and resolve an answer: (SymPy object, unknown names → position)."""
+def to_sympy(text: str, problem: Problem, shape: tuple | None = None) -> tuple[sp.Basic, dict[str, int]]:
+    """Parse and resolve an answer: (SymPy object, unknown names → position).
+
+    ``shape``, the reference's, fixes the size of an I or ones vector that nothing
+    around it determines (an answer that is just ``I``)."""
     resolver = Resolver(table_for(problem))
     try:
         value = resolver(parse(text))
+        if shape is not None and isinstance(value, sp.MatrixExpr) and FREE in _dims(value):
+            value = _fit(value, *shape)
+        if isinstance(value, sp.Basic) and value.has(FREE):
+            raise Unreadable("the size of I or of the ones vector cannot be inferred from the context", None, text)
     except RecursionError:
         raise Unreadable("the answer is nested too deeply", None, text) from None
     except Unreadable as exc:
