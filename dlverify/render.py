@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from dlverify import notation
 from dlverify.problem import Problem
 
 if TYPE_CHECKING:
@@ -66,11 +67,11 @@ def problem_latex(problem: Problem, check: CrossCheck | None = None) -> str:
     for step in d.steps:
         out.append(rf"  \item {latex_text(step.text)}")
         if step.rhs is not None:
-            out.append(rf"  \[ {step.lhs_latex} = {sp.latex(step.rhs)} \]")
+            out.append(rf"  \[ {step.lhs_latex} = {notation.latex(step.rhs)} \]")
     out.append(r"\end{enumerate}")
     for name, expr in result_entries(problem):
         label = latex_text(name) if name != problem.id else r"\text{result}"
-        out.append(rf"\[ \boxed{{{label} = {sp.latex(expr)}}} \]")
+        out.append(rf"\[ \boxed{{{label} = {notation.latex(expr)}}} \]")
     if check is not None:
         out.append(latex_text("Verification: " + record_text(check)))
     return "\n".join(out)

@@ -137,3 +137,37 @@ TANH_RNN = _matrix(
     [*_RNN_SYMBOLS, SymbolSpec("h", "h", "vector_sequence", shape=("m", "1"))],
     {**_RNN_OBJECTS, "h": hseq},
 )
+
+
+# ---- indexed answers (the 1-D convolution of the catalog, position-first x[n, c]) -------
+xb, Wb, gb = sp.IndexedBase("x"), sp.IndexedBase("W"), sp.IndexedBase("g")
+r_, c_, k_, n_ = sp.symbols("r c k n", integer=True)
+_kk = sp.Symbol("k", integer=True)
+_cc = sp.Symbol("c", integer=True)
+_CONV_SYMBOLS = [
+    SymbolSpec("x", "x", "sequence", "input x[n, c]"),
+    SymbolSpec("W", "W", "sequence", "filter W[1, c, k]"),
+    SymbolSpec("r", "r", "index", bounds=("1", "3")),
+    SymbolSpec("c", "c", "index", bounds=("1", "5")),
+    SymbolSpec("k", "k", "index", bounds=("1", "3")),
+    SymbolSpec("n", "n", "index", bounds=("1", "7")),
+]
+_CONV_OBJECTS = {"x": xb, "W": Wb, "r": r_, "c": c_, "k": k_, "n": n_}
+
+
+def _indexed(pid, result, used):
+    specs = [s for s in _CONV_SYMBOLS if s.name in used]
+    return _problem(pid, "indexed", result, specs, {k: v for k, v in _CONV_OBJECTS.items() if k in used})
+
+
+CONV_OUT = _indexed(
+    "fixture.conv_out",
+    sp.Sum(sp.Sum(Wb[1, _cc, _kk] * xb[2 * (r_ - 1) + _kk, _cc], (_kk, 1, 3)), (_cc, 1, 5)),
+    {"x", "W", "r"},
+)
+_offset = n_ - 2 * (r_ - 1)
+CONV_DF_DX = _indexed(
+    "fixture.conv_df_dx",
+    Wb[1, c_, _offset] * sp.Piecewise((1, sp.And(_offset >= 1, _offset <= 3)), (0, True)),
+    {"W", "r", "n", "c"},
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from dlverify import registry
+from dlverify import notation, registry
 from dlverify.checking.judge import SUPPORTED, judge
 from dlverify.checking.mutations import mutations
 from dlverify.checking.pool import CheckerPool
@@ -25,7 +25,7 @@ def _as_answer(problem, printer) -> object:
     return printer(entries[""])
 
 
-@pytest.mark.parametrize("printer", [sp.latex, sp.sstr], ids=["latex", "plain"])
+@pytest.mark.parametrize("printer", [notation.latex, notation.plain], ids=["latex", "plain"])
 @pytest.mark.parametrize("problem", CHECKABLE, ids=IDS)
 def test_the_printed_reference_is_correct(problem, printer) -> None:
     verdict = judge(problem.id, _as_answer(problem, printer))
@@ -53,11 +53,11 @@ def _mutants(problem):
 def test_mutations_are_incorrect_with_a_counterexample(problem) -> None:
     checked = 0
     for name, m in _mutants(problem):
-        answer = _as_answer(problem, sp.latex)
+        answer = _as_answer(problem, notation.latex)
         if problem.kind == "table":
-            answer[name] = sp.latex(m.expr)
+            answer[name] = notation.latex(m.expr)
         else:
-            answer = sp.latex(m.expr)
+            answer = notation.latex(m.expr)
         verdict = judge(problem.id, answer)
         assert verdict.verdict == "incorrect", (m.detail, verdict.message)
         assert verdict.counterexample is not None, m.detail

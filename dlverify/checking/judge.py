@@ -8,6 +8,7 @@ and the answer text, so a regrade gives the same verdict.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import random
 from collections.abc import Callable, Mapping
@@ -21,15 +22,17 @@ from dlverify.checking.choices import judge_choice, judge_number
 from dlverify.checking.matrices import judge_matrix
 from dlverify.checking.mutations import mutations
 from dlverify.checking.parse import ParseError
-from dlverify.checking.points import DIGITS, TooLong, defined, draw, evaluate, same, substitute_definitions
+from dlverify.checking.points import DIGITS, Point, TooLong, defined, draw, evaluate, same, substitute_definitions
 from dlverify.checking.resolve import table_for, to_sympy
 from dlverify.checking.shapes import judge_shape
 from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
 
 POINTS = 12
+ELEMENT_DRAWS = 30  # an indexed item is checked on up to POINTS × ELEMENT_DRAWS elements
+MAX_ELEMENTS = 2000
 MAX_TRIES = 60  # points drawn, counting those where an answer is undefined
-SUPPORTED = ("expr", "matrix", "table", "shape", "number", "choice", "bigO")
+SUPPORTED = ("expr", "indexed", "matrix", "table", "shape", "number", "choice", "bigO")
 
 Report = Callable[[Verdict], None]
 
@@ -189,12 +192,34 @@ def _used(expr: sp.Basic) -> set[sp.Basic]:
 
 
 def _points(problem: Problem, reference: sp.Basic, rng: random.Random):
-    """Up to POINTS points where the reference is defined, with its values there."""
+    """Points where the reference is defined, with its values there.
+
+    For an ``indexed`` item every element is visited: each random draw of the tensors is
+    combined with every value of the free indices (r, c, k…) within their bounds."""
+    indices = [s for s in problem.symbols if s.kind == "index"]
     for _ in range(MAX_TRIES):
-        point = draw(problem, rng)
-        want = evaluate(reference, point)
-        if defined(want):
-            yield point, want
+        base = draw(problem, rng)
+        for point in _elements(problem, base, indices) if indices else [base]:
+            want = evaluate(reference, point)
+            if defined(want):
+                yield point, want
+
+
+def _elements(problem: Problem, base: Point, indices) -> list[Point]:
+    objects = problem.derive().symbols
+    ranges = []
+    for spec in indices:
+        lo, hi = (_size(b, objects, base) for b in spec.bounds)
+        ranges.append([(objects[spec.name], sp.Integer(v)) for v in range(lo, hi + 1)])
+    combos = list(itertools.product(*ranges))[:MAX_ELEMENTS]
+    # one tensor draw for all elements: the entries are shared, the indices vary
+    return [Point({**base.values, **dict(combo)}, base.rng, base.sequence_values) for combo in combos]
+
+
+def _size(name: str, objects, point: Point) -> int:
+    if name.lstrip("-").isdigit():
+        return int(name)
+    return int(point.values[objects[name]])
 
 
 def _compare(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: random.Random):
@@ -207,7 +232,7 @@ def _compare(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: rand
             return checked, exact, (point, got, want)
         exact = exact and got.is_Rational and want.is_Rational
         checked += 1
-        if checked >= POINTS:
+        if checked >= (POINTS * ELEMENT_DRAWS if problem.kind == "indexed" else POINTS):
             break
     return checked, exact, None
 

@@ -144,8 +144,9 @@ class _ToNodes(Transformer_NonRecursive):
     def sub_script(self, base, sub):
         return Node("sub", (base, sub), _pos(base))
 
-    def index(self, base, _open, idx):
-        return Node("sub", (base, idx), _pos(base))
+    def index(self, base, _open, *idx):
+        inner = idx[0] if len(idx) == 1 else Node("tuple", idx, _pos(idx[0]))
+        return Node("sub", (base, inner), _pos(base))
 
     def transpose(self, a, _mark):
         return Node("transpose", (a,), _pos(a))
@@ -157,8 +158,8 @@ class _ToNodes(Transformer_NonRecursive):
     def binding(self, var, value):
         return Node("binding", (var, value), _pos(var))
 
-    def pair(self, a, b):
-        return Node("tuple", (a, b), _pos(a))
+    def pair(self, *items):
+        return Node("tuple", items, _pos(items[0]))
 
     def tuple(self, *items):
         return Node("tuple", items, _pos(items[0]))

@@ -40,10 +40,12 @@ class Point:
 
     values: dict[sp.Basic, sp.Basic]
     rng: random.Random
-    sequence_values: dict[tuple[str, int], sp.Rational]
+    sequence_values: dict[tuple[str, tuple[int, ...]], sp.Rational]
 
-    def entry(self, base: sp.Basic, k: int) -> sp.Rational:
-        key = (str(base), int(k))
+    def entry(self, base: sp.Basic, k) -> sp.Rational:
+        """u_k, or the entry x[n, c] of a tensor (k a tuple): drawn once, then reused."""
+        index = tuple(int(i) for i in k) if isinstance(k, tuple) else (int(k),)
+        key = (str(base), index)
         if key not in self.sequence_values:
             self.sequence_values[key] = _rational(self.rng)
         return self.sequence_values[key]
@@ -54,7 +56,7 @@ class Point:
         out = {str(sym): str(val) for sym, val in self.values.items() if sym in used}
         for (base, k), val in sorted(self.sequence_values.items()):
             if base in names:
-                out[f"{base}[{k}]"] = str(val)
+                out[f"{base}[{', '.join(map(str, k))}]"] = str(val)
         return out
 
 
@@ -67,7 +69,7 @@ def _rational(rng: random.Random, positive: bool = False) -> sp.Rational:
 def draw(problem: Problem, rng: random.Random) -> Point:
     objects = problem.derive().symbols
     values: dict[sp.Basic, sp.Basic] = {}
-    pending = [s for s in problem.symbols if s.kind == "integer"]
+    pending = [s for s in problem.symbols if s.kind in ("integer", "index")]
     # Integer symbols may be bounded by others (t ≤ T): resolve in dependency order.
     for _ in range(len(pending) + 1):
         for spec in list(pending):
@@ -176,6 +178,10 @@ class _ExactPrinter(PythonCodePrinter):
             return f"{name}({', '.join(self._print(a) for a in expr.args)})"
         return super()._print_Function(expr)
 
+    def _print_KroneckerDelta(self, expr: sp.Basic) -> str:
+        a, b = (self._print(x) for x in expr.args)
+        return f"(1 if ({a}) == ({b}) else 0)"
+
     def _print_Lambda(self, expr: sp.Lambda) -> str:
         args = ", ".join(self._print(a) for a in expr.variables)
         return f"(lambda {args}: ({self._print(expr.expr)}))"
@@ -184,7 +190,7 @@ class _ExactPrinter(PythonCodePrinter):
 _BSUM = sp.Function("BSUM")
 _BPROD = sp.Function("BPROD")
 _FRAC = sp.Function("FRAC")
-_EXACT_ATOMS = (sp.Symbol, sp.Integer, sp.Rational, sp.Indexed, sp.IndexedBase, sp.Idx)
+_EXACT_ATOMS = (sp.Symbol, sp.Integer, sp.Rational, sp.Indexed, sp.IndexedBase, sp.Idx, sp.logic.boolalg.BooleanAtom)
 
 
 def _prepare(expr: sp.Basic) -> sp.Basic | None:
@@ -192,7 +198,7 @@ def _prepare(expr: sp.Basic) -> sp.Basic | None:
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.Pow) and not node.exp.is_integer:
             return None
-        if isinstance(node, sp.Function) or isinstance(node, (sp.Piecewise, sp.Float)):
+        if isinstance(node, sp.Function) and not isinstance(node, (sp.Piecewise, sp.KroneckerDelta)):
             return None
         if node.is_Atom and not isinstance(node, _EXACT_ATOMS):
             return None
@@ -234,7 +240,7 @@ class _Sequence:
         self.base, self.point = base, point
 
     def __getitem__(self, k):
-        if not isinstance(k, int):
+        if not all(isinstance(i, int) for i in (k if isinstance(k, tuple) else (k,))):
             raise TypeError("non-integer index")
         v = self.point.entry(self.base, k)
         return Fraction(v.p, v.q)
@@ -278,7 +284,9 @@ def _slow(expr: sp.Basic, point: Point) -> sp.Basic:
             if span.is_number and span > MAX_TERMS:
                 raise TooLong(f"a sum or product with {span + 1} terms cannot be checked")
     e = e.doit()
-    e = e.xreplace({i: point.entry(i.base, i.indices[0]) for i in e.atoms(sp.Indexed) if i.indices[0].is_Integer})
+    e = e.xreplace(
+        {i: point.entry(i.base, tuple(i.indices)) for i in e.atoms(sp.Indexed) if all(x.is_Integer for x in i.indices)}
+    )
     e = e.xreplace(point.values)
     if e.is_Rational:
         return e

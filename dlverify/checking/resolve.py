@@ -302,7 +302,10 @@ class Resolver:
         base, sub = node.args
         obj = _lookup(base, self.env)
         if isinstance(obj, sp.IndexedBase):
-            return obj[self.expr(sub)]
+            indices = sub.args if sub.kind == "tuple" else (sub,)
+            return obj[tuple(self.expr(i) for i in indices)]
+        if base.kind == "name" and _bare(base.args[0]) == "delta" and obj is None:
+            return self._kronecker(sub, node.pos)
         if isinstance(obj, SequenceElement):
             return SequenceElement(obj.name, self.expr(sub), *obj.shape)
         if _big_head(node, self.env):
@@ -318,6 +321,18 @@ class Resolver:
         label = key(node) or f"{key(base)}_…"
         self.env.unknown.setdefault(label, node.pos)
         return sp.Symbol(f"?{label}")
+
+    def _kronecker(self, sub: Node, pos: int) -> sp.Basic:
+        """δ_{ij}, δ_{i,j}, δ_{n, 2r+k}: 1 where the two indices are equal."""
+        if sub.kind == "tuple" and len(sub.args) == 2:
+            a, b = sub.args
+        elif sub.kind == "mul" and len(sub.args) == 2:
+            a, b = sub.args
+        elif sub.kind == "name" and len(sub.args[0]) == 2 and sub.args[0].isalpha():
+            a, b = (Node("name", (ch,), sub.pos) for ch in sub.args[0])
+        else:
+            raise Unreadable("write a Kronecker delta with two indices: \\delta_{ij} or \\delta_{i,j}", pos)
+        return sp.KroneckerDelta(self.expr(a), self.expr(b))
 
     def _attr(self, node: Node) -> sp.Basic:
         label = key(node) or node.args[1]

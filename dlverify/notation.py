@@ -1,0 +1,96 @@
+"""The homework's notation for printing results: what students write, and what reads back.
+
+SymPy's own printers write nested sums as one ``\\substack``, indicators as ``cases``
+and the ones vector as ``\\mathbb{1}``; these printers write ``\\sum_{k=1}^{3}\\sum_{c=1}^{5}``,
+``\\mathbb{1}[1 \\le n \\le 3]`` and ``\\mathbf{1}``, the notation of the catalog, which the
+answer parser reads back (a test checks that every reference does).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+_LATEX_REL = {"<": "<", "<=": r"\le", ">": ">", ">=": r"\ge", "==": "=", "!=": r"\ne"}
+
+
+def _indicator_parts(expr: sp.Piecewise):
+    """Piecewise((1, cond), (0, True)) → cond, else None."""
+    if len(expr.args) == 2 and expr.args[0].expr == 1 and expr.args[1].expr == 0 and expr.args[1].cond is sp.true:
+        return expr.args[0].cond
+    return None
+
+
+class NotationLatex(LatexPrinter):
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        out = self._print(expr.function)
+        for var, lo, hi in expr.limits:  # innermost first
+            out = rf"\sum_{{{self._print(var)}={self._print(lo)}}}^{{{self._print(hi)}}} {out}"
+        return rf"\left({out}\right)" if len(expr.limits) else out
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        cond = _indicator_parts(expr)
+        if cond is None:
+            return super()._print_Piecewise(expr)
+        conds = cond.args if isinstance(cond, sp.And) else (cond,)
+        return " ".join(rf"\mathbb{{1}}\left[{self._rel(c)}\right]" for c in conds)
+
+    def _rel(self, c: sp.Basic) -> str:
+        return f"{self._print(c.lhs)} {_LATEX_REL[c.rel_op]} {self._print(c.rhs)}"
+
+    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
+        return r"\mathbf{1}" if expr.shape[1] == 1 else r"\mathbf{1}^{T}" if expr.shape[0] == 1 else r"\mathbf{1}"
+
+    def _print_Identity(self, expr: sp.Identity) -> str:
+        return "I"
+
+    def _print_DiagMatrix(self, expr: sp.Basic) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_HadamardPower(self, expr: sp.Basic) -> str:
+        base = self._print(expr.base)
+        return r" \odot ".join([rf"\left({base}\right)"] * int(expr.exp))
+
+    def _print_KroneckerDelta(self, expr: sp.Basic, exp=None) -> str:
+        a, b = (self._print(x) for x in expr.args)
+        return rf"\delta_{{{a}, {b}}}"
+
+
+class NotationPlain(StrPrinter):
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        out = self._print(expr.function)
+        for var, lo, hi in expr.limits:
+            out = f"sum({out}, {self._print(var)}, {self._print(lo)}, {self._print(hi)})"
+        return out
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        cond = _indicator_parts(expr)
+        if cond is None:
+            return super()._print_Piecewise(expr)
+        conds = cond.args if isinstance(cond, sp.And) else (cond,)
+        return "*".join(f"1({self._print(c.lhs)} {c.rel_op} {self._print(c.rhs)})" for c in conds)
+
+    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
+        return r"\mathbf{1}"
+
+    def _print_DiagMatrix(self, expr: sp.Basic) -> str:
+        return f"diag({self._print(expr.args[0])})"
+
+    def _print_HadamardPower(self, expr: sp.Basic) -> str:
+        return " ⊙ ".join([f"({self._print(expr.base)})"] * int(expr.exp))
+
+    def _print_HadamardProduct(self, expr: sp.Basic) -> str:
+        return " ⊙ ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_KroneckerDelta(self, expr: sp.Basic) -> str:
+        a, b = (self._print(x) for x in expr.args)
+        return f"delta_{{{a}, {b}}}"
+
+
+def latex(expr: sp.Basic) -> str:
+    return NotationLatex().doprint(expr)
+
+
+def plain(expr: sp.Basic) -> str:
+    return NotationPlain().doprint(expr)
