@@ -78,7 +78,7 @@ def main() -> None:
     for kind, times in by_kind.items():
         print(f"   {kind:<7} {_percentiles(times)}  ({len(times)} answers)")
     if "matrix" not in by_kind:
-        print("   matrix  (no matrix items in the catalog yet)")
+        _matrix_timing()
 
     tasks = _answers(args.answers)
     workers = os.cpu_count() or 1
@@ -119,6 +119,30 @@ def main() -> None:
     print("   math-verify misjudged:")
     for w in wrong:
         print(f"     {w}")
+
+
+MATRIX_ANSWERS = [
+    ("RESNET", r"I + \operatorname{diag}(\sigma'(W_t h_t + b_t)) W_t"),
+    ("RESNET", r"I + W_t \operatorname{diag}(\sigma'(W_t h_t + b_t))"),
+    ("LINEAR_RNN", r"2(\hat{y} - y) W^f (W^h)^{T-t}"),
+    ("LINEAR_RNN", r"2(\hat{y} - y) W^f (W^h)^{T-t+1}"),
+    ("TANH_RNN", r"2(\hat{y}-y) W^f \prod_{j=0}^{T-t-1} \operatorname{diag}(1 - h_{T-j} \odot h_{T-j}) W^h"),
+    ("TANH_RNN", r"2(\hat{y}-y) W^f \prod_{k=t+1}^{T} \operatorname{diag}(1 - h_k \odot h_k) W^h"),
+]
+
+
+def _matrix_timing() -> None:
+    """No catalog item is a matrix yet: time the matrix kind on the test fixtures."""
+    from dlverify.checking.judge import judge_problem
+    from tests import kind_fixtures as fx
+
+    times = []
+    for _ in range(3):
+        for name, answer in MATRIX_ANSWERS:
+            start = time.perf_counter()
+            judge_problem(getattr(fx, name), answer + " ")  # a new text: no cached verdict
+            times.append(time.perf_counter() - start)
+    print(f"   matrix  {_percentiles(times)}  ({len(times)} answers on test fixtures, in process)")
 
 
 def _gold_latex(problem_id: str) -> str:
