@@ -162,3 +162,11 @@ def test_the_time_limit_holds_even_when_sympy_would_run_for_minutes() -> None:
         assert pool.replaced == 1
         # the replacement worker is ready and right
         assert pool.check("scalar_rnn.dy_dp", "w^3").ok
+
+
+def test_python_api_judges_in_a_worker() -> None:
+    from dlverify.checking import check
+
+    assert check("scalar_rnn.dy_dp", "w^3").ok
+    v = check("scalar_rnn.dy_dp", r"\input{/etc/passwd}")
+    assert v.verdict == "unparsed" and "unknown LaTeX command \\input" in v.message

@@ -74,9 +74,23 @@ class Node:
         return f"{self.kind}({', '.join(map(repr, self.args))})"
 
 
+GREEK = (
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi rho sigma "
+    "tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega"
+).split()
+NAMED = "top intercal ell infty exp log ln sin cos tan tanh sqrt max min det tr nabla".split()
+KNOWN_COMMANDS = {"\\" + name for name in GREEK + NAMED} | set(KEYWORDS) | {r"\sum", r"\prod", r"\R"}
+
+
+class UnknownCommand(ParseError):
+    """A LaTeX command the answer language does not have (\\input, \\def, …)."""
+
+
 def _retype(token: Token) -> Token:
     kind = KEYWORDS.get(token.value)
     if kind is None:
+        if token.value not in KNOWN_COMMANDS:
+            raise UnknownCommand(f"unknown LaTeX command {token.value}", token.start_pos)
         return token
     value = REL_SPELLING.get(token.value, token.value)
     return Token.new_borrow_pos(kind, value, token)
@@ -241,6 +255,8 @@ def parse(text: str) -> Node:
     try:
         tree = _parser().parse(norm)
         return _ToNodes().transform(tree)
+    except UnknownCommand as exc:
+        raise ParseError(exc.reason, at(exc.pos), text) from None
     except UnexpectedCharacters as exc:
         ch = norm[exc.pos_in_stream] if exc.pos_in_stream < len(norm) else ""
         raise ParseError(f"unexpected character {ch!r}", at(exc.pos_in_stream), text) from None
