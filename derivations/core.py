@@ -42,6 +42,12 @@ class Derivation:
     definitions: Mapping[str, sp.Basic] = field(default_factory=dict)
     alternatives: tuple[sp.Basic, ...] = ()  # other forms also accepted (a looser bigO bound)
 
+    def _repr_latex_(self) -> str:
+        if isinstance(self.result, frozenset):
+            return r"$\{" + ", ".join(sorted(self.result)) + r"\}$"
+        parts = [(rf"\text{{{k}}} = " if k else "") + sp.latex(v) for k, v in self.entries().items()]
+        return r"$\displaystyle " + r",\quad ".join(parts) + "$"
+
     def entries(self) -> dict[str, sp.Basic]:
         """The result as named entries (a single result is the entry ``""``)."""
         if isinstance(self.result, frozenset):

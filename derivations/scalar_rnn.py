@@ -269,6 +269,29 @@ def dy_dw_general() -> Derivation:
 
 
 @cache
+def state_gradient_general() -> Derivation:
+    """∂y/∂h_t for any t ≤ T: T − t factors ∂h_{j+1}/∂h_j = w."""
+    j = sp.Symbol("j", integer=True, positive=True)
+    local = sp.diff(w * (u[j + 1] + sp.Symbol("h_j")), sp.Symbol("h_j"))
+    result = sp.Product(local, (j, t, T - 1)).doit()
+    steps = (
+        Step(
+            "One step of the recurrence has the local partial ∂h_{j+1}/∂h_j",
+            local,
+            "∂h_{j+1}/∂h_j",
+            r"\frac{\partial h_{j+1}}{\partial h_j}",
+        ),
+        Step(
+            "The chain rule multiplies the T − t local partials from h_t to h_T.",
+            result,
+            "∂y/∂h_t",
+            r"\frac{\partial y}{\partial h_t}",
+        ),
+    )
+    return Derivation(result, steps, GENERAL_SYMBOLS)
+
+
+@cache
 def edge_partial_general() -> Derivation:
     """The partial of y along the copy of w used at step t (any T).
 

@@ -109,6 +109,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         graded = af.grade(answers, pool.map, expect, args.hide_reference)
     if args.gradescope:
         Path(args.gradescope).write_text(json.dumps(af.gradescope(graded), indent=2) + "\n", encoding="utf-8")
+    if args.report:
+        from reports.feedback import write_feedback
+
+        note = write_feedback(graded, answers, target.name, Path(args.report), args.hide_reference)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     print(json.dumps(graded.to_json(), indent=2) if args.json else af.text_report(graded))
     return EXIT_OK if graded.all_correct else EXIT_FAIL
 
@@ -190,6 +196,31 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from dlverify import registry
+
+    topics = None if args.all or not args.topics else args.topics
+    for t in topics or []:
+        if t not in registry.topics():
+            registry.select([t])  # raises with the right message
+    from reports.build import build
+
+    start = time.perf_counter()
+    built = build(topics, Path(args.out), examples=args.examples, pdf=not args.no_pdf)
+    for path in built.tex + built.pdf:
+        print(path)
+    if built.pdf_skipped:
+        print(f"note: {built.pdf_skipped}")
+    print(f"built in {time.perf_counter() - start:.1f} s")
+    if built.failures:
+        print(f"verification FAILED for: {', '.join(built.failures)}", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlverify",
@@ -224,7 +255,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("--expect", metavar="FILE|IDS", help="the assignment's ids: unanswered ones are missing")
     p_check.add_argument("--hide-reference", action="store_true", help="never print the reference answers")
     p_check.add_argument("--timeout", type=float, default=2.0, metavar="S", help="hard time limit per answer")
+    p_check.add_argument(
+        "--report", metavar="OUT", help="write a feedback document (.tex, or .pdf if TeX is installed)"
+    )
     p_check.set_defaults(func=_cmd_check)
+
+    p_report = sub.add_parser("report", help="build the LaTeX solution manual (and PDFs where TeX is installed)")
+    p_report.add_argument("topics", nargs="*", metavar="TOPIC")
+    p_report.add_argument("--all", action="store_true", help="every topic (the default)")
+    p_report.add_argument("--out", default="reports-out", metavar="DIR", help="output folder (default reports-out)")
+    p_report.add_argument("--examples", type=int, default=100, metavar="N", help="cross-check cases per item")
+    p_report.add_argument("--no-pdf", action="store_true", help="write .tex only")
+    p_report.set_defaults(func=_cmd_report)
 
     p_template = sub.add_parser("template", help="print an answer-file skeleton for the given ids")
     p_template.add_argument("ids", nargs="+", metavar="ID")

@@ -102,7 +102,8 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
         exact = evaluate(expr, derivation.symbols, case)
         magnitude = evaluate(expr, derivation.symbols, case, absolute=True)
         label = f"{problem.id}[{name}]" if name else problem.id
-        out.append(Measurement(label, relative_error(float(observed[name]), exact, magnitude), tol))
+        value = float(observed[name])
+        out.append(Measurement(label, relative_error(value, exact, magnitude), tol, exact, value))
     return out
 
 
@@ -126,10 +127,19 @@ class CrossCheck:
     size_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
     failure: str | None = None
     failing_case: Case | None = None
+    samples: list[tuple[Case, list[Measurement]]] = field(default_factory=list)
+
+    SAMPLE_AT = (37, 53, 71, 97)  # which cases to keep for a report's table: spread, fixed
 
     @property
     def passed(self) -> bool:
         return self.failure is None and self.cases > 0
+
+    def _repr_latex_(self) -> str:
+        from dlverify.notation import text
+        from dlverify.render import record_text
+
+        return r"\text{" + text(f"{self.problem.id}: {record_text(self)}") + "}"
 
     def sizes_text(self) -> str:
         if not self.size_ranges:
@@ -137,6 +147,8 @@ class CrossCheck:
         return ", ".join(f"{k}∈[{lo},{hi}]" if lo != hi else f"{k}={lo}" for k, (lo, hi) in self.size_ranges.items())
 
     def record(self, case: Case, found: list[Measurement]) -> None:
+        if self.cases in self.SAMPLE_AT:
+            self.samples.append((dict(case), [m for m in found if m.reference is not None]))
         self.cases += 1
         for k in self.problem.sizes:
             lo, hi = self.size_ranges.get(k, (case[k], case[k]))

@@ -94,3 +94,54 @@ def latex(expr: sp.Basic) -> str:
 
 def plain(expr: sp.Basic) -> str:
     return NotationPlain().doprint(expr)
+
+
+# Characters of the derivation texts and messages, as pdflatex reads them.
+_UNICODE = {
+    "∂": r"$\partial$", "→": r"$\to$", "Σ": r"$\Sigma$", "·": r"$\cdot$", "≠": r"$\neq$", "≤": r"$\le$",
+    "≥": r"$\ge$", "−": "-", "–": "--", "—": "---", "²": r"$^2$", "³": r"$^3$", "…": r"\dots{}",
+    "σ": r"$\sigma$", "λ": r"$\lambda$", "Λ": r"$\Lambda$", "ŷ": r"$\hat{y}$", "∈": r"$\in$", "×": r"$\times$",
+    "⊙": r"$\odot$", "ᵀ": r"$^{T}$", "‖": r"$\|$", "γ": r"$\gamma$", "ε": r"$\varepsilon$", "δ": r"$\delta$",
+    "Θ": r"$\Theta$", "√": r"$\surd$", "∏": r"$\Pi$", "φ": r"$\varphi$", "ℓ": r"$\ell$", "∞": r"$\infty$",
+    "≈": r"$\approx$", "“": "``", "”": "''", "’": "'", "ᵢ": r"$_i$", "₁": r"$_1$", "₂": r"$_2$",
+}  # fmt: skip
+
+_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
+
+
+def text(s: str) -> str:
+    """Any string as LaTeX text: every TeX special becomes a literal character.
+
+    Nothing in the result can act as a command (\\input, \\write18, \\def, an unbalanced
+    brace): backslashes and braces are printed, never interpreted.  Characters pdflatex
+    cannot print are replaced by '?'.
+    """
+    out = []
+    for ch in s:
+        if ch in _SPECIALS:
+            out.append(_SPECIALS[ch])
+        elif ch in _UNICODE:
+            out.append(_UNICODE[ch])
+        elif ch == "\n":
+            out.append(r"\\ ")
+        elif ord(ch) < 32:
+            out.append(" ")
+        elif ord(ch) < 128 or ch.isalpha() and ord(ch) < 256:
+            out.append(ch)
+        else:
+            out.append("?")
+    return "".join(out)

@@ -51,6 +51,8 @@ class Measurement:
     check: str
     error: float
     tolerance: float
+    reference: float | None = None  # the SymPy result's value, where this compares values
+    oracle: float | None = None  # the oracle's value
 
     @property
     def ok(self) -> bool:
@@ -113,6 +115,17 @@ class Problem:
             raise ValueError(f"{self.id}: a choice item needs its options")
         if self.kind == "number" and self.answer.tolerance is None:
             raise ValueError(f"{self.id}: a number item needs its tolerance")
+
+    def _repr_latex_(self) -> str:
+        """In Jupyter: the id, the title and the derived result."""
+        from dlverify import notation
+
+        d = self.derive()
+        head = r"\text{" + notation.text(f"{self.id} — {self.title}: ") + "}"
+        if isinstance(d.result, frozenset):
+            return "$" + head + r"\text{" + notation.text(", ".join(sorted(d.result))) + "}$"
+        parts = [(rf"\text{{{notation.text(k)}}} = " if k else "") + notation.latex(v) for k, v in d.entries().items()]
+        return r"$\displaystyle " + head + r",\quad ".join(parts) + "$"
 
     def symbol(self, name: str) -> SymbolSpec:
         for spec in self.symbols:

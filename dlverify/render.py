@@ -65,32 +65,13 @@ def problem_latex(problem: Problem, check: CrossCheck | None = None) -> str:
     d = problem.derive()
     out = [rf"% {problem.id}: {problem.title}", r"\begin{enumerate}"]
     for step in d.steps:
-        out.append(rf"  \item {latex_text(step.text)}")
+        out.append(rf"  \item {notation.text(step.text)}")
         if step.rhs is not None:
             out.append(rf"  \[ {step.lhs_latex} = {notation.latex(step.rhs)} \]")
     out.append(r"\end{enumerate}")
     for name, expr in result_entries(problem):
-        label = latex_text(name) if name != problem.id else r"\text{result}"
+        label = notation.text(name) if name != problem.id else r"\text{result}"
         out.append(rf"\[ \boxed{{{label} = {notation.latex(expr)}}} \]")
     if check is not None:
-        out.append(latex_text("Verification: " + record_text(check)))
+        out.append(notation.text("Verification: " + record_text(check)))
     return "\n".join(out)
-
-
-_LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "$": r"\$",
-    "&": r"\&",
-    "#": r"\#",
-    "^": r"\^{}",
-    "_": r"\_",
-    "%": r"\%",
-    "~": r"\~{}",
-}
-
-
-def latex_text(text: str) -> str:
-    """Escape prose for LaTeX text mode (every TeX special becomes a literal)."""
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)

@@ -70,3 +70,24 @@ def edge_partials(w: float, u: Sequence[float]) -> list[float]:
         h = w_t * (u_t + h)
     grads = torch.autograd.grad(h, copies)
     return [float(g) for g in grads]
+
+
+ACTIVATIONS = {
+    "linear": lambda z: z,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+}
+
+
+def state_gradients(w: float, u: Sequence[float], activation: str = "linear") -> list[float]:
+    """|∂y/∂h_t| for t = 1..T, by autograd, for h_t = φ(w (u_t + h_{t-1})), y = h_T."""
+    phi = ACTIVATIONS[activation]
+    w_t = _leaf(w)  # a leaf that needs grad, so every state is part of the graph
+    h = torch.zeros((), dtype=DTYPE)
+    states = []
+    for u_t in torch.as_tensor(list(u), dtype=DTYPE):
+        h = phi(w_t * (u_t + h))
+        h.retain_grad()
+        states.append(h)
+    h.backward()
+    return [abs(float(s.grad)) for s in states]

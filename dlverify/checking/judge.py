@@ -16,7 +16,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlverify import registry
+from dlverify import notation, registry
 from dlverify.checking.bigo import judge_bigo
 from dlverify.checking.choices import judge_choice, judge_number
 from dlverify.checking.matrices import judge_matrix
@@ -24,7 +24,7 @@ from dlverify.checking.mutations import mutations
 from dlverify.checking.parse import ParseError
 from dlverify.checking.points import DIGITS, Point, TooLong, defined, draw, evaluate, same, substitute_definitions
 from dlverify.checking.resolve import table_for, to_sympy
-from dlverify.checking.shapes import judge_shape
+from dlverify.checking.shapes import judge_shape, parse_shape
 from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
 
@@ -70,29 +70,61 @@ def judge_problem(problem: Problem, answer: Any, hide_reference: bool = False, r
     try:
         if problem.kind not in SUPPORTED:
             return Verdict(problem_id, "unsupported", f"answers of kind {problem.kind} cannot be checked yet")
-        rng = random.Random(seed_for(problem_id, answer))
-        if problem.kind == "table":
-            return _judge_table(problem, answer, rng, hide_reference)
-        if problem.kind == "shape":
-            if not isinstance(answer, str):
-                return Verdict(problem_id, "unparsed", "a shape is written as text, e.g. '1x5x3'")
-            return judge_shape(problem, problem_id, answer, rng, hide_reference)
-        if problem.kind == "choice":
-            return judge_choice(problem, problem_id, answer, hide_reference)
-        if problem.kind == "number":
-            return judge_number(problem, problem_id, answer, hide_reference)
-        if problem.kind == "bigO":
-            return judge_bigo(problem, problem_id, answer, hide_reference)
-        reference = problem.derive().result
-        if problem.kind == "matrix":
-            return judge_matrix(problem, problem_id, answer, reference, rng, hide_reference)
-        return _judge_expr(problem, problem_id, answer, reference, rng, hide_reference, report)
+        verdict = _dispatch(problem, answer, hide_reference, report)
+        if verdict.verdict != "unparsed":
+            _typeset(problem, answer, verdict)
+        return verdict
     except Exception as exc:  # a checker bug must still give every item a verdict
         if os.environ.get("DLVERIFY_DEBUG"):
             raise
         return Verdict(
             problem_id, "incorrect", f"the checker failed on this answer ({type(exc).__name__}); please report it"
         )
+
+
+def _typeset(problem: Problem, answer: Any, verdict: Verdict) -> None:
+    """Attach the answer as read (LaTeX printed from the parsed tree, never from the text)."""
+    if problem.kind == "table" and isinstance(answer, Mapping):
+        for name, entry in verdict.entries.items():
+            if entry.verdict != "unparsed" and isinstance(answer.get(name), str):
+                entry.answer_latex = _latex_of(problem, answer[name])
+    elif problem.kind in ("expr", "matrix", "indexed", "number") and isinstance(answer, str):
+        verdict.answer_latex = _latex_of(problem, answer)
+    elif problem.kind == "shape" and isinstance(answer, str):
+        try:
+            axes, _ = parse_shape(answer, problem)
+            verdict.answer_latex = r" \times ".join(notation.latex(a) for a in axes)
+        except ParseError:
+            pass
+
+
+def _latex_of(problem: Problem, answer: str) -> str | None:
+    try:
+        value, unknown = to_sympy(answer, problem)
+    except ParseError:
+        return None
+    return None if unknown else notation.latex(value)
+
+
+def _dispatch(problem: Problem, answer: Any, hide_reference: bool, report: Report | None) -> Verdict:
+    problem_id = problem.id
+    rng = random.Random(seed_for(problem_id, answer))
+    if problem.kind == "table":
+        return _judge_table(problem, answer, rng, hide_reference)
+    if problem.kind == "shape":
+        if not isinstance(answer, str):
+            return Verdict(problem_id, "unparsed", "a shape is written as text, e.g. '1x5x3'")
+        return judge_shape(problem, problem_id, answer, rng, hide_reference)
+    if problem.kind == "choice":
+        return judge_choice(problem, problem_id, answer, hide_reference)
+    if problem.kind == "number":
+        return judge_number(problem, problem_id, answer, hide_reference)
+    if problem.kind == "bigO":
+        return judge_bigo(problem, problem_id, answer, hide_reference)
+    reference = problem.derive().result
+    if problem.kind == "matrix":
+        return judge_matrix(problem, problem_id, answer, reference, rng, hide_reference)
+    return _judge_expr(problem, problem_id, answer, reference, rng, hide_reference, report)
 
 
 def _judge_table(problem: Problem, answer: Any, rng: random.Random, hide: bool) -> Verdict:

@@ -18,6 +18,7 @@ class Verdict:
     max_score: float = 1.0
     diagnosis: str | None = None
     entries: dict[str, Verdict] = field(default_factory=dict)
+    answer_latex: str | None = None  # the answer as the checker read it, typeset from its tree
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -37,6 +38,11 @@ class Verdict:
     def from_json(cls, data: dict[str, Any]) -> Verdict:
         entries = {k: cls.from_json(v) for k, v in data.get("entries", {}).items()}
         return cls(**{**data, "entries": entries})
+
+    def _repr_latex_(self) -> str:
+        from dlverify.notation import text
+
+        return r"\text{" + text(f"{self.id}: {self.verdict} — {self.message}") + "}"
 
     def __repr__(self) -> str:
         return f"Verdict({self.id!r}, {self.verdict!r}, {self.message!r})"

@@ -1,0 +1,184 @@
+"""Build the solution manual: one .tex per topic and a combined one, compiled to PDF.
+
+Everything in a report is produced while it is built: the derivation steps from the
+registry, the verification record by running the cross-check (never copied text), the
+tables from the cases that run checked, the figures from the oracles.  Seeds, thread
+counts and number formats are fixed, so two builds give byte-identical .tex files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlverify import notation, registry
+from dlverify.crosscheck import CrossCheck, cross_check
+from dlverify.problem import Problem
+from reports.figures import FIGURES, Figure
+from reports.latex import document, text
+
+TOPIC_TITLES = {"scalar_rnn": "Backprop through a 1-D linear RNN"}
+LATEXMK = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-quiet"]
+
+
+@dataclass
+class Built:
+    tex: list[Path] = field(default_factory=list)
+    pdf: list[Path] = field(default_factory=list)
+    pdf_skipped: str | None = None
+    failures: list[str] = field(default_factory=list)
+
+
+def _num(x: Any) -> str:
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    if isinstance(x, (list, tuple)):
+        shown = ", ".join(f"{v:.3g}" for v in x[:3])
+        return f"({shown}{', …' if len(x) > 3 else ''})"
+    return str(x)
+
+
+def _case_text(case: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {_num(case[k])}" for k in sorted(case, key=str.casefold))
+
+
+def _record(check: CrossCheck) -> str:
+    p = check.problem
+    if not check.passed:
+        return r"\textcolor{red}{\textbf{Verification FAILED}}: " + text(f"{check.failure}; case {check.failing_case}")
+    return (
+        r"\textbf{Verified} "
+        + text(
+            f"against {p.oracle_name} on {check.cases} random cases ({check.sizes_text()}); "
+            f"max relative error {check.max_error:.2e}, tolerance at most {check.max_tolerance:.2e} "
+            f"({p.tolerance_note})."
+        )
+        + r"\ \small Reproduce: 	exttt{"
+        + text(f"dlverify verify {p.id} --examples {check.cases}")
+        + "}\normalsize"
+    )
+
+
+def _table(check: CrossCheck) -> str:
+    rows = [(case, m) for case, found in check.samples for m in found]
+    if not rows:
+        return ""
+    lines = [
+        r"\begin{center}\small",
+        r"\begin{tabular}{llrrr}",
+        r"\toprule",
+        r"case & entry & SymPy & oracle & rel.\ error \\",
+        r"\midrule",
+    ]
+    for case, m in rows[:12]:
+        entry = m.check.split("[")[-1].rstrip("]") if "[" in m.check else "--"
+        lines.append(
+            rf"{text(_case_text(case))} & {text(entry)} & {m.reference:.10g} & {m.oracle:.10g} & {m.error:.1e} \\"
+        )
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
+    return "\n".join(lines)
+
+
+def item_section(problem: Problem, check: CrossCheck) -> str:
+    d = problem.derive()
+    out = [
+        r"\subsection*{" + text(f"{problem.id} — {problem.title}") + "}",
+        r"\textit{Answer kind:} " + text(problem.kind) + r".\quad " + text(problem.statement),
+        r"\paragraph{Derivation.}",
+        r"\begin{enumerate}",
+    ]
+    for step in d.steps:
+        out.append(r"\item " + text(step.text))
+        if step.rhs is not None:
+            out.append(rf"\[ {step.lhs_latex} = {notation.latex(step.rhs)} \]")
+    out.append(r"\end{enumerate}")
+    out.append(r"\paragraph{Result.}")
+    for name, expr in d.entries().items():
+        label = rf"\text{{{text(name)}}} = " if name else ""
+        out.append(rf"\[ \boxed{{{label}{notation.latex(expr)}}} \]")
+    out.append(r"\paragraph{Verification.} " + _record(check))
+    out.append(_table(check))
+    return "\n".join(out)
+
+
+def _figures_tex(figures: list[Figure]) -> str:
+    out = []
+    for f in figures:
+        out += [
+            r"\begin{figure}[htbp]\centering",
+            rf"\includegraphics[width=0.8\linewidth]{{{f.filename}}}",
+            rf"\caption{{{f.caption}}}",
+            r"\end{figure}",
+        ]
+    return "\n".join(out)
+
+
+def topic_body(topic: str, checks: list[CrossCheck], figures: list[Figure]) -> str:
+    title = TOPIC_TITLES.get(topic, topic)
+    out = [r"\section{" + text(f"{title} ({topic})") + "}", _figures_tex(figures)]
+    out += [item_section(c.problem, c) for c in checks]
+    return "\n\n".join(out)
+
+
+def build(topics: list[str] | None, out: Path, examples: int = 100, pdf: bool = True) -> Built:
+    """Write the reports into ``out``; compile them when a TeX toolchain is installed."""
+    import torch
+
+    torch.set_num_threads(1)  # fixed thread count: the same floating-point sums every build
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = topics or registry.topics()
+    built = Built()
+    bodies = []
+    for topic in chosen:
+        problems = registry.select([topic])
+        checks = [cross_check(p, examples) for p in problems]
+        built.failures += [c.problem.id for c in checks if not c.passed]
+        figures = [make(out) for make in FIGURES.get(topic, ())]
+        body = topic_body(topic, checks, figures)
+        bodies.append(body)
+        path = out / f"{topic}.tex"
+        path.write_text(document(f"dlverify: {TOPIC_TITLES.get(topic, topic)}", body), encoding="utf-8")
+        built.tex.append(path)
+    manual = out / "solution-manual.tex"
+    manual.write_text(document("dlverify solution manual", r"\tableofcontents" + "\n\n" + "\n\n".join(bodies)))
+    built.tex.append(manual)
+    if pdf:
+        compile_all(built)
+    else:
+        built.pdf_skipped = "PDF step not requested (--no-pdf)"
+    return built
+
+
+def latexmk_available() -> bool:
+    return shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
+
+
+def compile_pdf(tex: Path) -> Path:
+    """latexmk -pdf, no shell escape, halting on the first error; returns the PDF."""
+    # A fixed date and ID in the PDF, so that two builds give the same bytes.
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+    done = subprocess.run(
+        [*LATEXMK, tex.name], cwd=tex.parent, capture_output=True, text=True, timeout=300, check=False, env=env
+    )
+    pdf = tex.with_suffix(".pdf")
+    if done.returncode != 0 or not pdf.exists():
+        log = tex.with_suffix(".log")
+        tail = log.read_text(errors="replace")[-1500:] if log.exists() else done.stdout[-1500:]
+        raise RuntimeError(f"latexmk failed on {tex.name}:\n{tail}")
+    return pdf
+
+
+def compile_all(built: Built) -> None:
+    if not latexmk_available():
+        built.pdf_skipped = "no TeX toolchain (latexmk, pdflatex) installed: wrote .tex only, skipped the PDF step"
+        return
+    for tex in built.tex:
+        built.pdf.append(compile_pdf(tex))
