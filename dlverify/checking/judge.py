@@ -22,8 +22,8 @@ from dlverify.checking.choices import judge_choice, judge_number
 from dlverify.checking.matrices import judge_matrix
 from dlverify.checking.mutations import mutations
 from dlverify.checking.parse import ParseError
-from dlverify.checking.points import DIGITS, Point, TooLong, defined, draw, evaluate, same, substitute_definitions
-from dlverify.checking.resolve import table_for, to_sympy
+from dlverify.checking.points import DIGITS, Point, TooLong, defined, draw, evaluate, same
+from dlverify.checking.resolve import read_answer, to_sympy
 from dlverify.checking.shapes import judge_shape, parse_shape
 from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
@@ -169,19 +169,10 @@ def _judge_expr(
     hide: bool,
     report: Report | None,
 ) -> Verdict:
-    if not isinstance(answer, str):
-        return Verdict(label, "unparsed", f"expected the answer as text, got {type(answer).__name__}")
-    try:
-        student, unknown = to_sympy(answer, problem)
-    except ParseError as exc:
-        return Verdict(label, "unparsed", exc.pointer())
-    if unknown:
-        names = ", ".join(f"{n} (position {p + 1})" for n, p in unknown.items())
-        allowed = ", ".join(s.name for s in problem.symbols)
-        return Verdict(label, "incorrect", f"uses symbols this item does not define: {names}; allowed: {allowed}")
-    table = table_for(problem)
-    student = substitute_definitions(student, table.definitions)
-    reference = substitute_definitions(reference, table.definitions)
+    read = read_answer(problem, label, answer, reference)
+    if isinstance(read, Verdict):
+        return read
+    student, reference = read
     try:
         checked, exact, witness = _compare(problem, student, reference, rng)
     except TooLong as exc:

@@ -17,10 +17,9 @@ import numpy as np
 import sympy as sp
 
 from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
-from dlverify.checking.mutations import Mutation, occurrences, replace_at
-from dlverify.checking.parse import ParseError
-from dlverify.checking.points import MAX_TERMS, TooLong, substitute_definitions
-from dlverify.checking.resolve import table_for, to_sympy
+from dlverify.checking.mutations import Mutation, occurrences, replace_at, unique
+from dlverify.checking.points import MAX_TERMS, TooLong, draw_sizes
+from dlverify.checking.resolve import read_answer
 from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
 
@@ -118,22 +117,8 @@ def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False
     1×1 and products over t+1..T have several factors — where mistakes show."""
     objects = problem.derive().symbols
     np_rng = np.random.default_rng(rng.getrandbits(64))
-    scalars: dict[sp.Basic, float] = {}
-    pending = [s for s in problem.symbols if s.kind == "integer"]
-    for _ in range(len(pending) + 1):
-        for spec in list(pending):
-            lo_name, hi_name = spec.bounds or ("1", "")
-            lo = _bound(lo_name, objects, scalars)
-            hi = _bound(hi_name, objects, scalars) if hi_name else MAX_MATRIX_SIZE
-            if lo is None or hi is None:
-                continue
-            hi = max(lo, hi)
-            if stress and hi_name and not hi_name.lstrip("-").isdigit():
-                hi = max(lo, hi - 2)  # a dependent index: leave room above it
-            elif stress:
-                lo = max(lo, (lo + hi + 1) // 2, min(2, hi))
-            scalars[objects[spec.name]] = float(rng.randint(lo, hi))
-            pending.remove(spec)
+    sizes = draw_sizes(problem, rng, MAX_MATRIX_SIZE, stress)
+    scalars: dict[sp.Basic, float] = {k: float(v) for k, v in sizes.items()}
     for spec in problem.symbols:
         if spec.kind == "real" and spec.value is None and spec.name in objects:
             scalars[objects[spec.name]] = (
@@ -146,13 +131,6 @@ def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False
             rows, cols = (point.size(d) for d in obj.shape)
             point.matrices[obj] = _structured(spec.assumptions, rows, cols, np_rng)
     return point
-
-
-def _bound(name: str, objects, values) -> int | None:
-    if name.lstrip("-").isdigit():
-        return int(name)
-    obj = objects.get(name)
-    return int(values[obj]) if obj in values else None
 
 
 def evaluate(expr: sp.Basic, point: MatrixPoint) -> np.ndarray:
@@ -307,19 +285,10 @@ def _shape_text(a: np.ndarray) -> str:
 
 
 def judge_matrix(problem: Problem, label: str, answer: object, reference: sp.Basic, rng: random.Random, hide: bool):
-    if not isinstance(answer, str):
-        return Verdict(label, "unparsed", f"expected the answer as text, got {type(answer).__name__}")
-    try:
-        student, unknown = to_sympy(answer, problem, shape=getattr(reference, "shape", None))
-    except ParseError as exc:
-        return Verdict(label, "unparsed", exc.pointer())
-    if unknown:
-        names = ", ".join(f"{n} (position {p + 1})" for n, p in unknown.items())
-        allowed = ", ".join(s.name for s in problem.symbols)
-        return Verdict(label, "incorrect", f"uses symbols this item does not define: {names}; allowed: {allowed}")
-    table = table_for(problem)
-    student = substitute_definitions(student, table.definitions)
-    reference = substitute_definitions(reference, table.definitions)
+    read = read_answer(problem, label, answer, reference)
+    if isinstance(read, Verdict):
+        return read
+    student, reference = read
     checked = 0
     for point, want in _points(problem, reference, rng, POINTS):
         try:
@@ -454,16 +423,7 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
                     "a function and its derivative are mixed up",
                 )
             )
-    seen: set[str] = set()
-    unique = []
-    for m in out:
-        if m.expr is None:
-            continue
-        k = sp.srepr(m.expr)
-        if k not in seen and m.expr != reference:
-            seen.add(k)
-            unique.append(m)
-    return unique[:limit]
+    return unique(out, reference, limit)
 
 
 def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: random.Random, hide: bool) -> str | None:

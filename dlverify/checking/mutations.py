@@ -118,13 +118,18 @@ def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
             continue
         out.append(Mutation(reference * sym, f"it has an extra factor {_text(sym)}", "it has an extra factor"))
         out.append(Mutation(reference / sym, f"a factor {_text(sym)} is missing", "a factor is missing"))
+    return unique(out, reference, limit)
+
+
+def unique(found: list[Mutation], reference: sp.Basic, limit: int) -> list[Mutation]:
+    """Valid mutations that differ from the reference and from each other, in order."""
     seen: set[str] = set()
-    unique = []
-    for m in out:
+    kept = []
+    for m in found:
         if m.expr is None:
             continue
         k = sp.srepr(m.expr)
         if k not in seen and m.expr != reference:
             seen.add(k)
-            unique.append(m)
-    return unique[:limit]
+            kept.append(m)
+    return kept[:limit]

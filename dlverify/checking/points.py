@@ -66,20 +66,36 @@ def _rational(rng: random.Random, positive: bool = False) -> sp.Rational:
     return sp.Rational(abs(num) if positive else num, den)
 
 
-def draw(problem: Problem, rng: random.Random) -> Point:
+def draw_sizes(problem: Problem, rng: random.Random, cap: int, stress: bool = False) -> dict[sp.Basic, int]:
+    """Values for the integer symbols within their bounds (an unbounded one up to ``cap``).
+
+    Symbols may be bounded by others (t ≤ T): they are drawn in dependency order.  With
+    ``stress``, free sizes come from the top of their range and an index bounded by
+    another symbol from the bottom, so that matrices are not 1×1 and products over
+    t+1..T have several factors — where mistakes show."""
     objects = problem.derive().symbols
-    values: dict[sp.Basic, sp.Basic] = {}
+    values: dict[sp.Basic, int] = {}
     pending = [s for s in problem.symbols if s.kind in ("integer", "index")]
-    # Integer symbols may be bounded by others (t ≤ T): resolve in dependency order.
     for _ in range(len(pending) + 1):
         for spec in list(pending):
             lo_name, hi_name = spec.bounds or ("1", "")
             lo = _bound(lo_name, objects, values)
-            hi = _bound(hi_name, objects, values) if hi_name else MAX_SIZE
+            hi = _bound(hi_name, objects, values) if hi_name else cap
             if lo is None or hi is None:
                 continue
-            values[objects[spec.name]] = sp.Integer(rng.randint(int(lo), max(int(lo), int(hi))))
+            hi = max(lo, hi)
+            if stress and hi_name and not hi_name.lstrip("-").isdigit():
+                hi = max(lo, hi - 2)  # a dependent index: leave room above it
+            elif stress:
+                lo = max(lo, (lo + hi + 1) // 2, min(2, hi))
+            values[objects[spec.name]] = rng.randint(lo, hi)
             pending.remove(spec)
+    return values
+
+
+def draw(problem: Problem, rng: random.Random) -> Point:
+    objects = problem.derive().symbols
+    values: dict[sp.Basic, sp.Basic] = {k: sp.Integer(v) for k, v in draw_sizes(problem, rng, MAX_SIZE).items()}
     for spec in problem.symbols:
         if spec.kind == "real" and spec.name in objects and spec.value is None:
             values[objects[spec.name]] = _rational(rng, positive="positive" in spec.assumptions)

@@ -613,3 +613,25 @@ def to_sympy(text: str, problem: Problem, shape: tuple | None = None) -> tuple[s
     except Unreadable as exc:
         raise Unreadable(exc.reason, exc.pos, text) from None
     return value, resolver.unknown()
+
+
+def read_answer(problem: Problem, label: str, answer: object, reference: sp.Basic):
+    """The answer and the reference in the same terms, or the Verdict that ends it here.
+
+    Text only; parse and resolve (unparsed on error); names the item does not define make
+    it incorrect; defined symbols (graph nodes, h_0 = 0) are substituted on both sides."""
+    from dlverify.checking.points import substitute_definitions
+    from dlverify.checking.verdict import Verdict
+
+    if not isinstance(answer, str):
+        return Verdict(label, "unparsed", f"expected the answer as text, got {type(answer).__name__}")
+    try:
+        student, unknown = to_sympy(answer, problem, shape=getattr(reference, "shape", None))
+    except ParseError as exc:
+        return Verdict(label, "unparsed", exc.pointer())
+    if unknown:
+        names = ", ".join(f"{n} (position {p + 1})" for n, p in unknown.items())
+        allowed = ", ".join(s.name for s in problem.symbols)
+        return Verdict(label, "incorrect", f"uses symbols this item does not define: {names}; allowed: {allowed}")
+    definitions = table_for(problem).definitions
+    return substitute_definitions(student, definitions), substitute_definitions(reference, definitions)
