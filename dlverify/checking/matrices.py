@@ -11,88 +11,20 @@ entry (the inputs are O(1), so rounding is far below that and a real mistake far
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
 
-from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
+from derivations.matexpr import Elementwise, OrderedProduct, SequenceElement
 from dlverify.checking.mutations import Mutation, occurrences, replace_at, unique
-from dlverify.checking.points import MAX_TERMS, TooLong, draw_sizes
+from dlverify.checking.points import TooLong, draw_sizes
 from dlverify.checking.resolve import read_answer
 from dlverify.checking.verdict import Verdict
+from dlverify.matrix_eval import MatrixPoint, ShapeMismatch, close, evaluate, number_text
 from dlverify.problem import Problem
 
 POINTS = 10
 MAX_MATRIX_SIZE = 5
-RTOL = 1e-8
-
-
-class ShapeMismatch(ValueError):
-    """The expression's shapes do not fit at this point."""
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-ELEMENTWISE = {
-    "sigma": _sigmoid,
-    "sigma'": lambda x: _sigmoid(x) * (1.0 - _sigmoid(x)),
-    "tanh": np.tanh,
-    "tanh'": lambda x: 1.0 - np.tanh(x) ** 2,
-    "relu": lambda x: np.maximum(x, 0.0),
-    "step": lambda x: (x > 0).astype(float),
-    "exp": np.exp,
-    "sqrt": np.sqrt,
-}
-
-
-@dataclass
-class MatrixPoint:
-    """Sizes, scalars and matrices for one evaluation; sequence vectors drawn on demand."""
-
-    scalars: dict[sp.Basic, float]
-    matrices: dict[sp.Basic, np.ndarray]
-    rng: np.random.Generator
-    sequences: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
-
-    def scalar(self, expr: sp.Basic) -> float:
-        value = sp.sympify(expr).xreplace({k: sp.Float(v, 30) for k, v in self.scalars.items()})
-        number = sp.N(value, 30)
-        if not number.is_number:
-            raise ShapeMismatch(f"cannot evaluate {sp.sstr(expr)} here")
-        return float(number)
-
-    def size(self, expr: sp.Basic) -> int:
-        value = self.scalar(expr)
-        if value != int(value) or value < 0:
-            raise ShapeMismatch(f"size {sp.sstr(expr)} = {value} is not a size")
-        return int(value)
-
-    def sequence(self, name: str, k: int, shape: tuple[int, int]) -> np.ndarray:
-        key = (name, k)
-        if key not in self.sequences:
-            self.sequences[key] = self.rng.uniform(-1, 1, size=shape)
-        return self.sequences[key]
-
-    def shown(self) -> dict[str, object]:
-        out: dict[str, object] = {str(k): _num(v) for k, v in self.scalars.items()}
-        for k, v in self.matrices.items():
-            out[str(k)] = _matrix_text(v)
-        for (name, k), v in sorted(self.sequences.items()):
-            out[f"{name}[{k}]"] = _matrix_text(v)
-        return out
-
-
-def _num(v: float) -> object:
-    return int(v) if float(v).is_integer() and abs(v) < 1e15 else round(float(v), 6)
-
-
-def _matrix_text(v: np.ndarray) -> object:
-    if v.size > 16:
-        return f"{v.shape[0]}×{v.shape[1]} matrix"
-    return [[round(float(x), 4) for x in row] for row in v]
 
 
 def _structured(spec_assumptions: tuple[str, ...], rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
@@ -131,137 +63,6 @@ def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False
             rows, cols = (point.size(d) for d in obj.shape)
             point.matrices[obj] = _structured(spec.assumptions, rows, cols, np_rng)
     return point
-
-
-def evaluate(expr: sp.Basic, point: MatrixPoint) -> np.ndarray:
-    """The value at ``point`` as a 2-D array (a scalar is 1×1)."""
-    try:
-        with np.errstate(all="ignore"):
-            value = _ev(expr, point, 0)
-    except ValueError as exc:
-        if isinstance(exc, (TooLong, ShapeMismatch)):
-            raise
-        raise ShapeMismatch(str(exc)) from None
-    except np.linalg.LinAlgError as exc:
-        raise ShapeMismatch(f"not invertible here ({exc})") from None
-    arr = np.asarray(value, dtype=float)
-    return arr.reshape(1, 1) if arr.ndim == 0 else arr
-
-
-def _ev(e: sp.Basic, pt: MatrixPoint, depth: int):
-    if not isinstance(e, sp.MatrixExpr):
-        return pt.scalar(e)
-    if isinstance(e, sp.MatrixSymbol):
-        if e not in pt.matrices:
-            raise ShapeMismatch(f"no value for {e}")
-        return pt.matrices[e]
-    if isinstance(e, SequenceElement):
-        return pt.sequence(e.name, pt.size(e.index), (pt.size(e.shape[0]), pt.size(e.shape[1])))
-    if isinstance(e, sp.Identity):
-        return np.eye(pt.size(e.shape[0]))
-    if isinstance(e, sp.OneMatrix):
-        return np.ones((pt.size(e.shape[0]), pt.size(e.shape[1])))
-    if isinstance(e, sp.ZeroMatrix):
-        return np.zeros((pt.size(e.shape[0]), pt.size(e.shape[1])))
-    if isinstance(e, sp.MatAdd):
-        parts = [np.asarray(_ev(a, pt, depth)) for a in e.args]
-        shapes = {p.shape for p in parts}
-        if len(shapes) > 1:
-            raise ShapeMismatch(f"a sum of terms of shapes {' and '.join(map(str, sorted(shapes)))}")
-        return sum(parts[1:], parts[0])
-    if isinstance(e, sp.MatMul):
-        scale = 1.0
-        result = None
-        for a in e.args:
-            v = _ev(a, pt, depth)
-            if isinstance(a, sp.MatrixExpr):
-                result = v if result is None else _matmul(result, v)
-            else:
-                scale *= v
-        return scale * result
-    if isinstance(e, sp.Transpose):
-        return np.asarray(_ev(e.arg, pt, depth)).T
-    if isinstance(e, sp.Inverse):
-        return np.linalg.inv(_ev(e.arg, pt, depth))
-    if isinstance(e, sp.MatPow):
-        base = np.asarray(_ev(e.base, pt, depth))
-        exp = pt.scalar(e.exp)
-        if float(exp).is_integer():
-            k = int(exp)
-            if abs(k) > MAX_TERMS:
-                raise TooLong(f"a matrix power {k} cannot be checked")
-            if k < 0:
-                base, k = np.linalg.inv(base), -k
-            return np.linalg.matrix_power(base, k)
-        return _symmetric_power(base, exp)
-    if isinstance(e, sp.HadamardProduct):
-        parts = [np.asarray(_ev(a, pt, depth)) for a in e.args]
-        if len({p.shape for p in parts}) > 1:
-            raise ShapeMismatch("a Hadamard product of different shapes")
-        out = parts[0]
-        for p in parts[1:]:
-            out = out * p
-        return out
-    if isinstance(e, sp.HadamardPower):
-        return np.asarray(_ev(e.base, pt, depth)) ** pt.scalar(e.exp)
-    if isinstance(e, sp.DiagMatrix):
-        v = np.asarray(_ev(e.args[0], pt, depth))
-        if 1 not in v.shape:
-            raise ShapeMismatch("diag(…) of a matrix that is not a vector")
-        return np.diag(v.ravel())
-    if isinstance(e, Elementwise):
-        return ELEMENTWISE[e.name](np.asarray(_ev(e.arg, pt, depth)))
-    if isinstance(e, (OrderedProduct, MatrixSum)):
-        var, lo, hi = e.limits
-        lo_v, hi_v = int(pt.scalar(lo)), int(pt.scalar(hi))
-        if hi_v - lo_v > MAX_TERMS:
-            raise TooLong(f"a product or sum with {hi_v - lo_v + 1} terms cannot be checked")
-        saved = pt.scalars.get(var)
-        out = None
-        try:
-            for k in range(lo_v, hi_v + 1):
-                pt.scalars[var] = float(k)
-                v = np.asarray(_ev(e.body, pt, depth + 1))
-                out = v if out is None else (_matmul(out, v) if isinstance(e, OrderedProduct) else out + v)
-        finally:
-            if saved is None:
-                pt.scalars.pop(var, None)
-            else:
-                pt.scalars[var] = saved
-        if out is None:  # an empty product is I, an empty sum 0
-            rows, cols = pt.size(e.shape[0]), pt.size(e.shape[1])
-            return np.eye(rows) if isinstance(e, OrderedProduct) else np.zeros((rows, cols))
-        return out
-    if isinstance(e, sp.Trace):
-        return np.trace(_ev(e.arg, pt, depth))
-    raise ShapeMismatch(f"{type(e).__name__} cannot be evaluated")
-
-
-def _matmul(a, b):
-    a, b = np.atleast_2d(a), np.atleast_2d(b)
-    if a.shape[1] != b.shape[0]:
-        if a.shape == (1, 1):
-            return a[0, 0] * b
-        if b.shape == (1, 1):
-            return a * b[0, 0]
-        raise ShapeMismatch(f"a product of a {a.shape[0]}×{a.shape[1]} and a {b.shape[0]}×{b.shape[1]} matrix")
-    return a @ b
-
-
-def _symmetric_power(a: np.ndarray, p: float) -> np.ndarray:
-    if not np.allclose(a, a.T):
-        raise ShapeMismatch("a fractional power of a non-symmetric matrix")
-    w, v = np.linalg.eigh(a)
-    if (w < -1e-12).any():
-        raise ShapeMismatch("a fractional power of a matrix that is not positive semidefinite")
-    return (v * np.clip(w, 0, None) ** p) @ v.T
-
-
-def close(a: np.ndarray, b: np.ndarray) -> bool:
-    if a.shape != b.shape or not np.isfinite(a).all():
-        return False
-    scale = max(1.0, float(np.abs(b).max(initial=0.0)))
-    return float(np.abs(a - b).max(initial=0.0)) <= RTOL * scale
 
 
 def _points(problem: Problem, reference: sp.Basic, rng: random.Random, n: int):
@@ -333,7 +134,7 @@ def judge_matrix(problem: Problem, label: str, answer: object, reference: sp.Bas
 
 
 def _sizes(point: MatrixPoint) -> str:
-    parts = [f"{k} = {_num(v)}" for k, v in point.scalars.items() if getattr(k, "is_integer", False)]
+    parts = [f"{k} = {number_text(v)}" for k, v in point.scalars.items() if getattr(k, "is_integer", False)]
     return ", ".join(parts) or "these values"
 
 

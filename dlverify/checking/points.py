@@ -22,16 +22,12 @@ from functools import lru_cache
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
+from dlverify.matrix_eval import MAX_TERMS, TooLong
 from dlverify.problem import Problem
 
 MAX_SIZE = 8  # integer sizes are drawn from [lower bound, MAX_SIZE]
-MAX_TERMS = 5000  # a sum or product longer than this at a point is refused
 DIGITS = 50
 TOLERANCE = sp.Float("1e-30", DIGITS)
-
-
-class TooLong(ValueError):
-    """A sum or product with too many terms to expand at a point."""
 
 
 @dataclass
