@@ -49,6 +49,10 @@ class Elementwise(MatrixExpr):
     def shape(self):
         return self.arg.shape
 
+    @property
+    def free_symbols(self):
+        return self.arg.free_symbols  # the function's name is not a variable
+
     def _latex(self, printer) -> str:
         if self.name == "step":
             return rf"\mathbb{{1}}\left[{printer._print(self.arg)} > 0\right]"

@@ -99,12 +99,62 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
     tol = problem.tolerance(case)
     out = []
     for name, expr in entries.items():
+        label = f"{problem.id}[{name}]" if name else problem.id
+        if isinstance(expr, sp.MatrixExpr):
+            out.append(_matrix_agreement(label, expr, derivation.symbols, case, observed[name], tol))
+            continue
         exact = evaluate(expr, derivation.symbols, case)
         magnitude = evaluate(expr, derivation.symbols, case, absolute=True)
-        label = f"{problem.id}[{name}]" if name else problem.id
         value = float(observed[name])
         out.append(Measurement(label, relative_error(value, exact, magnitude), tol, exact, value))
     return out
+
+
+def matrix_point(symbols: Mapping[str, sp.Basic], case: Case):
+    """A numeric point for matrix expressions: arrays for matrices, vectors h_1..h_T for a
+    sequence (case value: a list, h_k = item k − 1), numbers for scalars."""
+    import numpy as np
+
+    from derivations.matexpr import SequenceElement
+    from dlverify.matrix_eval import MatrixPoint
+
+    point = MatrixPoint({}, {}, np.random.default_rng(0))
+    for name, obj in symbols.items():
+        if name not in case:
+            continue
+        value = case[name]
+        if isinstance(obj, SequenceElement):
+            for k, v in enumerate(value, start=1):
+                point.sequences[(obj.name, k)] = np.asarray(v, dtype=float).reshape(obj_shape(v))
+        elif isinstance(obj, sp.MatrixSymbol):
+            point.matrices[obj] = np.atleast_2d(np.asarray(value, dtype=float))
+        else:
+            point.scalars[obj] = float(value)
+    return point
+
+
+def obj_shape(v) -> tuple[int, int]:
+    import numpy as np
+
+    arr = np.asarray(v)
+    return (arr.shape[0], 1) if arr.ndim == 1 else arr.shape
+
+
+def _matrix_agreement(label: str, expr: sp.MatrixExpr, symbols, case: Case, observed, tol: float) -> Measurement:
+    """Max entrywise difference relative to max(1, the largest entry): inputs are O(1)."""
+    import numpy as np
+
+    from dlverify.matrix_eval import evaluate as evaluate_matrix
+
+    want = evaluate_matrix(expr, matrix_point(symbols, case))
+    got = np.asarray(observed, dtype=float)
+    if got.shape != want.shape:
+        # only a vector may come flat from the oracle; any other difference is a layout error
+        if not (got.ndim <= 1 and 1 in want.shape and got.size == want.size):
+            return Measurement(f"{label} (shape {got.shape} vs {want.shape})", float("inf"), tol)
+        got = got.reshape(want.shape)
+    scale = max(1.0, float(np.abs(want).max(initial=0.0)))
+    return Measurement(label, float(np.abs(got - want).max(initial=0.0)) / scale, tol)
 
 
 def measure(problem: Problem, case: Case) -> list[Measurement]:

@@ -219,5 +219,3 @@ def close(a: np.ndarray, b: np.ndarray) -> bool:
         return False
     scale = max(1.0, float(np.abs(b).max(initial=0.0)))
     return float(np.abs(a - b).max(initial=0.0)) <= RTOL * scale
-
-

@@ -28,3 +28,21 @@ def recurrent_weight(max_abs: float = 1.5) -> st.SearchStrategy[float]:
 
 def sequence(length: int, bound: float = 10.0) -> st.SearchStrategy[list[float]]:
     return st.lists(reals(bound), min_size=length, max_size=length)
+
+
+def matrix(rows: int, cols: int, bound: float = 1.0) -> st.SearchStrategy:
+    """A float64 array of the given shape with entries in [-bound, bound]."""
+    import numpy as np
+    from hypothesis.extra.numpy import arrays
+
+    return arrays(np.float64, (rows, cols), elements=st.floats(-bound, bound, allow_subnormal=False))
+
+
+def sizes_then(sizes: dict[str, st.SearchStrategy[int]], build) -> st.SearchStrategy[dict]:
+    """Draw the sizes first, then the values whose shapes depend on them.
+
+    ``build(sizes)`` returns a dict of strategies; the case holds the sizes too.
+    """
+    return st.fixed_dictionaries(sizes).flatmap(
+        lambda drawn: st.fixed_dictionaries({**{k: st.just(v) for k, v in drawn.items()}, **build(drawn)})
+    )

@@ -21,7 +21,15 @@ from dlverify.problem import Problem
 from reports.figures import FIGURES, Figure
 from reports.latex import document, text
 
-TOPIC_TITLES = {"scalar_rnn": "Backprop through a 1-D linear RNN"}
+TOPIC_TITLES = {
+    "scalar_rnn": "Backprop through a 1-D linear RNN",
+    "rnn": "Vanilla RNN: BPTT, vanishing and exploding gradients",
+    "lstm": "LSTM: the cell-state gradient path",
+    "resnet": "Residual blocks",
+    "gated_rnn": "A gated RNN",
+    "attention_rnn": "AttentionRNN(k)",
+    "gru": "GRU (beyond the homework)",
+}
 LATEXMK = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-quiet"]
 
 

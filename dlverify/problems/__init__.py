@@ -1,3 +1,3 @@
 """One module per catalog topic, each exporting ``PROBLEMS``: add a topic here."""
 
-TOPIC_MODULES = ("dlverify.problems.scalar_rnn",)
+TOPIC_MODULES = ("dlverify.problems.scalar_rnn", "dlverify.problems.resnet")

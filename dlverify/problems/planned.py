@@ -15,7 +15,6 @@ rnn.stacked claim
 lstm.dC_dCprev matrix
 lstm.dh_dC matrix
 lstm.dL_dCprev matrix
-resnet.jacobian matrix
 gated_rnn.c_shape shape
 gated_rnn.dh_dhprev matrix
 gated_rnn.dl_dWx matrix
