@@ -43,9 +43,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
         from dlverify.crosscheck import cross_check
 
         check = cross_check(problem, args.examples)
-    from dlverify import render
+    if args.latex:
+        from reports.build import item_section
 
-    print(render.problem_latex(problem, check) if args.latex else render.problem_text(problem, check))
+        print(item_section(problem, check))
+    else:
+        from dlverify import render
+
+        print(render.problem_text(problem, check))
     return EXIT_OK if check is None or check.passed else EXIT_FAIL
 
 

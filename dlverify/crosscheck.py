@@ -92,8 +92,13 @@ def relative_error(value: float, exact: float, magnitude: float) -> float:
 def agreement(problem: Problem, case: Case) -> list[Measurement]:
     """The derivation against the oracle at one case, entry by entry."""
     derivation = problem.derive()
-    entries = derivation.entries()
     observed = problem.oracle(case)
+    if isinstance(derivation.result, frozenset):
+        # a choice: the key must be among the options this case is consistent with
+        consistent = frozenset(observed)
+        ok = derivation.result <= consistent
+        return [Measurement(f"{problem.id} (key among {sorted(consistent)})", 0.0 if ok else 1.0, 0.5)]
+    entries = derivation.entries()
     if not isinstance(observed, Mapping):
         observed = {"": observed}
     tol = problem.tolerance(case)
@@ -146,15 +151,37 @@ def _matrix_agreement(label: str, expr: sp.MatrixExpr, symbols, case: Case, obse
 
     from dlverify.matrix_eval import evaluate as evaluate_matrix
 
-    want = evaluate_matrix(expr, matrix_point(symbols, case))
+    point = matrix_point(symbols, case)
+    want = evaluate_matrix(expr, point)
     got = np.asarray(observed, dtype=float)
     if got.shape != want.shape:
         # only a vector may come flat from the oracle; any other difference is a layout error
         if not (got.ndim <= 1 and 1 in want.shape and got.size == want.size):
             return Measurement(f"{label} (shape {got.shape} vs {want.shape})", float("inf"), tol)
         got = got.reshape(want.shape)
-    scale = max(1.0, float(np.abs(want).max(initial=0.0)))
+    scale = max(1.0, float(np.abs(want).max(initial=0.0)), _magnitude(expr, point))
     return Measurement(label, float(np.abs(got - want).max(initial=0.0)) / scale, tol)
+
+
+def _magnitude(expr: sp.MatrixExpr, point) -> float:
+    """The largest entry with every input replaced by its absolute value: for sums and
+    products (W^f (W^h)^k) this bounds Σ|terms|, which rounding error is proportional to."""
+    import numpy as np
+
+    from dlverify.matrix_eval import MatrixPoint, ShapeMismatch
+    from dlverify.matrix_eval import evaluate as evaluate_matrix
+
+    absolute = MatrixPoint(
+        {k: abs(v) for k, v in point.scalars.items()},
+        {k: np.abs(v) for k, v in point.matrices.items()},
+        point.rng,
+        {k: np.abs(v) for k, v in point.sequences.items()},
+    )
+    try:
+        value = evaluate_matrix(expr, absolute)
+    except (ShapeMismatch, ValueError):
+        return 0.0
+    return float(np.abs(value).max(initial=0.0)) if np.isfinite(value).all() else 0.0
 
 
 def measure(problem: Problem, case: Case) -> list[Measurement]:

@@ -25,6 +25,8 @@ def _indicator_parts(expr: sp.Piecewise):
 class NotationLatex(LatexPrinter):
     def _print_Sum(self, expr: sp.Sum) -> str:
         out = self._print(expr.function)
+        if isinstance(expr.function, sp.Add):  # the body of a sum is one product: bracket a sum
+            out = rf"\left({out}\right)"
         for var, lo, hi in expr.limits:  # innermost first
             out = rf"\sum_{{{self._print(var)}={self._print(lo)}}}^{{{self._print(hi)}}} {out}"
         return rf"\left({out}\right)" if len(expr.limits) else out
@@ -145,3 +147,11 @@ def text(s: str) -> str:
         else:
             out.append("?")
     return "".join(out)
+
+
+def results(derivation) -> list[tuple[str, str, str]]:
+    """A derivation's result as (entry name, LaTeX, plain text) rows; a choice key is one row."""
+    if isinstance(derivation.result, frozenset):
+        key = ", ".join(sorted(derivation.result))
+        return [("", r"\text{" + text(key) + "}", key)]
+    return [(name, latex(expr), sp.pretty(expr, use_unicode=True)) for name, expr in derivation.entries().items()]

@@ -27,10 +27,6 @@ def _equation(lhs: str, rhs: sp.Basic, indent: str = "    ") -> str:
     return "\n".join(indent + line for line in lines)
 
 
-def result_entries(problem: Problem) -> list[tuple[str, sp.Basic]]:
-    return [(name or problem.id, expr) for name, expr in problem.derive().entries().items()]
-
-
 def record_text(check: CrossCheck) -> str:
     p = check.problem
     if not check.passed:
@@ -54,24 +50,10 @@ def problem_text(problem: Problem, check: CrossCheck | None = None) -> str:
         if step.rhs is not None:
             out.append(_equation(step.lhs or "", step.rhs))
     out += ["", "Result:"]
-    for name, expr in result_entries(problem):
-        out.append(_equation(name, expr, "  "))
+    for name, _, plain_value in notation.results(d):
+        lines = plain_value.splitlines()
+        label = name or problem.id
+        out += [f"  {label} = {lines[0]}"] if len(lines) == 1 else [f"  {label} ="] + [f"    {x}" for x in lines]
     if check is not None:
         out += ["", "Verification: " + record_text(check)]
-    return "\n".join(out)
-
-
-def problem_latex(problem: Problem, check: CrossCheck | None = None) -> str:
-    d = problem.derive()
-    out = [rf"% {problem.id}: {problem.title}", r"\begin{enumerate}"]
-    for step in d.steps:
-        out.append(rf"  \item {notation.text(step.text)}")
-        if step.rhs is not None:
-            out.append(rf"  \[ {step.lhs_latex} = {notation.latex(step.rhs)} \]")
-    out.append(r"\end{enumerate}")
-    for name, expr in result_entries(problem):
-        label = notation.text(name) if name != problem.id else r"\text{result}"
-        out.append(rf"\[ \boxed{{{label} = {notation.latex(expr)}}} \]")
-    if check is not None:
-        out.append(notation.text("Verification: " + record_text(check)))
     return "\n".join(out)

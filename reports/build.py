@@ -95,7 +95,7 @@ def _table(check: CrossCheck) -> str:
     return "\n".join(lines)
 
 
-def item_section(problem: Problem, check: CrossCheck) -> str:
+def item_section(problem: Problem, check: CrossCheck | None) -> str:
     d = problem.derive()
     out = [
         r"\subsection*{" + text(f"{problem.id} — {problem.title}") + "}",
@@ -109,11 +109,12 @@ def item_section(problem: Problem, check: CrossCheck) -> str:
             out.append(rf"\[ {step.lhs_latex} = {notation.latex(step.rhs)} \]")
     out.append(r"\end{enumerate}")
     out.append(r"\paragraph{Result.}")
-    for name, expr in d.entries().items():
+    for name, latex_value, _ in notation.results(d):
         label = rf"\text{{{text(name)}}} = " if name else ""
-        out.append(rf"\[ \boxed{{{label}{notation.latex(expr)}}} \]")
-    out.append(r"\paragraph{Verification.} " + _record(check))
-    out.append(_table(check))
+        out.append(rf"\[ \boxed{{{label}{latex_value}}} \]")
+    if check is not None:
+        out.append(r"\paragraph{Verification.} " + _record(check))
+        out.append(_table(check))
     return "\n".join(out)
 
 

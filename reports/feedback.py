@@ -38,11 +38,7 @@ def _reference(pid: str) -> str | None:
     problem = registry.problems().get(pid)
     if problem is None:
         return None
-    result = problem.derive().result
-    if isinstance(result, frozenset):
-        return r"\text{" + text(", ".join(sorted(result))) + "}"
-    entries = problem.derive().entries()
-    parts = [(rf"\text{{{text(k)}}} = " if k else "") + notation.latex(v) for k, v in entries.items()]
+    parts = [(rf"\text{{{text(k)}}} = " if k else "") + value for k, value, _ in notation.results(problem.derive())]
     return r" \\ ".join(parts)
 
 

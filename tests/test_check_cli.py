@@ -24,7 +24,7 @@ def test_mistakes_get_verdicts_counterexamples_and_diagnoses(capsys: pytest.Capt
     by_id = {r["id"]: r for r in data["results"]}
     assert by_id["scalar_rnn.dy_dw"]["diagnosis"] == "the term u_3 is missing"
     assert by_id["scalar_rnn.dy_dp"]["counterexample"]["at"]
-    assert by_id["rnn.dL_dh_linear"]["verdict"] == "unsupported"
+    assert by_id["lae.min_loss"]["verdict"] == "unsupported"
     assert by_id["scalar_rnn.dy_dq"]["verdict"] == "unknown_id"
     assert "u_{4}" in by_id["scalar_rnn.forward"]["message"]
     assert data["max_score"] == len(data["results"])

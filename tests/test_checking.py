@@ -11,8 +11,19 @@ from dlverify.checking.matrices import matrix_mutations
 from dlverify.checking.mutations import mutations
 from dlverify.checking.pool import CheckerPool
 
-CHECKABLE = [p for p in registry.problems().values() if p.kind in SUPPORTED]
+CHECKABLE = [p for p in registry.problems().values() if p.kind in SUPPORTED and p.kind != "choice"]
 IDS = [p.id for p in CHECKABLE]
+CHOICES = [p for p in registry.problems().values() if p.kind == "choice"]
+
+
+@pytest.mark.parametrize("problem", CHOICES, ids=[p.id for p in CHOICES])
+def test_a_choice_key_is_correct_and_every_other_option_is_not(problem) -> None:
+    key = sorted(problem.derive().result)
+    assert judge(problem.id, key).ok
+    assert judge(problem.id, [k.upper() for k in key]).ok  # case does not matter
+    for option in problem.answer.options:
+        if option not in key:
+            assert judge(problem.id, [option]).verdict == "incorrect", option
 
 
 def _entries(problem) -> dict[str, sp.Basic]:
@@ -60,11 +71,20 @@ def _matrix_same_value(a: sp.Basic, b: sp.Basic, problem) -> bool:
     return True
 
 
+def _reread(expr: sp.Basic, ref: sp.Basic, problem) -> sp.Basic:
+    from dlverify.checking.resolve import to_sympy
+
+    return to_sympy(notation.latex(expr), problem, shape=ref.shape)[0]
+
+
 def _mutants(problem):
     """Mutations that change the value (the sum to T + 1 of (T − t + 1)… adds a zero term)."""
     for name, ref in _entries(problem).items():
         if problem.kind == "matrix":
-            found = [m for m in matrix_mutations(ref) if not _matrix_same_value(m.expr, ref, problem)]
+            # judged as printed: the printed form is what a student would write
+            found = [
+                m for m in matrix_mutations(ref) if not _matrix_same_value(_reread(m.expr, ref, problem), ref, problem)
+            ]
         else:
             found = [m for m in mutations(ref) if not _same_value(m.expr, ref, problem)]
         yield from ((name, m) for m in found)

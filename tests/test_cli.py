@@ -42,7 +42,7 @@ def test_show_latex(capsys: pytest.CaptureFixture[str]) -> None:
     assert r"\sum_{t=1}^{T}" in out and r"\boxed" in out
 
 
-@pytest.mark.parametrize("args", [["show", "scalar_rnn.nope"], ["verify", "nope"], ["show", "rnn.dL_dh_linear"]])
+@pytest.mark.parametrize("args", [["show", "scalar_rnn.nope"], ["verify", "nope"], ["show", "lae.grad_W1"]])
 def test_unknown_or_underived_id_exits_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == 2
     err = capsys.readouterr().err

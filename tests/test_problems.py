@@ -42,6 +42,10 @@ def test_property(problem: Problem, prop, data: st.DataObject) -> None:
 
 def _scaled(problem: Problem, factor: sp.Expr) -> Problem:
     original = problem.derive()
+    if isinstance(original.result, frozenset):  # a choice: another option instead of the key
+        other = next(o for o in problem.answer.options if o not in original.result)
+        wrong_key = Derivation(frozenset({other}), original.steps, original.symbols)
+        return dataclasses.replace(problem, derive=lambda: wrong_key)
     mutated = {k: v * factor for k, v in original.entries().items()}
     result = mutated[""] if set(mutated) == {""} else mutated
     wrong = Derivation(result, original.steps, original.symbols)
@@ -62,6 +66,9 @@ def test_description_is_complete(problem: Problem) -> None:
     d = problem.derive()
     assert d.steps, "a derivation needs its steps"
     assert problem.id.split(".")[0] == problem.topic
+    if isinstance(d.result, frozenset):
+        assert d.result <= set(problem.answer.options)
+        return
     declared = {s.name for s in problem.symbols}
     names_of = {obj: name for name, obj in d.symbols.items()}
     for expr in d.entries().values():

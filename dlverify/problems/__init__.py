@@ -1,3 +1,7 @@
 """One module per catalog topic, each exporting ``PROBLEMS``: add a topic here."""
 
-TOPIC_MODULES = ("dlverify.problems.scalar_rnn", "dlverify.problems.resnet")
+TOPIC_MODULES = (
+    "dlverify.problems.scalar_rnn",
+    "dlverify.problems.rnn",
+    "dlverify.problems.resnet",
+)

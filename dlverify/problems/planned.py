@@ -6,11 +6,6 @@ answer checker can say ``unsupported`` (a known id it cannot judge yet) rather t
 """
 
 _ROWS = """
-rnn.loss_all_steps expr
-rnn.loss_last_step expr
-rnn.dL_dh_linear matrix
-rnn.dL_dh_tanh matrix
-rnn.explode_condition choice
 rnn.stacked claim
 lstm.dC_dCprev matrix
 lstm.dh_dC matrix

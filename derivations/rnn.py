@@ -1,0 +1,157 @@
+"""The vanilla RNN h_t = σ(W^h h_{t-1} + W^x x_t + b), ŷ_t = W^f h_t + b^f, h_0 = 0.
+
+∂L/∂h_t is a row vector (1×m) here, as in the homework: the gradient of L = (ŷ_T − y_T)²
+with respect to h_t, obtained by the chain rule from the loss back through the output
+layer and T − t recurrence steps, each step's Jacobian derived by the rules of
+derivations.jacobian.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from derivations.core import Derivation, Step
+from derivations.jacobian import Trace, jacobian
+from derivations.matexpr import Elementwise, OrderedProduct, SequenceElement
+
+m, n = sp.symbols("m n", integer=True, positive=True)
+T = sp.Symbol("T", integer=True, positive=True)
+t = sp.Symbol("t", integer=True, positive=True)
+k = sp.Symbol("k", integer=True)
+j = sp.Symbol("j", integer=True)
+W_h = sp.MatrixSymbol("W_h", m, m)
+W_x = sp.MatrixSymbol("W_x", m, n)
+W_f = sp.MatrixSymbol("W_f", 1, m)
+b = sp.MatrixSymbol("b", m, 1)
+yhat, y = sp.symbols("yhat y", real=True)  # ŷ_T and y_T
+yhat_seq, y_seq = sp.IndexedBase("yhat", real=True), sp.IndexedBase("y", real=True)
+
+
+def h(index: sp.Basic) -> SequenceElement:
+    return SequenceElement("h", index, m, 1)
+
+
+def x(index: sp.Basic) -> SequenceElement:
+    return SequenceElement("x", index, n, 1)
+
+
+MATRIX_SYMBOLS = {
+    "m": m, "n": n, "T": T, "t": t, "W^h": W_h, "W^x": W_x, "W^f": W_f, "b": b,
+    "yhat": yhat, "y": y, "h": h(0), "x": x(0),
+}  # fmt: skip
+LOSS_SYMBOLS = {"T": T, "t": t, "yhat": yhat_seq, "y": y_seq}
+
+
+@cache
+def loss_all_steps() -> Derivation:
+    squared = (yhat_seq[t] - y_seq[t]) ** 2
+    result = sp.Sum(squared, (t, 1, T)) / T
+    steps = (
+        Step("Each step t predicts ŷ_t; its squared error is", squared, "e_t", "e_t"),
+        Step("The mean squared error averages the T errors of one sequence.", result, "L", "L"),
+    )
+    return Derivation(result, steps, LOSS_SYMBOLS)
+
+
+@cache
+def loss_last_step() -> Derivation:
+    result = (yhat_seq[T] - y_seq[T]) ** 2
+    steps = (Step("Only the last prediction is scored: a mean over one term.", result, "L", "L"),)
+    return Derivation(result, steps, LOSS_SYMBOLS)
+
+
+def _backward(activation: str) -> tuple[list[Step], sp.Basic, sp.MatrixExpr]:
+    """The steps shared by both activations: loss → ŷ_T → h_T, and one recurrence step."""
+    dL_dyhat = sp.diff((yhat - y) ** 2, yhat)
+    trace = Trace()
+    dyhat_dh = jacobian(W_f * h(T) + sp.Symbol("b^f") * sp.OneMatrix(1, 1), h(T), trace)
+    pre = W_h * h(k - 1) + W_x * x(k) + b
+    step_map = pre if activation == "linear" else Elementwise(activation, pre)
+    step_trace = Trace()
+    step_jacobian = jacobian(step_map, h(k - 1), step_trace)
+    steps = [
+        Step("The loss of the last step, L = (ŷ_T − y_T)², differentiated in ŷ_T:", dL_dyhat, "∂L/∂ŷ_T",
+             r"\frac{\partial L}{\partial \hat{y}_T}"),
+        Step("The output layer ŷ_T = W^f h_T + b^f has the Jacobian", dyhat_dh, "∂ŷ_T/∂h_T",
+             r"\frac{\partial \hat{y}_T}{\partial h_T}"),
+        Step("One recurrence step maps h_{k−1} to", step_map, "h_k", "h_k"),
+        *step_trace.steps,
+        Step("so one step's Jacobian is", step_jacobian, "∂h_k/∂h_{k−1}", r"\frac{\partial h_k}{\partial h_{k-1}}"),
+    ]  # fmt: skip
+    return steps, dL_dyhat * dyhat_dh, step_jacobian
+
+
+@cache
+def dL_dh_linear() -> Derivation:
+    steps, head, step_jacobian = _backward("linear")
+    if step_jacobian != W_h:
+        raise ArithmeticError(f"a linear step should have the Jacobian W^h, got {step_jacobian}")
+    result = head * sp.MatPow(W_h, T - t)
+    steps += [
+        Step(
+            "From h_t to h_T there are T − t steps, each contributing W^h (the same matrix), so by the chain rule "
+            "(row-vector gradient on the left):",
+            result,
+            "∂L/∂h_t",
+            r"\frac{\partial L}{\partial h_t}",
+        )
+    ]
+    return Derivation(result, tuple(steps), MATRIX_SYMBOLS)
+
+
+@cache
+def dL_dh_tanh() -> Derivation:
+    steps, head, step_jacobian = _backward("tanh")
+    # tanh'(z_k) = 1 − tanh(z_k)² = 1 − h_k ⊙ h_k: the derivative in terms of the state itself.
+    in_states = step_jacobian.replace(
+        lambda e: isinstance(e, Elementwise) and e.name == "tanh'",
+        lambda e: sp.OneMatrix(m, 1) - sp.HadamardProduct(h(k), h(k)),
+    )
+    factor = in_states.xreplace({k: T - j})
+    result = head * OrderedProduct(factor, (j, 0, T - t - 1))
+    steps += [
+        Step("Since h_k = tanh(z_k), tanh'(z_k) = 1 − h_k ⊙ h_k:", in_states, "∂h_k/∂h_{k−1}",
+             r"\frac{\partial h_k}{\partial h_{k-1}}"),
+        Step(
+            "The chain rule multiplies the step Jacobians from the output backwards: ∂h_T/∂h_{T−1} first, then "
+            "∂h_{T−1}/∂h_{T−2}, …, ∂h_{t+1}/∂h_t — a product over k = T, T−1, …, t+1, written with j = T − k "
+            "increasing (left to right):",
+            result,
+            "∂L/∂h_t",
+            r"\frac{\partial L}{\partial h_t}",
+        ),
+    ]  # fmt: skip
+    return Derivation(result, tuple(steps), MATRIX_SYMBOLS)
+
+
+OPTIONS = ("spectral radius > 1", "spectral radius < 1", "spectral radius = 1", "norm of W^f > 1")
+
+
+@cache
+def explode_condition() -> Derivation:
+    """For diagonalizable W^h = P Λ P⁻¹, (W^h)^k = P Λ^k P⁻¹: its entries are combinations of λ_i^k."""
+    lam = sp.Symbol("lambda", complex=True)
+    steps_k = sp.Symbol("K", integer=True, positive=True)
+    r = sp.Symbol("r", positive=True)
+    grows = sp.limit(r**steps_k, steps_k, sp.oo)
+    rho_above = sp.limit((sp.Rational(11, 10)) ** steps_k, steps_k, sp.oo)
+    rho_below = sp.limit((sp.Rational(9, 10)) ** steps_k, steps_k, sp.oo)
+    rho_one = sp.limit(sp.Integer(1) ** steps_k, steps_k, sp.oo)
+    if not (rho_above == sp.oo and rho_below == 0 and rho_one == 1):
+        raise ArithmeticError("unexpected limits")
+    steps = (
+        Step("∂L/∂h_t = 2(ŷ_T − y_T) W^f (W^h)^{T−t}, and with W^h = P Λ P⁻¹ diagonalizable, "
+             "(W^h)^K = P Λ^K P⁻¹ with K = T − t; each entry is a combination of the powers", lam**steps_k, "λ_i^K",
+             r"\lambda_i^K"),
+        Step("|λ^K| = |λ|^K; as K → ∞ the largest modulus, the spectral radius ρ, dominates:", grows,
+             r"lim |λ|^K", r"\lim_{K\to\infty} |\lambda|^K"),
+        Step("For ρ = 11/10 the limit is", rho_above, "lim (11/10)^K", r"\lim_{K\to\infty} (11/10)^K"),
+        Step("for ρ = 9/10 it is", rho_below, "lim (9/10)^K", r"\lim_{K\to\infty} (9/10)^K"),
+        Step("and for ρ = 1 the powers stay bounded:", rho_one, "lim 1^K", r"\lim_{K\to\infty} 1^K"),
+        Step("So for generic W^f and ŷ − y the gradient grows without bound exactly when the spectral radius "
+             "exceeds 1; the norm of W^f only scales it. (A non-normal W^h with ρ < 1 can grow for a while before "
+             "it decays, and a Jordan block at eigenvalue 1 grows polynomially: P is then not invertible.)"),
+    )  # fmt: skip
+    return Derivation(frozenset({"spectral radius > 1"}), steps, {})
