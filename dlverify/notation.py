@@ -74,7 +74,7 @@ class NotationPlain(StrPrinter):
         return "*".join(f"1({self._print(c.lhs)} {c.rel_op} {self._print(c.rhs)})" for c in conds)
 
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
-        return r"\mathbf{1}"
+        return "1"  # a scalar 1 added to a vector applies to every entry
 
     def _print_DiagMatrix(self, expr: sp.Basic) -> str:
         return f"diag({self._print(expr.args[0])})"
@@ -154,4 +154,7 @@ def results(derivation) -> list[tuple[str, str, str]]:
     if isinstance(derivation.result, frozenset):
         key = ", ".join(sorted(derivation.result))
         return [("", r"\text{" + text(key) + "}", key)]
-    return [(name, latex(expr), sp.pretty(expr, use_unicode=True)) for name, expr in derivation.entries().items()]
+    return [
+        (name, latex(expr), plain(expr) if isinstance(expr, sp.MatrixExpr) else sp.pretty(expr, wrap_line=False))
+        for name, expr in derivation.entries().items()
+    ]

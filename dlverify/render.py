@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 def plain(expr: sp.Basic) -> str:
+    if isinstance(expr, sp.MatrixExpr):
+        return notation.plain(expr)  # one line, in the notation answers use
     return sp.pretty(expr, use_unicode=True, wrap_line=False)
 
 
