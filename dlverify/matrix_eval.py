@@ -201,7 +201,8 @@ def _matmul(a, b):
             return a[0, 0] * b
         if b.shape == (1, 1):
             return a * b[0, 0]
-        raise ShapeMismatch(f"a product of a {a.shape[0]}×{a.shape[1]} and a {b.shape[0]}×{b.shape[1]} matrix")
+        hint = " (an entrywise product is written ⊙ or \\odot)" if a.shape == b.shape else ""
+        raise ShapeMismatch(f"a product of a {a.shape[0]}×{a.shape[1]} and a {b.shape[0]}×{b.shape[1]} matrix{hint}")
     return a @ b
 
 

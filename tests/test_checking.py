@@ -104,7 +104,7 @@ def test_mutations_are_incorrect_with_a_counterexample(problem) -> None:
         assert verdict.counterexample is not None, m.detail
         assert verdict.diagnosis is not None, f"no diagnosis for a mutation ({m.detail})"
         checked += 1
-    assert checked >= 5
+    assert checked >= 3  # at least the sign and the two scale mutations
 
 
 EXACT = [p for p in CHECKABLE if p.kind != "matrix"]  # matrix answers are float64 by design

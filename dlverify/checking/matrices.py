@@ -248,6 +248,7 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
                 break
             agree += got is not None
         else:
-            if agree or m.expr == student:
+            # where nothing evaluates (every point a shape error), the same tree must have been written
+            if agree or sp.srepr(m.expr) == sp.srepr(student):
                 return m.hint if hide else m.detail
     return None

@@ -201,6 +201,13 @@ def _pow(base: sp.Basic, exponent: sp.Basic, pos: int) -> sp.Basic:
             raise Unreadable(f"exponent {sp.sstr(exponent)[:30]} is too large to check", pos)
     if isinstance(base, sp.MatrixExpr) and exponent == -1:
         return sp.Inverse(base)
+    if isinstance(base, sp.MatrixExpr) and 1 in base.shape and base.shape != (1, 1):
+        # a vector has no matrix powers: tanh(C)^2 is the entrywise square
+        if exponent.is_Integer and 2 <= exponent <= 8:
+            return sp.HadamardProduct(*([base] * int(exponent)))
+        raise Unreadable("a power of a vector must be a small entrywise power such as ^2", pos)
+    if isinstance(base, sp.MatrixExpr):
+        return sp.MatPow(base, exponent)
     return sp.Pow(base, exponent)
 
 
@@ -476,6 +483,13 @@ class Resolver:
     # products, functions and big operators ---------------------------------------------
     def _mul(self, node: Node) -> sp.Basic:
         factors = list(node.args)
+        for k, f in enumerate(factors[:-1]):
+            # a ⊙ \tanh(x): ⊙ took only the function's name; give it the factors that follow
+            last = f.args[-1] if f.kind == "hadamard" else None
+            if last is not None and (_is_function(last, self.env) or _big_head(last, self.env)):
+                operand = Node("mul", (last, *factors[k + 1 :]), last.pos)
+                factors = [*factors[:k], Node("hadamard", (*f.args[:-1], operand), f.pos)]
+                break
         out: list[sp.Basic] = []
         k = 0
         while k < len(factors):

@@ -3,5 +3,6 @@
 TOPIC_MODULES = (
     "dlverify.problems.scalar_rnn",
     "dlverify.problems.rnn",
+    "dlverify.problems.lstm",
     "dlverify.problems.resnet",
 )

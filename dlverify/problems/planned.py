@@ -7,9 +7,6 @@ answer checker can say ``unsupported`` (a known id it cannot judge yet) rather t
 
 _ROWS = """
 rnn.stacked claim
-lstm.dC_dCprev matrix
-lstm.dh_dC matrix
-lstm.dL_dCprev matrix
 gated_rnn.c_shape shape
 gated_rnn.dh_dhprev matrix
 gated_rnn.dl_dWx matrix

@@ -1,0 +1,109 @@
+"""The LSTM cell in the homework's row-vector convention, and its cell-state gradient path.
+
+f_t = σ(x_t U^f + h_{t−1} W^f + b^f), likewise i_t, o_t; C̃_t = tanh(x_t U^g + h_{t−1} W^g + b^g);
+C_t = f_t ∘ C_{t−1} + i_t ∘ C̃_t;  h_t = tanh(C_t) ∘ o_t.
+
+The Jacobians are derived by the rules of derivations.jacobian on the transposed
+(column) form of the cell, then written with the gates as the row vectors of the
+homework; the Jacobians here are diagonal, so the two layouts agree.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from derivations.core import Derivation, Step
+from derivations.jacobian import Trace, jacobian
+from derivations.matexpr import Elementwise
+
+m, n = sp.symbols("m n", integer=True, positive=True)
+
+
+def _col(name: str) -> sp.MatrixSymbol:
+    return sp.MatrixSymbol(name, m, 1)
+
+
+def _row(name: str) -> sp.MatrixSymbol:
+    return sp.MatrixSymbol(name, 1, m)
+
+
+# Row vectors of the homework (1×m), and the one-step quantities the answers use.
+f_T, o_T, C_T, o_prev, C_prev = (_row(s) for s in ("f_T", "o_T", "C_T", "o_{T-1}", "C_{T-1}"))
+g = _row("g")
+J = sp.MatrixSymbol("J", m, m)
+SYMBOLS = {"m": m, "f_T": f_T, "o_T": o_T, "C_T": C_T, "o_{T-1}": o_prev, "C_{T-1}": C_prev, "g": g, "J": J}
+
+# The cell in column form: each row vector v of the homework is vᵀ here.
+x = sp.MatrixSymbol("x", n, 1)
+h_prev = _col("h_prev")
+c_prev = _col("c_prev")
+GATE_WEIGHTS = {gate: (sp.MatrixSymbol(f"U_{gate}", n, m), sp.MatrixSymbol(f"W_{gate}", m, m), _col(f"b_{gate}"))
+                for gate in "fiog"}  # fmt: skip
+
+
+def _gate(name: str, activation: str) -> sp.MatrixExpr:
+    U, W, b = GATE_WEIGHTS[name]
+    return Elementwise(activation, U.T * x + W.T * h_prev + b)
+
+
+def _to_rows(expr: sp.Basic, columns: dict[sp.Basic, sp.MatrixSymbol]) -> sp.Basic:
+    return expr.xreplace(columns)
+
+
+@cache
+def dC_dCprev() -> Derivation:
+    f, i, c_tilde = _gate("f", "sigma"), _gate("i", "sigma"), _gate("g", "tanh")
+    cell = sp.HadamardProduct(f, c_prev) + sp.HadamardProduct(i, c_tilde)
+    trace = Trace()
+    column = jacobian(cell, c_prev, trace)
+    f_col = _col("f_T")
+    result = _to_rows(column.xreplace({f: f_col}), {f_col: f_T})
+    steps = (
+        Step("The cell update, with the gates computed from x_t and h_{t−1} (held fixed here):", cell, "C_t", "C_t"),
+        *trace.steps,
+        Step("The gates do not depend on C_{t−1} when h_{t−1} is fixed, so only f_t ∘ C_{t−1} remains:",
+             result, "∂C_t/∂C_{t−1}", r"\frac{\partial C_t}{\partial C_{t-1}}"),
+    )  # fmt: skip
+    return Derivation(result, steps, SYMBOLS)
+
+
+def _dh_dC(c: sp.MatrixSymbol, o: sp.MatrixSymbol, trace: Trace) -> sp.MatrixExpr:
+    # column twins of the row symbols, with the same names so the recorded steps read right
+    c_col, o_col = _col(c.name), _col(o.name)
+    column = jacobian(sp.HadamardProduct(Elementwise("tanh", c_col), o_col), c_col, trace)
+    return _to_rows(column, {c_col: c, o_col: o})
+
+
+@cache
+def dh_dC() -> Derivation:
+    trace = Trace()
+    result = _dh_dC(C_T, o_T, trace)
+    steps = (
+        Step("The output h_t = tanh(C_t) ∘ o_t, with the output gate o_t not depending on C_t."),
+        *trace.steps,
+        Step("so the Jacobian is diagonal:", result, "∂h_t/∂C_t", r"\frac{\partial h_t}{\partial C_t}"),
+    )
+    return Derivation(result, steps, {k: SYMBOLS[k] for k in ("m", "o_T", "C_T")})
+
+
+@cache
+def dL_dCprev() -> Derivation:
+    trace = Trace()
+    through_cell = _dh_dC(C_T, o_T, trace) * sp.DiagMatrix(f_T)
+    through_state = J * _dh_dC(C_prev, o_prev, trace)
+    result = g * through_cell + g * through_state
+    steps = (
+        Step("L depends on h_T only; g = ∂L/∂h_T is a row vector. C_{T−1} reaches h_T along two paths: "
+             "through C_T = f_T ∘ C_{T−1} + … (h_{T−1} fixed), and through h_{T−1} = tanh(C_{T−1}) ∘ o_{T−1}, "
+             "which then moves h_T by the whole one-step Jacobian J = dh_T/dh_{T−1}."),
+        *trace.steps,
+        Step("Path through C_T: ∂h_T/∂C_T times ∂C_T/∂C_{T−1} = diag(f_T):", through_cell,
+             "∂h_T/∂C_T ∂C_T/∂C_{T−1}", r"\frac{\partial h_T}{\partial C_T}\frac{\partial C_T}{\partial C_{T-1}}"),
+        Step("Path through h_{T−1}: J times ∂h_{T−1}/∂C_{T−1}:", through_state, "J ∂h_{T−1}/∂C_{T−1}",
+             r"J \frac{\partial h_{T-1}}{\partial C_{T-1}}"),
+        Step("The multivariate chain rule adds the paths, with g on the left:", result, "∂L/∂C_{T−1}",
+             r"\frac{\partial L}{\partial C_{T-1}}"),
+    )  # fmt: skip
+    return Derivation(result, steps, SYMBOLS)
