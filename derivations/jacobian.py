@@ -109,6 +109,8 @@ def _product(f: sp.MatMul, x: MatrixExpr, trace: Trace) -> MatrixExpr:
     if dependent == [len(mats) - 1]:
         prefix = mats[:-1]
         inner = jacobian(mats[-1], x, trace)
+        if not prefix:  # only a scalar coefficient: −c, say
+            return _scale(scale, inner)
         left = prefix[0] if len(prefix) == 1 else sp.MatMul(*prefix)
         return _scale(scale, _mul(left, inner))
     if len(mats) == 2 and mats[0].shape == (1, 1):

@@ -108,6 +108,11 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
         if isinstance(expr, sp.MatrixExpr):
             out.append(_matrix_agreement(label, expr, derivation.symbols, case, observed[name], tol))
             continue
+        if isinstance(expr, sp.Tuple):  # a shape: every axis exactly
+            axes = tuple(int(evaluate(a, derivation.symbols, case)) for a in expr)
+            got = tuple(int(a) for a in observed[name])
+            out.append(Measurement(f"{label} {got} vs {axes}", 0.0 if got == axes else 1.0, tol))
+            continue
         exact = evaluate(expr, derivation.symbols, case)
         magnitude = evaluate(expr, derivation.symbols, case, absolute=True)
         value = float(observed[name])

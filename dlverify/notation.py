@@ -41,6 +41,10 @@ class NotationLatex(LatexPrinter):
     def _rel(self, c: sp.Basic) -> str:
         return f"{self._print(c.lhs)} {_LATEX_REL[c.rel_op]} {self._print(c.rhs)}"
 
+    def _print_Tuple(self, expr: sp.Tuple) -> str:
+        # tuples in results are shapes
+        return r"\mathbb{R}^{" + r" \times ".join(self._print(a) for a in expr) + "}"
+
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
         return r"\mathbf{1}" if expr.shape[1] == 1 else r"\mathbf{1}^{T}" if expr.shape[0] == 1 else r"\mathbf{1}"
 

@@ -8,7 +8,7 @@ import sympy as sp
 from dlverify import notation, registry
 from dlverify.checking.judge import SUPPORTED, judge
 from dlverify.checking.matrices import matrix_mutations
-from dlverify.checking.mutations import mutations
+from dlverify.checking.mutations import Mutation, mutations
 from dlverify.checking.pool import CheckerPool
 
 CHECKABLE = [p for p in registry.problems().values() if p.kind in SUPPORTED and p.kind != "choice"]
@@ -80,6 +80,10 @@ def _reread(expr: sp.Basic, ref: sp.Basic, problem) -> sp.Basic:
 def _mutants(problem):
     """Mutations that change the value (the sum to T + 1 of (T − t + 1)… adds a zero term)."""
     for name, ref in _entries(problem).items():
+        if problem.kind == "shape":
+            wrong = [sp.Tuple(ref[0] + 1, *ref[1:]), sp.Tuple(*reversed(ref.args)) if len(ref) > 1 else None]
+            yield from ((name, Mutation(w, "a wrong axis", "")) for w in wrong if w is not None and w != ref)
+            continue
         if problem.kind == "matrix":
             # judged as printed: the printed form is what a student would write
             found = [
@@ -102,12 +106,14 @@ def test_mutations_are_incorrect_with_a_counterexample(problem) -> None:
         verdict = judge(problem.id, answer)
         assert verdict.verdict == "incorrect", (m.detail, verdict.message)
         assert verdict.counterexample is not None, m.detail
-        assert verdict.diagnosis is not None, f"no diagnosis for a mutation ({m.detail})"
+        # a wrong shape gets its axis named, and an answer whose shapes do not fit says so, instead
+        if problem.kind != "shape" and "shapes do not fit" not in verdict.message:
+            assert verdict.diagnosis is not None, f"no diagnosis for a mutation ({m.detail})"
         checked += 1
-    assert checked >= 3  # at least the sign and the two scale mutations
+    assert checked >= (2 if problem.kind == "shape" else 3)  # the sign and the two scales; two wrong shapes
 
 
-EXACT = [p for p in CHECKABLE if p.kind != "matrix"]  # matrix answers are float64 by design
+EXACT = [p for p in CHECKABLE if p.kind in ("expr", "table", "indexed")]  # matrix answers are float64 by design
 
 
 @pytest.mark.parametrize("problem", EXACT, ids=[p.id for p in EXACT])

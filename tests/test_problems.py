@@ -46,7 +46,13 @@ def _scaled(problem: Problem, factor: sp.Expr) -> Problem:
         other = next(o for o in problem.answer.options if o not in original.result)
         wrong_key = Derivation(frozenset({other}), original.steps, original.symbols)
         return dataclasses.replace(problem, derive=lambda: wrong_key)
-    mutated = {k: v * factor for k, v in original.entries().items()}
+
+    def wrong(v: sp.Basic) -> sp.Basic:
+        if isinstance(v, sp.Tuple):  # a shape: one axis one longer
+            return sp.Tuple(v[0] + 1, *v[1:])
+        return v * factor
+
+    mutated = {k: wrong(v) for k, v in original.entries().items()}
     result = mutated[""] if set(mutated) == {""} else mutated
     wrong = Derivation(result, original.steps, original.symbols)
     return dataclasses.replace(problem, derive=lambda: wrong)

@@ -226,6 +226,13 @@ def _fit(m: sp.MatrixExpr, rows: sp.Basic, cols: sp.Basic) -> sp.MatrixExpr:
     return m.xreplace({FREE: rows})
 
 
+def _common_shape(matrices: list[sp.MatrixExpr], pos: int) -> tuple:
+    shape = next((m.shape for m in matrices if FREE not in _dims(m)), None)
+    if shape is None:
+        raise Unreadable("the size of I or of the ones vector cannot be inferred here", pos)
+    return shape
+
+
 def _fit_product(factors: list[sp.Basic], pos: int) -> list[sp.Basic]:
     """Sizes of I and of the ones vector from their neighbours in a product."""
     mats = [k for k, f in enumerate(factors) if isinstance(f, sp.MatrixExpr)]
@@ -379,9 +386,7 @@ class Resolver:
         matrices = [p for p in parts if isinstance(p, sp.MatrixExpr)]
         if not matrices:
             return sp.Add(*parts)
-        shape = next((m.shape for m in matrices if FREE not in _dims(m)), None)
-        if shape is None:
-            raise Unreadable("the size of I or of the ones vector cannot be inferred here", node.pos)
+        shape = _common_shape(matrices, node.pos)
         fitted = []
         for p in parts:
             if not isinstance(p, sp.MatrixExpr):
@@ -413,9 +418,15 @@ class Resolver:
 
     def _hadamard(self, node: Node) -> sp.Basic:
         parts = [self.expr(a) for a in node.args]
-        if all(not isinstance(p, sp.MatrixExpr) for p in parts):
+        matrices = [p for p in parts if isinstance(p, sp.MatrixExpr)]
+        if not matrices:
             return sp.Mul(*parts)
-        return sp.HadamardProduct(*parts)
+        if any(FREE in _dims(p) for p in matrices):  # c ⊙ 1: the ones vector takes c's shape
+            shape = _common_shape(matrices, node.pos)
+            matrices = [_fit(p, *shape) if FREE in _dims(p) else p for p in matrices]
+        scale = sp.Mul(*(p for p in parts if not isinstance(p, sp.MatrixExpr)))
+        product = sp.HadamardProduct(*matrices) if len(matrices) > 1 else matrices[0]
+        return product if scale == 1 else scale * product
 
     def _transpose(self, node: Node) -> sp.Basic:
         inner = self.expr(node.args[0])

@@ -118,9 +118,12 @@ def judge_shape(problem: Problem, label: str, answer: str, rng: random.Random, h
     if len(_as_vector(reference)) == 1:  # a vector: R^m, m and m×1 are one shape
         axes, reference = _as_vector(axes), _as_vector(reference)
     shown = "(hidden)" if hide else _fmt(reference)
+    counter = {"answer_shape": _fmt(axes), "reference_axes": len(reference)}
+    if not hide:
+        counter["reference_shape"] = _fmt(reference)
     if len(axes) != len(reference):
         msg = f"the answer has {len(axes)} axes but the shape has {len(reference)}"
-        return Verdict(label, "incorrect", msg + ("" if hide else f": {shown}"))
+        return Verdict(label, "incorrect", msg + ("" if hide else f": {shown}"), counterexample=counter)
     points = [draw(problem, rng) for _ in range(POINTS)]
     wrong = [k for k, (a, r) in enumerate(zip(axes, reference, strict=True)) if not _equal(a, r, points)]
     if not wrong:
@@ -130,15 +133,14 @@ def judge_shape(problem: Problem, label: str, answer: str, rng: random.Random, h
         msg += "" if hide else f" but the reference is {shown}"
         if problem.answer.hint:
             msg += f"; {problem.answer.hint}"
-        return Verdict(label, "incorrect", msg, diagnosis="axes in the wrong order")
+        return Verdict(label, "incorrect", msg, counterexample=counter, diagnosis="axes in the wrong order")
     k = wrong[0]
     msg = f"axis {k + 1} of {len(reference)} differs"
-    counter = None
     witness = _witness(axes[k], reference[k], points)
     if witness is not None:
         point, got, want = witness
         at = point.shown(axes[k].free_symbols | reference[k].free_symbols)
-        counter = {"axis": k + 1, "at": at, "answer_value": str(got), "reference_value": str(want)}
+        counter.update(axis=k + 1, at=at, answer_value=str(got), reference_value=str(want))
         where = ", ".join(f"{a} = {b}" for a, b in at.items())
         msg += f": {'at ' + where + ' ' if where else ''}the answer gives {got}, the reference {want}"
     if not hide:

@@ -5,4 +5,5 @@ TOPIC_MODULES = (
     "dlverify.problems.rnn",
     "dlverify.problems.lstm",
     "dlverify.problems.resnet",
+    "dlverify.problems.gated_rnn",
 )

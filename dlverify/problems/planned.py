@@ -7,11 +7,6 @@ answer checker can say ``unsupported`` (a known id it cannot judge yet) rather t
 
 _ROWS = """
 rnn.stacked claim
-gated_rnn.c_shape shape
-gated_rnn.dh_dhprev matrix
-gated_rnn.dl_dWx matrix
-gated_rnn.can_explode choice
-gated_rnn.can_vanish choice
 attention_rnn.a_shape shape
 attention_rnn.dh_dhprev matrix
 attention_rnn.infinite claim
