@@ -96,9 +96,11 @@ def _product(f: sp.MatMul, x: MatrixExpr, trace: Trace) -> MatrixExpr:
     if scale.has(x):
         raise NotImplementedError("a scalar coefficient that depends on x")
     dependent = [k for k, a in enumerate(mats) if a.has(x)]
-    if len(mats) == 2 and mats[0].shape[0] == 1 and mats[1].shape[1] == 1 and mats[0].shape[1] != 1:
-        # uᵀ v: a 1×1 result that depends on x through both factors
-        u_t, v = mats
+    if f.shape == (1, 1) and len(dependent) > 1:
+        # uᵀ v: a 1×1 result that depends on x on both sides of the last x-dependent factor
+        split = dependent[-1]
+        u_t = mats[0] if split == 1 else sp.MatMul(*mats[:split])
+        v = mats[split] if split == len(mats) - 1 else sp.MatMul(*mats[split:])
         trace.note("Product rule for uᵀv: ∂(uᵀv) = vᵀ ∂u + uᵀ ∂v.")
         parts = []
         if u_t.has(x):

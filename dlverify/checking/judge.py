@@ -68,6 +68,9 @@ def judge_problem(problem: Problem, answer: Any, hide_reference: bool = False, r
     """The verdict on ``answer`` for a problem description (registered or not)."""
     problem_id = problem.id
     try:
+        if problem.kind == "claim":
+            message = "a numeric claim: derived and verified (dlverify verify), not answered"
+            return Verdict(problem_id, "unsupported", message)
         if problem.kind not in SUPPORTED:
             return Verdict(problem_id, "unsupported", f"answers of kind {problem.kind} cannot be checked yet")
         verdict = _dispatch(problem, answer, hide_reference, report)

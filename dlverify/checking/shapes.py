@@ -63,6 +63,8 @@ def split_shape(text: str) -> list[tuple[str, int]]:
             continue
         k += 1
     axes.append((body[piece_start:], start + piece_start))
+    if len(axes) > 1 and not axes[-1][0].strip() and body.rstrip().endswith(","):
+        axes.pop()  # (3,): a one-axis tuple written the Python way
     for piece, offset in axes:
         if not piece.strip():
             raise ParseError("an axis of the shape is empty", offset, text)

@@ -6,4 +6,5 @@ TOPIC_MODULES = (
     "dlverify.problems.lstm",
     "dlverify.problems.resnet",
     "dlverify.problems.gated_rnn",
+    "dlverify.problems.attention_rnn",
 )

@@ -7,9 +7,6 @@ answer checker can say ``unsupported`` (a known id it cannot judge yet) rather t
 
 _ROWS = """
 rnn.stacked claim
-attention_rnn.a_shape shape
-attention_rnn.dh_dhprev matrix
-attention_rnn.infinite claim
 conv.out_shape_example shape
 conv.out_shape_general shape
 conv1d.out_shape shape
