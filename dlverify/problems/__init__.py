@@ -7,4 +7,5 @@ TOPIC_MODULES = (
     "dlverify.problems.resnet",
     "dlverify.problems.gated_rnn",
     "dlverify.problems.attention_rnn",
+    "dlverify.problems.gru",
 )
