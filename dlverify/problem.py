@@ -105,6 +105,8 @@ class Problem:
     entries: tuple[str, ...] = ()
     properties: tuple[Property, ...] = field(default=())
     answer: AnswerSpec = field(default_factory=AnswerSpec)
+    # A claim measured by an experiment compares its own way (measured ≤ threshold, say).
+    compare: Callable[[Case], list[Measurement]] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ANSWER_KINDS:

@@ -6,7 +6,6 @@ answer checker can say ``unsupported`` (a known id it cannot judge yet) rather t
 """
 
 _ROWS = """
-rnn.stacked claim
 conv.out_shape_example shape
 conv.out_shape_general shape
 conv1d.out_shape shape

@@ -183,6 +183,27 @@ def _rate_matches_radius(case: Case) -> list[Measurement]:
     return [Measurement("growth rate of ‖∂L/∂h_t‖ = spectral radius", abs(rate - case["rho"]) / case["rho"], 1e-6)]
 
 
+# ---- the running-average experiment -----------------------------------------------------
+
+
+def _stacked_compare(case: Case) -> list[Measurement]:
+    """Each trained network's final MSE against its threshold (error/tolerance = MSE/threshold)."""
+    from numerics.running_average import train
+
+    thresholds = _derivations().stacked().result  # (2 layers, 1 layer)
+    out = []
+    for layers, threshold in ((2, thresholds[0]), (1, thresholds[1])):
+        mse = train(layers)["final_mse"]
+        out.append(Measurement(f"{layers}-layer training MSE {mse:.2e} < {float(threshold):g}", mse, float(threshold)))
+    return out
+
+
+def _stacked_cases() -> Any:
+    from hypothesis import strategies as st
+
+    return st.just({"experiment": "running average, numerics.running_average.CONFIG"})
+
+
 def _common(**kw: Any) -> dict[str, Any]:
     return {"topic": TOPIC, **kw}
 
@@ -267,6 +288,23 @@ PROBLEMS = (
         properties=(Property("growth rate equals the spectral radius", _rate_matches_radius),),
         answer=AnswerSpec(options=("spectral radius > 1", "spectral radius < 1", "spectral radius = 1",
                                    "norm of W^f > 1")),
+        **_common(),
+    ),
+    Problem(
+        id="rnn.stacked",
+        title="Running average: 2 layers below 0.001, 1 layer below 0.01",
+        kind="claim",
+        statement=SETUP + " On the running-average task (n = 1, y_t = (1/t) Σ_{i≤t} x_i), a 2-layer RNN reaches a "
+        "training MSE below 0.001 and a 1-layer RNN below 0.01, with at most 8 hidden units: 256 sequences of "
+        "length 10, x ~ U(0, 1), σ the logistic sigmoid, full-batch Adam (lr 0.01, 3000 steps), torch seed 0.",
+        symbols=(),
+        derive=lambda: _derivations().stacked(),
+        oracle=lambda c: None,
+        oracle_name="training in PyTorch (numerics.running_average, float64, fixed seed)",
+        cases=_stacked_cases,
+        tolerance=lambda c: 1.0,
+        tolerance_note="each final training MSE must stay below its threshold",
+        compare=_stacked_compare,
         **_common(),
     ),
 )  # fmt: skip
