@@ -73,3 +73,10 @@ def gradient_norms(W_h, W_f, T: int, y_T: float = 0.0) -> list[float]:
     run = forward(W_h, np.zeros((m, 1)), W_f, np.zeros(m), 1.0, xs, "linear")
     ((run.outputs[-1] - y_T) ** 2).backward()
     return [float(torch.linalg.vector_norm(s.grad)) for s in run.states]
+
+
+def state_gradient_norms(W_h, W_x, W_f, b, xs: Sequence, activation: str) -> list[float]:
+    """‖∂L/∂h_t‖ for t = 1..T, L = (ŷ_T − 0)², for any activation, by autograd."""
+    run = forward(W_h, W_x, W_f, b, 0.0, xs, activation)
+    (run.outputs[-1] ** 2).backward()
+    return [float(torch.linalg.vector_norm(s.grad)) for s in run.states]

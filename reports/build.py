@@ -65,13 +65,14 @@ def _record(check: CrossCheck) -> str:
     return (
         r"\textbf{Verified} "
         + text(
-            f"against {p.oracle_name} on {check.cases} random cases ({check.sizes_text()}); "
+            f"against {p.oracle_name} on {check.cases} random case{'s' if check.cases != 1 else ''} "
+            f"({check.sizes_text()}); "
             f"max relative error {check.max_error:.2e}, tolerance at most {check.max_tolerance:.2e} "
             f"({p.tolerance_note})."
         )
-        + r"\ \small Reproduce: 	exttt{"
+        + r"\\ \small Reproduce: \texttt{"
         + text(f"dlverify verify {p.id} --examples {check.cases}")
-        + "}\normalsize"
+        + r"}\normalsize"
     )
 
 
