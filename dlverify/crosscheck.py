@@ -92,7 +92,7 @@ def relative_error(value: float, exact: float, magnitude: float) -> float:
 def agreement(problem: Problem, case: Case) -> list[Measurement]:
     """The derivation against the oracle at one case, entry by entry."""
     if problem.compare is not None:
-        return problem.compare(case)
+        return problem.compare(problem, case)
     derivation = problem.derive()
     observed = problem.oracle(case)
     if isinstance(derivation.result, frozenset):
@@ -212,6 +212,8 @@ class CrossCheck:
     failure: str | None = None
     failing_case: Case | None = None
     samples: list[tuple[Case, list[Measurement]]] = field(default_factory=list)
+    recorded: bool = False  # from an experiment's stored results, not run now
+    samples_all: list[Measurement] = field(default_factory=list)
 
     SAMPLE_AT = (37, 53, 71, 97)  # which cases to keep for a report's table: spread, fixed
 
@@ -233,6 +235,8 @@ class CrossCheck:
     def record(self, case: Case, found: list[Measurement]) -> None:
         if self.cases in self.SAMPLE_AT:
             self.samples.append((dict(case), [m for m in found if m.reference is not None]))
+        if self.recorded:
+            self.samples_all = list(found)
         self.cases += 1
         for k in self.problem.sizes:
             lo, hi = self.size_ranges.get(k, (case[k], case[k]))

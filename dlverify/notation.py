@@ -22,7 +22,43 @@ def _indicator_parts(expr: sp.Piecewise):
     return None
 
 
+def _signed_terms(printer, expr: sp.MatAdd) -> str:
+    """A matrix sum term by term; a leading negative number is the sign.
+
+    SymPy's printers ask every term whether a minus sign can be extracted, which for a
+    diag(…) factor runs the assumptions system: seconds for a GRU Jacobian."""
+    out = []
+    for k, term in enumerate(expr.args):
+        negative = isinstance(term, sp.MatMul) and term.args[0].is_number and term.args[0].is_negative
+        if negative:
+            rest = sp.MatMul(-term.args[0], *term.args[1:]) if term.args[0] != -1 else sp.MatMul(*term.args[1:])
+            body = printer._print(rest.args[0] if isinstance(rest, sp.MatMul) and len(rest.args) == 1 else rest)
+        else:
+            body = printer._print(term)
+        if isinstance(term, sp.MatAdd):
+            body = f"({body})"
+        out.append(("- " if negative else "") + body if k == 0 else (" - " if negative else " + ") + body)
+    return "".join(out)
+
+
+def _factors(printer, expr: sp.MatMul, sep: str, left: str, right: str) -> str:
+    """A product factor by factor, bracketing sums, without SymPy's doit (slow on diag)."""
+    out = []
+    for arg in expr.args:
+        body = printer._print(arg)
+        if isinstance(arg, (sp.MatAdd, sp.Add)) or (arg.is_number and arg.is_negative and len(expr.args) > 1):
+            body = f"{left}{body}{right}"
+        out.append(body)
+    return sep.join(out)
+
+
 class NotationLatex(LatexPrinter):
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        return _signed_terms(self, expr)
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        return _factors(self, expr, " ", r"\left(", r"\right)")
+
     def _print_Sum(self, expr: sp.Sum) -> str:
         out = self._print(expr.function)
         if isinstance(expr.function, sp.Add):  # the body of a sum is one product: bracket a sum
@@ -64,6 +100,12 @@ class NotationLatex(LatexPrinter):
 
 
 class NotationPlain(StrPrinter):
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        return _signed_terms(self, expr)
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        return _factors(self, expr, "*", "(", ")")
+
     def _print_Sum(self, expr: sp.Sum) -> str:
         out = self._print(expr.function)
         for var, lo, hi in expr.limits:

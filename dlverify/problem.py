@@ -106,7 +106,11 @@ class Problem:
     properties: tuple[Property, ...] = field(default=())
     answer: AnswerSpec = field(default_factory=AnswerSpec)
     # A claim measured by an experiment compares its own way (measured ≤ threshold, say).
-    compare: Callable[[Case], list[Measurement]] | None = None
+    compare: Callable[[Problem, Case], list[Measurement]] | None = None
+    # An experiment too long for every report build: its stored results, and the command
+    # that regenerates them; the report shows these instead of rerunning it.
+    recorded: Callable[[Problem], list[Measurement]] | None = None
+    recorded_by: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in ANSWER_KINDS:

@@ -58,8 +58,30 @@ def _case_text(case: dict[str, Any]) -> str:
     return ", ".join(f"{k} = {_num(case[k])}" for k in sorted(case, key=str.casefold))
 
 
+def _recorded_check(problem: Problem) -> CrossCheck:
+    """An experiment's stored results, compared as its cross-check would compare them."""
+    check = CrossCheck(problem, recorded=True)
+    found = problem.recorded(problem)
+    bad = [m for m in found if not m.ok]
+    if bad:
+        check.failure = "; ".join(f"{m.check}: {m.error:.3g} > {m.tolerance:.3g}" for m in bad)
+    check.record({}, found)
+    return check
+
+
 def _record(check: CrossCheck) -> str:
     p = check.problem
+    if check.recorded:
+        status = r"\textbf{Verified} " if check.passed else r"\textcolor{red}{\textbf{FAILED}} "
+        return (
+            status
+            + text(f"by stored results: {'; '.join(m.check for m in check.samples_all)}. ")
+            + r"\\ \small Regenerate: \texttt{"
+            + text(p.recorded_by)
+            + r"}; retrain and check: \texttt{"
+            + text(f"dlverify verify {p.id}")
+            + r"}\normalsize"
+        )
     if not check.passed:
         return r"\textcolor{red}{\textbf{Verification FAILED}}: " + text(f"{check.failure}; case {check.failing_case}")
     return (
@@ -149,7 +171,7 @@ def build(topics: list[str] | None, out: Path, examples: int = 100, pdf: bool = 
     bodies = []
     for topic in chosen:
         problems = registry.select([topic])
-        checks = [cross_check(p, examples) for p in problems]
+        checks = [_recorded_check(p) if p.recorded else cross_check(p, examples) for p in problems]
         built.failures += [c.problem.id for c in checks if not c.passed]
         figures = [make(out) for make in FIGURES.get(topic, ())]
         body = topic_body(topic, checks, figures)

@@ -29,6 +29,7 @@ from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
 
 POINTS = 12
+DIAGNOSIS_EVALUATIONS = 1000
 ELEMENT_DRAWS = 30  # an indexed item is checked on up to POINTS × ELEMENT_DRAWS elements
 MAX_ELEMENTS = 2000
 MAX_TRIES = 60  # points drawn, counting those where an answer is undefined
@@ -296,13 +297,18 @@ def _symbolic_zero(diff: sp.Basic) -> bool:
 
 
 def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: random.Random, hide: bool) -> str | None:
-    """The common mistake that the answer agrees with at every one of fresh random points."""
+    """The common mistake that the answer agrees with at every one of fresh random points
+    (at most DIAGNOSIS_EVALUATIONS evaluations: a count, so verdicts do not depend on speed)."""
+    budget = DIAGNOSIS_EVALUATIONS
     try:
         drawn = zip(_points(problem, reference, rng), range(POINTS), strict=False)
         sample = [(p, evaluate(student, p)) for (p, _want), _ in drawn]
         if not sample or not all(defined(v) for _, v in sample):
             return None
         for m in mutations(reference):
+            budget -= len(sample)
+            if budget < 0:
+                return None
             values = [evaluate(m.expr, p) for p, _ in sample]
             if all(defined(mv) and same(v, mv) for (_, v), mv in zip(sample, values, strict=True)):
                 return m.hint if hide else m.detail

@@ -11,11 +11,12 @@ entry (the inputs are O(1), so rounding is far below that and a real mistake far
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
 
-from derivations.matexpr import Elementwise, OrderedProduct, SequenceElement
+from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
 from dlverify.checking.mutations import Mutation, occurrences, replace_at, unique
 from dlverify.checking.points import TooLong, draw_sizes
 from dlverify.checking.resolve import read_answer
@@ -24,6 +25,7 @@ from dlverify.matrix_eval import MatrixPoint, ShapeMismatch, close, evaluate, nu
 from dlverify.problem import Problem
 
 POINTS = 10
+DIAGNOSIS_EVALUATIONS = 400
 MAX_MATRIX_SIZE = 5
 
 
@@ -138,7 +140,8 @@ def _sizes(point: MatrixPoint) -> str:
     return ", ".join(parts) or "these values"
 
 
-def matrix_mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
+@lru_cache(maxsize=256)  # the same reference for every answer: build its mutations once
+def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
     """Common matrix mistakes: a missing transpose, a commuted product, a reversed ordered
     product, a dropped term, a flipped sign, an exponent or an index off by one."""
     out = [
@@ -224,11 +227,16 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
                     "a function and its derivative are mixed up",
                 )
             )
-    return unique(out, reference, limit)
+    return tuple(unique(out, reference, limit))
 
 
 def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: random.Random, hide: bool) -> str | None:
-    """The mutation the answer agrees with: equal where both evaluate, failing where both fail."""
+    """The mutation the answer agrees with: equal where both evaluate, failing where both fail.
+
+    At most DIAGNOSIS_EVALUATIONS evaluations (a count, so verdicts do not depend on the
+    machine's speed): a large reference has many mutations, and a wrong answer must get
+    its verdict in time even when no diagnosis is found."""
+    budget = DIAGNOSIS_EVALUATIONS
     sample = []
     for point, _ in _points(problem, reference, random.Random(rng.random()), 6):
         try:
@@ -237,9 +245,13 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
             sample.append((point, None))
     if not sample:
         return None
+    student_key = ""
     for m in matrix_mutations(reference):
         agree = 0
         for point, got in sample:
+            budget -= 1
+            if budget < 0:
+                return None
             try:
                 value = evaluate(m.expr, point)
             except (ShapeMismatch, TooLong):
@@ -249,6 +261,23 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
             agree += got is not None
         else:
             # where nothing evaluates (every point a shape error), the same tree must have been written
-            if agree or sp.srepr(m.expr) == sp.srepr(student):
+            if agree or _canonical(m.expr) == (student_key := student_key or _canonical(student)):
                 return m.hint if hide else m.detail
     return None
+
+
+_BOUND = sp.Symbol("_k", integer=True)
+
+
+@lru_cache(maxsize=4096)
+def _canonical(expr: sp.Basic) -> str:
+    """A tree's canonical spelling, to compare a written answer with a mutation structurally
+    (a sum's or product's own index renamed, so Σ_t and Σ_i compare equal)."""
+    renamed = expr.replace(
+        lambda e: isinstance(e, (MatrixSum, OrderedProduct)),
+        lambda e: e.func(e.body.xreplace({e.limits[0]: _BOUND}), (_BOUND, *e.limits[1:])),
+    )
+    try:
+        return sp.srepr(renamed.doit())
+    except Exception:
+        return sp.srepr(renamed)

@@ -9,6 +9,7 @@ reference, and a generic hint that does not (for --hide-reference).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
 
@@ -46,7 +47,8 @@ def _text(e: sp.Basic) -> str:
     return sp.sstr(e)
 
 
-def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
+@lru_cache(maxsize=256)  # the same reference for every answer: build its mutations once
+def mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
     """Plausible wrong versions of ``reference``, most common mistakes first."""
     out = [
         Mutation(-reference, "the sign is flipped", "the sign looks flipped"),
@@ -118,7 +120,7 @@ def mutations(reference: sp.Basic, limit: int = 80) -> list[Mutation]:
             continue
         out.append(Mutation(reference * sym, f"it has an extra factor {_text(sym)}", "it has an extra factor"))
         out.append(Mutation(reference / sym, f"a factor {_text(sym)} is missing", "a factor is missing"))
-    return unique(out, reference, limit)
+    return tuple(unique(out, reference, limit))
 
 
 def unique(found: list[Mutation], reference: sp.Basic, limit: int) -> list[Mutation]:

@@ -394,7 +394,7 @@ class Resolver:
             elif FREE in _dims(p):
                 p = _fit(p, shape[0], shape[1])
             fitted.append(p)
-        return sp.MatAdd(*fitted).doit(deep=False) if len(fitted) > 1 else fitted[0]
+        return sp.MatAdd(*fitted) if len(fitted) > 1 else fitted[0]
 
     def _neg(self, node: Node) -> sp.Basic:
         return -self.expr(node.args[0])
@@ -543,6 +543,9 @@ class Resolver:
             out.append(self.expr(f))
             k += 1
         out = _fit_product(out, node.pos)
+        if any(isinstance(f, sp.MatrixExpr) for f in out) and len(out) > 1:
+            # MatMul without doit: SymPy's doit asks the assumptions system about every diag(…)
+            return sp.MatMul(*out)
         product = out[0]
         for factor in out[1:]:
             product = product * factor

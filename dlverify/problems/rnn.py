@@ -186,16 +186,29 @@ def _rate_matches_radius(case: Case) -> list[Measurement]:
 # ---- the running-average experiment -----------------------------------------------------
 
 
-def _stacked_compare(case: Case) -> list[Measurement]:
-    """Each trained network's final MSE against its threshold (error/tolerance = MSE/threshold)."""
-    from numerics.running_average import train
-
-    thresholds = _derivations().stacked().result  # (2 layers, 1 layer)
+def _against_thresholds(problem: Problem, final_mse) -> list[Measurement]:
+    thresholds = problem.derive().result  # (2 layers, 1 layer)
     out = []
     for layers, threshold in ((2, thresholds[0]), (1, thresholds[1])):
-        mse = train(layers)["final_mse"]
+        mse = final_mse(layers)
         out.append(Measurement(f"{layers}-layer training MSE {mse:.2e} < {float(threshold):g}", mse, float(threshold)))
     return out
+
+
+def _stacked_compare(problem: Problem, case: Case) -> list[Measurement]:
+    """Each network trained now: its final MSE against its threshold (error/tolerance = MSE/threshold)."""
+    from numerics.running_average import train
+
+    return _against_thresholds(problem, lambda layers: train(layers)["final_mse"])
+
+
+def _stacked_recorded(problem: Problem) -> list[Measurement]:
+    """The same comparison on the stored results of scripts/running_average.py."""
+    import json
+    from pathlib import Path
+
+    stored = json.loads((Path(__file__).resolve().parents[1] / "data" / "running_average.json").read_text())
+    return _against_thresholds(problem, lambda layers: stored[str(layers)]["final_mse"])
 
 
 def _stacked_cases() -> Any:
@@ -305,6 +318,8 @@ PROBLEMS = (
         tolerance=lambda c: 1.0,
         tolerance_note="each final training MSE must stay below its threshold",
         compare=_stacked_compare,
+        recorded=_stacked_recorded,
+        recorded_by="python scripts/running_average.py",
         **_common(),
     ),
 )  # fmt: skip
