@@ -121,28 +121,27 @@ def main() -> None:
         print(f"     {w}")
 
 
-MATRIX_ANSWERS = [
-    ("RESNET", r"I + \operatorname{diag}(\sigma'(W_t h_t + b_t)) W_t"),
-    ("RESNET", r"I + W_t \operatorname{diag}(\sigma'(W_t h_t + b_t))"),
-    ("LINEAR_RNN", r"2(\hat{y} - y) W^f (W^h)^{T-t}"),
-    ("LINEAR_RNN", r"2(\hat{y} - y) W^f (W^h)^{T-t+1}"),
-    ("TANH_RNN", r"2(\hat{y}-y) W^f \prod_{j=0}^{T-t-1} \operatorname{diag}(1 - h_{T-j} \odot h_{T-j}) W^h"),
-    ("TANH_RNN", r"2(\hat{y}-y) W^f \prod_{k=t+1}^{T} \operatorname{diag}(1 - h_k \odot h_k) W^h"),
-]
-
-
 def _matrix_timing() -> None:
-    """No catalog item is a matrix yet: time the matrix kind on the test fixtures."""
-    from dlverify.checking.judge import judge_problem
-    from tests import kind_fixtures as fx
+    """The catalog's matrix items: each printed reference and three of its mutations, through the pool."""
+    from dlverify import notation, registry
+    from dlverify.checking.matrices import matrix_mutations
+    from dlverify.checking.pool import CheckerPool
 
-    times = []
-    for _ in range(3):
-        for name, answer in MATRIX_ANSWERS:
+    answers = []
+    for p in registry.problems().values():
+        if p.kind == "matrix":
+            ref = p.derive().result
+            answers += [(p.id, notation.latex(ref))] + [
+                (p.id, notation.latex(m.expr)) for m in matrix_mutations(ref)[:3]
+            ]
+    with CheckerPool(1) as pool:
+        pool.check(*answers[0])
+        times = []
+        for pid, text in answers:
             start = time.perf_counter()
-            judge_problem(getattr(fx, name), answer + " ")  # a new text: no cached verdict
+            pool.check(pid, text)
             times.append(time.perf_counter() - start)
-    print(f"   matrix  {_percentiles(times)}  ({len(times)} answers on test fixtures, in process)")
+    print(f"   matrix  {_percentiles(times)}  ({len(times)} answers to the catalog's matrix items)")
 
 
 def _gold_latex(problem_id: str) -> str:
