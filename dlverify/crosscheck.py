@@ -39,6 +39,24 @@ class OneBased:
         return self._values[k - 1]
 
 
+class Tensor:
+    """A tensor x[n, c] indexed from 1; outside its range it reads 0, as a formula's
+    indicator multiplies such entries by 0 (x[0, c]·1[…] must not raise)."""
+
+    def __init__(self, values: Any) -> None:
+        import numpy as np
+
+        self._values = np.asarray(values, dtype=float)
+
+    def __getitem__(self, index: Any) -> Any:
+        index = index if isinstance(index, tuple) else (index,)
+        if len(index) != self._values.ndim:
+            raise IndexError(f"{len(index)} indices for a {self._values.ndim}-axis tensor")
+        if any(not 1 <= int(i) <= n for i, n in zip(index, self._values.shape, strict=True)):
+            return mpmath.mpf(0)
+        return mpmath.mpf(float(self._values[tuple(int(i) - 1 for i in index)]))
+
+
 def _arguments(expr: sp.Basic, symbols: Mapping[str, sp.Basic]) -> tuple[str, ...]:
     names = []
     for name, obj in symbols.items():
@@ -58,6 +76,10 @@ def _compiled(expr: sp.Basic, symbols: tuple[tuple[str, sp.Basic], ...]) -> tupl
 def _mp(value: Any, absolute: bool) -> Any:
     if isinstance(value, bool) or isinstance(value, int):
         return value
+    if hasattr(value, "ndim") and value.ndim >= 1:  # a tensor x[n, c]
+        import numpy as np
+
+        return Tensor(np.abs(value) if absolute else value)
     if isinstance(value, (list, tuple)):
         return OneBased([_mp(v, absolute) for v in value])
     x = mpmath.mpf(value)  # exact: a float64 is a binary fraction
@@ -101,6 +123,8 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
         ok = derivation.result <= consistent
         return [Measurement(f"{problem.id} (key among {sorted(consistent)})", 0.0 if ok else 1.0, 0.5)]
     entries = derivation.entries()
+    if problem.axes:
+        return [_indexed_agreement(problem, derivation, case, observed, problem.tolerance(case))]
     if not isinstance(observed, Mapping):
         observed = {"": observed}
     tol = problem.tolerance(case)
@@ -120,6 +144,31 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
         value = float(observed[name])
         out.append(Measurement(label, relative_error(value, exact, magnitude), tol, exact, value))
     return out
+
+
+def _indexed_agreement(problem: Problem, derivation, case: Case, observed, tol: float) -> Measurement:
+    """The element formula at every entry of the oracle's tensor, axis by axis."""
+    import itertools
+
+    import numpy as np
+
+    tensor = np.atleast_1d(np.asarray(observed, dtype=float))
+    if len(problem.axes) != tensor.ndim:
+        return Measurement(f"{problem.id} (tensor of shape {tensor.shape} for axes {problem.axes})", math.inf, tol)
+    expr = derivation.result
+    worst = 0.0
+    scale = max(1.0, float(np.abs(tensor).max(initial=0.0)))
+    for index in itertools.product(*(range(size) for size in tensor.shape)):
+        at = dict(case)
+        for axis, i in zip(problem.axes, index, strict=True):
+            if axis.isdigit():
+                if int(axis) != i + 1:
+                    return Measurement(f"{problem.id} (axis fixed at {axis} has {i + 1})", math.inf, tol)
+            else:
+                at[axis] = i + 1
+        value = evaluate(expr, derivation.symbols, at)
+        worst = max(worst, abs(value - float(tensor[index])) / scale)
+    return Measurement(f"{problem.id} (every entry of {tensor.shape})", worst, tol)
 
 
 def matrix_point(symbols: Mapping[str, sp.Basic], case: Case):

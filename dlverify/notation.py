@@ -16,9 +16,9 @@ _LATEX_REL = {"<": "<", "<=": r"\le", ">": ">", ">=": r"\ge", "==": "=", "!=": r
 
 
 def _indicator_parts(expr: sp.Piecewise):
-    """Piecewise((1, cond), (0, True)) → cond, else None."""
-    if len(expr.args) == 2 and expr.args[0].expr == 1 and expr.args[1].expr == 0 and expr.args[1].cond is sp.true:
-        return expr.args[0].cond
+    """Piecewise((v, cond), (0, True)) → (v, cond): v times an indicator; else None."""
+    if len(expr.args) == 2 and expr.args[1].expr == 0 and expr.args[1].cond is sp.true:
+        return expr.args[0].expr, expr.args[0].cond
     return None
 
 
@@ -68,11 +68,13 @@ class NotationLatex(LatexPrinter):
         return rf"\left({out}\right)" if len(expr.limits) else out
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
-        cond = _indicator_parts(expr)
-        if cond is None:
+        parts = _indicator_parts(expr)
+        if parts is None:
             return super()._print_Piecewise(expr)
+        value, cond = parts
         conds = cond.args if isinstance(cond, sp.And) else (cond,)
-        return " ".join(rf"\mathbb{{1}}\left[{self._rel(c)}\right]" for c in conds)
+        indicator = " ".join(rf"\mathbb{{1}}\left[{self._rel(c)}\right]" for c in conds)
+        return indicator if value == 1 else rf"\left({self._print(value)}\right) {indicator}"
 
     def _rel(self, c: sp.Basic) -> str:
         return f"{self._print(c.lhs)} {_LATEX_REL[c.rel_op]} {self._print(c.rhs)}"
@@ -113,11 +115,13 @@ class NotationPlain(StrPrinter):
         return out
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
-        cond = _indicator_parts(expr)
-        if cond is None:
+        parts = _indicator_parts(expr)
+        if parts is None:
             return super()._print_Piecewise(expr)
+        value, cond = parts
         conds = cond.args if isinstance(cond, sp.And) else (cond,)
-        return "*".join(f"1({self._print(c.lhs)} {c.rel_op} {self._print(c.rhs)})" for c in conds)
+        indicator = "*".join(f"1({self._print(c.lhs)} {c.rel_op} {self._print(c.rhs)})" for c in conds)
+        return indicator if value == 1 else f"({self._print(value)})*{indicator}"
 
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
         return "1"  # a scalar 1 added to a vector applies to every entry

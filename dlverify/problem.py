@@ -111,6 +111,9 @@ class Problem:
     # that regenerates them; the report shows these instead of rerunning it.
     recorded: Callable[[Problem], list[Measurement]] | None = None
     recorded_by: str = ""
+    # For an indexed item: which index symbol runs along each axis of the oracle's tensor
+    # (a digit is a fixed index, the filter axis "1" say).
+    axes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in ANSWER_KINDS:

@@ -654,7 +654,8 @@ def read_answer(problem: Problem, label: str, answer: object, reference: sp.Basi
     if not isinstance(answer, str):
         return Verdict(label, "unparsed", f"expected the answer as text, got {type(answer).__name__}")
     try:
-        student, unknown = to_sympy(answer, problem, shape=getattr(reference, "shape", None))
+        shape = reference.shape if isinstance(reference, sp.MatrixExpr) else None
+        student, unknown = to_sympy(answer, problem, shape=shape)
     except ParseError as exc:
         return Verdict(label, "unparsed", exc.pointer())
     if unknown:

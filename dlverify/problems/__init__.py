@@ -8,4 +8,5 @@ TOPIC_MODULES = (
     "dlverify.problems.gated_rnn",
     "dlverify.problems.attention_rnn",
     "dlverify.problems.gru",
+    "dlverify.problems.conv",
 )

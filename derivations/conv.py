@@ -1,0 +1,206 @@
+"""Convolution shapes, and the 1-D convolution of the catalog with its gradients.
+
+Output length along one axis: a window of K taps D apart starts at positions 0, S, 2S, …
+of the padded input (length L + P_l + P_r) and must end inside it.  The 1-D example is
+derived entry by entry with indexed symbols (position-first x[n, c], W[1, c, k],
+cross-correlation, 1-based indices), for general C, L, K, S and D, then specialised.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from derivations.core import Derivation, Step
+
+L, K, S, D = sp.symbols("L K S D", integer=True, positive=True)
+P_l, P_r, P = sp.symbols("P_l P_r P", integer=True, nonnegative=True)
+H, W_in, F, C = sp.symbols("H W F C", integer=True, positive=True)
+p = sp.Symbol("p", integer=True, nonnegative=True)
+
+
+@cache
+def output_length() -> Derivation:
+    """floor((L + P_l + P_r − D(K−1) − 1)/S) + 1, valid when the window fits: L + P_l + P_r ≥ D(K−1) + 1."""
+    padded = L + P_l + P_r
+    last_tap = p + D * (K - 1)  # 0-based position of the window's last tap when it starts at p
+    bound = sp.solve(sp.Le(last_tap, padded - 1), p)
+    span = padded - 1 - D * (K - 1)  # the largest start
+    result = sp.floor(span / S) + 1
+    # SymPy check on a grid: the count of admissible starts 0, S, 2S, … equals the formula
+    for vals in [(7, 0, 0, 3, 2, 1), (21, 0, 0, 4, 4, 1), (9, 1, 2, 3, 2, 2), (5, 2, 2, 2, 3, 3)]:
+        sub = dict(zip((L, P_l, P_r, K, S, D), vals, strict=True))
+        starts = [q for q in range(0, int(padded.subs(sub))) if q % int(S.subs(sub)) == 0
+                  and q + int((D * (K - 1)).subs(sub)) <= int((padded - 1).subs(sub))]  # fmt: skip
+        if len(starts) != result.subs(sub):
+            raise ArithmeticError(f"window count at {vals}")
+    steps = (
+        Step("Padding makes the input", padded, "L'", "L'"),
+        Step("A window starting at p (0-based) has its last tap at", last_tap, "p + D(K−1)", "p + D(K-1)"),
+        Step("It must end inside the padded input; SymPy solves for the start:", bound, "admissible p", r"p"),
+        Step("The starts are 0, S, 2S, … up to", span, "largest start", r"p_{\max}"),
+        Step("so their number is (valid when the largest start is ≥ 0, i.e. L' ≥ D(K−1) + 1; a grid of values "
+             "is counted by SymPy to confirm):", result, "output length", r"L_{\text{out}}"),
+    )  # fmt: skip
+    return Derivation(result, steps, {"L": L, "P_l": P_l, "P_r": P_r, "K": K, "S": S, "D": D})
+
+
+def length(size: sp.Basic, kernel: sp.Basic, stride: sp.Basic, dilation: sp.Basic, pad_l: sp.Basic, pad_r: sp.Basic):
+    return output_length().result.xreplace({L: size, K: kernel, S: stride, D: dilation, P_l: pad_l, P_r: pad_r})
+
+
+@cache
+def transposed_length() -> Derivation:
+    """Transposed convolution: the input's positions spread S apart, each writing K taps D apart."""
+    out_pad = sp.Symbol("O", integer=True, nonnegative=True)  # output_padding
+    result = (L - 1) * S - 2 * P + D * (K - 1) + out_pad + 1
+    steps = (
+        Step("The last input position lands at (L − 1)S and writes its last tap D(K − 1) further; padding P "
+             "removes P positions at each end and output_padding O adds O at the end (O < max(S, D)):", result,
+             "output length", r"L_{\text{out}}"),
+    )  # fmt: skip
+    return Derivation(result, steps, {"L": L, "K": K, "S": S, "D": D, "P": P, "O": out_pad})
+
+
+@cache
+def pool_length() -> Derivation:
+    """Max pooling with ceil_mode: ceil instead of floor, but a window may not start in the right padding."""
+    ceil = sp.ceiling((L + 2 * P - D * (K - 1) - 1) / S) + 1
+    result = sp.Piecewise((ceil - 1, (ceil - 1) * S >= L + P), (ceil, True))
+    steps = (
+        Step("With ceil_mode the count rounds up, keeping a partial last window:", ceil, "count", r"\text{count}"),
+        Step("but a window that would start in the right padding is dropped (PyTorch's rule):", result,
+             "output length", r"L_{\text{out}}"),
+    )  # fmt: skip
+    return Derivation(result, steps, {"L": L, "K": K, "S": S, "D": D, "P": P})
+
+
+@cache
+def out_shape_example() -> Derivation:
+    h, w = length(21, 4, 4, 1, 0, 0), length(12, 5, 4, 1, 0, 0)
+    steps = (
+        Step("Height: 21 rows, kernel 4, stride 4, no padding:", h, "H_out", r"H_{\text{out}}"),
+        Step("Width: 12 columns, kernel 5, stride 4:", w, "W_out", r"W_{\text{out}}"),
+    )
+    return Derivation(sp.Tuple(h, w), steps, {})
+
+
+@cache
+def out_shape_general() -> Derivation:
+    h, w = length(H, K, S, D, P, P), length(W_in, K, S, D, P, P)
+    result = sp.Tuple(F, h, w)
+    steps = (
+        Step("Each of the F filters gives one output channel; each spatial axis follows the output length with "
+             "P_l = P_r = P:", result, "output shape", r"\text{output shape}"),
+    )  # fmt: skip
+    return Derivation(result, steps, {"H": H, "W": W_in, "K": K, "P": P, "S": S, "D": D, "F": F, "C": C})
+
+
+# ---- the 1-D example: x[n, c] (n = 1..L, c = 1..C), one filter W[1, c, k], stride S -------------
+
+x, Wt, g = sp.IndexedBase("x"), sp.IndexedBase("W"), sp.IndexedBase("g")
+r, c, k, n = sp.symbols("r c k n", integer=True, positive=True)
+_c, _k = sp.symbols("i j", integer=True, positive=True)  # bound: channel and tap of the window
+EXAMPLE = {C: 5, L: 7, K: 3, S: 2}
+INDEXED = {"x": x, "W": Wt, "g": g, "r": r, "c": c, "k": k, "n": n}
+
+
+def _in_range(expr: sp.Basic, domain: set) -> sp.Basic:
+    """Drop the range conditions SymPy keeps on Kronecker-delta sums: the indices are entries."""
+
+    known = {d.canonical for d in domain}
+
+    def holds(cond: sp.Basic) -> bool:
+        parts = cond.args if isinstance(cond, sp.And) else (cond,)
+        return all(part.canonical in known for part in parts)
+
+    for _ in range(3):
+        expr = expr.replace(lambda e: isinstance(e, sp.Piecewise) and holds(e.args[0].cond), lambda e: e.args[0].expr)
+    return expr
+
+
+def _f_general() -> sp.Basic:
+    return sp.Sum(sp.Sum(Wt[1, _c, _k] * x[S * (r - 1) + _k, _c], (_k, 1, K)), (_c, 1, C))
+
+
+def _specialise(expr: sp.Basic) -> sp.Basic:
+    return expr.xreplace(EXAMPLE)
+
+
+@cache
+def conv1d_out_value() -> Derivation:
+    general = _f_general().xreplace({_c: c, _k: k})  # only r is free here: the sums may use c and k
+    result = _specialise(general)
+    steps = (
+        Step("Output r starts at input position S(r − 1) + 1 (1-based) and correlates the C × K filter with the "
+             "window, without flipping it:", general, "f_W(x)[r]", r"f_W(x)[r]"),
+        Step("With C = 5 channels, kernel K = 3 and stride S = 2:", result, "f_W(x)[r]", r"f_W(x)[r]"),
+    )  # fmt: skip
+    return Derivation(result, steps, INDEXED)
+
+
+@cache
+def conv1d_df_dW() -> Derivation:
+    raw = sp.diff(_f_general(), Wt[1, c, k]).doit()
+    general = _in_range(raw, {c >= 1, c <= C, k >= 1, k <= K})
+    result = _specialise(general)
+    steps = (
+        Step("Differentiate f_W(x)[r] in the filter entry W[1, c, k]: only the term with c' = c, k' = k survives "
+             "(SymPy sums the Kronecker deltas):", general, "∂f[r]/∂W[1, c, k]",
+             r"\frac{\partial f[r]}{\partial W[1,c,k]}"),
+        Step("In the example:", result, "entry [r, 1, c, k]", r"[r, 1, c, k]"),
+    )  # fmt: skip
+    return Derivation(result, steps, INDEXED)
+
+
+@cache
+def conv1d_df_dx() -> Derivation:
+    raw = sp.diff(_f_general(), x[n, c]).doit()
+    general = _in_range(raw, {c >= 1, c <= C})
+    general = general.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e)  # the window's indicator stays
+    result = _specialise(general)
+    steps = (
+        Step("Differentiate f_W(x)[r] in the input entry x[n, c]: the tap k = n − S(r − 1) touches it, if that "
+             "k is within 1..K (an indicator):", general, "∂f[r]/∂x[n, c]", r"\frac{\partial f[r]}{\partial x[n,c]}"),
+        Step("In the example:", result, "entry [r, n, c]", r"[r, n, c]"),
+    )  # fmt: skip
+    return Derivation(result, steps, INDEXED)
+
+
+@cache
+def conv1d_dl_dW() -> Derivation:
+    outputs = output_length().result.xreplace({P_l: 0, P_r: 0, D: 1})
+    df_dW = conv1d_df_dW()
+    general = sp.Sum(g[r] * _in_range(sp.diff(_f_general(), Wt[1, c, k]).doit(), {c >= 1, c <= C, k >= 1, k <= K}),
+                     (r, 1, outputs))  # fmt: skip
+    result = _specialise(general)
+    steps = (
+        Step("The chain rule over the outputs: ∂ℓ/∂W[1, c, k] = Σ_r g[r] ∂f[r]/∂W[1, c, k], with the per-entry "
+             "Jacobian", df_dW.steps[0].rhs, "∂f[r]/∂W[1, c, k]", r"\frac{\partial f[r]}{\partial W[1,c,k]}"),
+        Step("Summed over the output positions r = 1..L_out — a correlation of x with g spread S apart:", general,
+             "∂ℓ/∂W[1, c, k]", r"\frac{\partial \ell}{\partial W[1,c,k]}"),
+        Step("In the example (L_out = 3):", result, "∂ℓ/∂W[1, c, k]", r"\frac{\partial \ell}{\partial W[1,c,k]}"),
+    )  # fmt: skip
+    return Derivation(result, steps, INDEXED)
+
+
+@cache
+def conv1d_shapes() -> dict[str, Derivation]:
+    """The shapes by the layout rule: a Jacobian ∂a/∂b is shape(a) + shape(b); ∂ℓ/∂W has W's shape."""
+    out = length(L, K, S, 1, 0, 0).xreplace(EXAMPLE)
+    f_shape, W_shape, x_shape = (out,), (1, EXAMPLE[C], EXAMPLE[K]), (EXAMPLE[L], EXAMPLE[C])
+    shapes = {
+        "out_shape": f_shape, "df_dW_shape": f_shape + W_shape, "df_dx_shape": f_shape + x_shape,
+        "dl_dW_shape": W_shape,
+    }  # fmt: skip
+    text = {
+        "out_shape": "With one filter the output has L_out = floor((7 − 3)/2) + 1 positions (filter axis dropped):",
+        "df_dW_shape": "A Jacobian has the shape of f followed by the shape of W (1 × 5 × 3):",
+        "df_dx_shape": "The shape of f followed by the shape of x (7 × 5, position-first):",
+        "dl_dW_shape": "The gradient of the scalar ℓ has the shape of W:",
+    }
+    return {
+        name: Derivation(sp.Tuple(*shape), (Step(text[name], sp.Tuple(*shape), "shape", r"\text{shape}"),), {})
+        for name, shape in shapes.items()
+    }

@@ -1,0 +1,250 @@
+"""Topics conv and conv1d: output shapes against PyTorch (meta device, errors included) and
+the 1-D example's values and gradients against torch.nn.functional.conv1d and autograd."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec
+
+SETUP_1D = (
+    "1-D convolution: x has 5 channels and length 7, stored position-first, x ∈ R^{7×5}, x[n, c]; one filter "
+    "W ∈ R^{1×5×3}, W[1, c, k]; kernel 3, stride 2, no padding, no bias; cross-correlation (no kernel flip). "
+    "The output is f_W(x) ∈ R^3 (the filter axis dropped), g = ∂ℓ/∂f_W(x) ∈ R^3. A Jacobian ∂f/∂W has the shape of "
+    "f followed by the shape of W; the gradient of ℓ has the shape of the variable."
+)
+
+
+def _derivations() -> Any:
+    from derivations import conv
+
+    return conv
+
+
+def _numerics() -> Any:
+    from numerics import conv
+
+    return conv
+
+
+def _int(name: str, lo: str, hi: str, meaning: str) -> SymbolSpec:
+    return SymbolSpec(name, name, "integer", meaning, bounds=(lo, hi))
+
+
+GENERAL_SYMBOLS = (
+    _int("H", "1", "40", "input height"), _int("W", "1", "40", "input width"), _int("K", "1", "7", "kernel size"),
+    _int("P", "0", "3", "padding on each side"), _int("S", "1", "4", "stride"), _int("D", "1", "3", "dilation"),
+    _int("F", "1", "8", "number of filters"), _int("C", "1", "6", "input channels"),
+)  # fmt: skip
+
+
+# ---- shapes ---------------------------------------------------------------------------------
+
+
+def _general_cases() -> Any:
+    from hypothesis import strategies as st
+
+    return st.fixed_dictionaries(
+        {k: st.integers(int(s.bounds[0]), int(s.bounds[1])) for k, s in ((s.name, s) for s in GENERAL_SYMBOLS)}
+    )
+
+
+def _derived_length(size, kernel, stride, dilation, pad_l, pad_r) -> int | None:
+    """The derived output length, or None where the window does not fit (invalid)."""
+    from dlverify.crosscheck import evaluate
+
+    d = _derivations().output_length()
+    case = {"L": size, "K": kernel, "S": stride, "D": dilation, "P_l": pad_l, "P_r": pad_r}
+    if size + pad_l + pad_r < dilation * (kernel - 1) + 1:
+        return None
+    return int(evaluate(d.result, d.symbols, case))
+
+
+def _shape_measure(label: str, derived, observed) -> Measurement:
+    return Measurement(f"{label}: derived {derived}, PyTorch {observed}", 0.0 if derived == observed else 1.0, 0.5)
+
+
+def _general_compare(problem: Problem, case: Case) -> list[Measurement]:
+    from dlverify.crosscheck import evaluate
+
+    d = problem.derive()
+    valid = all(size + 2 * case["P"] >= case["D"] * (case["K"] - 1) + 1 for size in (case["H"], case["W"]))
+    derived = tuple(int(evaluate(a, d.symbols, case)) for a in d.result) if valid else None
+    observed = _numerics().conv_shape(
+        [case["H"], case["W"]], [case["K"]] * 2, [case["S"]] * 2, [case["D"]] * 2, [case["P"]] * 2, [case["P"]] * 2,
+        case["C"], case["F"], 1,
+    )  # fmt: skip
+    return [_shape_measure("conv2d output shape", derived, observed)]
+
+
+def _any_conv(case: Case) -> list[Measurement]:
+    """1-, 2- and 3-D, per-axis kernel/stride/dilation, asymmetric padding, groups:
+    invalid exactly when PyTorch raises."""
+    import random
+
+    rng = random.Random(case["seed"])
+    dims = rng.randint(1, 3)
+    axes = [
+        tuple(rng.randint(lo, hi) for lo, hi in ((1, 12), (1, 5), (1, 3), (1, 3), (0, 3), (0, 3)))
+        for _ in range(dims)
+    ]  # fmt: skip
+    groups = rng.choice([1, 1, 2, 3])
+    channels, filters = rng.randint(1, 6), rng.randint(1, 6)
+    lengths = [_derived_length(*a) for a in axes]
+    valid = None not in lengths and channels % groups == 0 and filters % groups == 0
+    derived = (filters, *lengths) if valid else None
+    observed = _numerics().conv_shape(
+        [a[0] for a in axes], [a[1] for a in axes], [a[2] for a in axes], [a[3] for a in axes],
+        [a[4] for a in axes], [a[5] for a in axes], channels, filters, groups,
+    )  # fmt: skip
+    return [_shape_measure(f"conv{dims}d, groups {groups}", derived, observed)]
+
+
+def _transposed(case: Case) -> list[Measurement]:
+    import random
+
+    from dlverify.crosscheck import evaluate
+
+    rng = random.Random(case["seed"])
+    L, K, S, D = rng.randint(1, 12), rng.randint(1, 5), rng.randint(1, 4), rng.randint(1, 3)
+    P, O = rng.randint(0, 3), rng.randint(0, max(S, D) - 1)  # noqa: E741 - PyTorch's output_padding
+    d = _derivations().transposed_length()
+    length = int(evaluate(d.result, d.symbols, {"L": L, "K": K, "S": S, "D": D, "P": P, "O": O}))
+    derived = length if length >= 1 else None
+    return [_shape_measure("conv_transpose1d length", derived, _numerics().transposed_length(L, K, S, D, P, O))]
+
+
+def _pooled(case: Case) -> list[Measurement]:
+    import random
+
+    from dlverify.crosscheck import evaluate
+
+    rng = random.Random(case["seed"])
+    L, K, S, D, P = rng.randint(1, 15), rng.randint(1, 5), rng.randint(1, 4), rng.randint(1, 3), rng.randint(0, 3)
+    d = _derivations().pool_length()
+    length = int(evaluate(d.result, d.symbols, {"L": L, "K": K, "S": S, "D": D, "P": P}))
+    # PyTorch's conditions: padding at most half the kernel, and at least one output
+    derived = length if 2 * P <= K and length >= 1 else None
+    return [_shape_measure("max_pool1d(ceil_mode) length", derived, _numerics().pool_length(L, K, S, D, P))]
+
+
+def _seeded_general_cases() -> Any:
+    from hypothesis import strategies as st
+
+    return _general_cases().flatmap(lambda c: st.integers(0, 2**31).map(lambda seed: {**c, "seed": seed}))
+
+
+def _fixed(pid: str, title: str, statement: str, derive, oracle, **kw) -> Problem:
+    from_topic = pid.split(".")[0]
+    return Problem(
+        id=pid, topic=from_topic, title=title, kind="shape", statement=statement, symbols=(),
+        derive=derive, oracle=oracle, oracle_name=kw.pop("oracle_name", "PyTorch's output shape"),
+        cases=kw.pop("cases", _conv1d_cases), tolerance=lambda c: 0.5, tolerance_note="shapes must match exactly",
+        **kw,
+    )  # fmt: skip
+
+
+# ---- the 1-D example ----------------------------------------------------------------------------
+
+
+def _conv1d_cases() -> Any:
+    from hypothesis import strategies as st
+
+    from dlverify.strategies import matrix
+
+    return st.fixed_dictionaries(
+        {
+            "x": matrix(7, 5),
+            "W": matrix(5, 3).map(lambda a: a.reshape(1, 5, 3)),
+            "g": matrix(3, 1).map(lambda a: a.ravel()),
+        }
+    )
+
+
+def _jac(name: str):
+    def oracle(case: Case) -> Any:
+        return _numerics().conv1d_jacobians(case["x"], case["W"], 2)[name]
+
+    return oracle
+
+
+TENSORS = (
+    SymbolSpec("x", "x", "sequence", "the input x[n, c]"),
+    SymbolSpec("W", "W", "sequence", "the filter W[1, c, k]"),
+    SymbolSpec("g", "g", "sequence", "the upstream gradient g[r] = ∂ℓ/∂f_W(x)[r]"),
+)
+INDICES = {
+    "r": SymbolSpec("r", "r", "index", "output position", bounds=("1", "3")),
+    "c": SymbolSpec("c", "c", "index", "channel", bounds=("1", "5")),
+    "k": SymbolSpec("k", "k", "index", "kernel tap", bounds=("1", "3")),
+    "n": SymbolSpec("n", "n", "index", "input position", bounds=("1", "7")),
+}
+
+
+def _indexed(pid: str, title: str, ask: str, derive, oracle, free: str, axes: tuple[str, ...], oracle_name: str):
+    return Problem(
+        id=pid, topic="conv1d", title=title, kind="indexed", statement=SETUP_1D + " " + ask,
+        symbols=(*TENSORS, *(INDICES[i] for i in free)), derive=derive, oracle=oracle, oracle_name=oracle_name,
+        cases=_conv1d_cases, tolerance=lambda c: 1e-13,
+        tolerance_note="1e-13 relative to max(1, largest entry): sums of 15 products of O(1) values",
+        axes=axes,
+    )  # fmt: skip
+
+
+def _shape_of(name: str):
+    return lambda: _derivations().conv1d_shapes()[name]
+
+
+PROBLEMS = (
+    _fixed(
+        "conv.out_shape_example", "Output size of a 21×12 input, 4×5 kernel, stride 4",
+        "A 21×12 input (one channel), one 4×5 filter, stride 4, no padding: the spatial output size H × W.",
+        lambda: _derivations().out_shape_example(),
+        lambda c: _numerics().conv_shape([21, 12], [4, 5], [4, 4], [1, 1], [0, 0], [0, 0], 1, 1, 1)[1:],
+        cases=lambda: __import__("hypothesis").strategies.just({}),
+    ),
+    Problem(
+        id="conv.out_shape_general",
+        topic="conv",
+        title="Output shape of a K×K convolution with padding, stride, dilation and F filters",
+        kind="shape",
+        statement="A K×K convolution with padding P on each side, stride S, dilation D and F filters on a C×H×W "
+        "input: the output shape (each axis an expression in H, W, K, P, S, D, F).",
+        symbols=GENERAL_SYMBOLS,
+        derive=lambda: _derivations().out_shape_general(),
+        oracle=lambda c: None,
+        oracle_name="PyTorch's conv shapes and errors (small CPU tensors)",
+        cases=_seeded_general_cases,
+        tolerance=lambda c: 0.5,
+        tolerance_note="shapes must match exactly, and invalid exactly where PyTorch raises",
+        sizes=("H", "W", "K"),
+        compare=_general_compare,
+        properties=(
+            Property("conv1d/2d/3d with asymmetric padding and groups", _any_conv),
+            Property("transposed convolution", _transposed),
+            Property("max pooling with ceil_mode", _pooled),
+        ),
+    ),
+    _fixed("conv1d.out_shape", "Shape of f_W(x)", SETUP_1D + " The shape of f_W(x).", _shape_of("out_shape"),
+           lambda c: _numerics().conv1d(c["x"], c["W"], 2).shape),
+    _fixed("conv1d.df_dW_shape", "Shape of ∂f/∂W", SETUP_1D + " The shape of ∂f_W(x)/∂W.", _shape_of("df_dW_shape"),
+           lambda c: _jac("df_dW")(c).shape, oracle_name="the shape of torch.func.jacrev's Jacobian"),
+    _fixed("conv1d.df_dx_shape", "Shape of ∂f/∂x", SETUP_1D + " The shape of ∂f_W(x)/∂x.", _shape_of("df_dx_shape"),
+           lambda c: _jac("df_dx")(c).shape, oracle_name="the shape of torch.func.jacrev's Jacobian"),
+    _fixed("conv1d.dl_dW_shape", "Shape of ∂ℓ/∂W", SETUP_1D + " The shape of ∂ℓ/∂W.", _shape_of("dl_dW_shape"),
+           lambda c: _numerics().conv1d_dl_dW(c["x"], c["W"], 2, c["g"]).shape,
+           oracle_name="the shape of autograd's gradient", answer=AnswerSpec(hint="a gradient has the shape of W")),
+    _indexed("conv1d.out_value", "f_W(x)[r]", "Give f_W(x)[r] (free index r).",
+             lambda: _derivations().conv1d_out_value(), lambda c: _numerics().conv1d(c["x"], c["W"], 2).numpy(),
+             "r", ("r",), "torch.nn.functional.conv1d (float64)"),
+    _indexed("conv1d.df_dW", "Entry [r, 1, c, k] of ∂f/∂W", "Give the entry [r, 1, c, k] of ∂f_W(x)/∂W.",
+             lambda: _derivations().conv1d_df_dW(), _jac("df_dW"), "rck", ("r", "1", "c", "k"),
+             "torch.func.jacrev of F.conv1d (float64)"),
+    _indexed("conv1d.df_dx", "Entry [r, n, c] of ∂f/∂x", "Give the entry [r, n, c] of ∂f_W(x)/∂x.",
+             lambda: _derivations().conv1d_df_dx(), _jac("df_dx"), "rnc", ("r", "n", "c"),
+             "torch.func.jacrev of F.conv1d (float64)"),
+    _indexed("conv1d.dl_dW", "Entry [1, c, k] of ∂ℓ/∂W", "Given g, give the entry [1, c, k] of ∂ℓ/∂W.",
+             lambda: _derivations().conv1d_dl_dW(),
+             lambda c: _numerics().conv1d_dl_dW(c["x"], c["W"], 2, c["g"]), "ck", ("1", "c", "k"),
+             "torch autograd through F.conv1d (float64)"),
+)  # fmt: skip
