@@ -204,3 +204,63 @@ def conv1d_shapes() -> dict[str, Derivation]:
         name: Derivation(sp.Tuple(*shape), (Step(text[name], sp.Tuple(*shape), "shape", r"\text{shape}"),), {})
         for name, shape in shapes.items()
     }
+
+
+# ---- general 1-D gradients (channel-first, F filters, dilation D) and the two identities ---------
+
+X, Wf, G = sp.IndexedBase("X"), sp.IndexedBase("Wf"), sp.IndexedBase("G")
+f_, ci, ki, ri, ni = sp.symbols("f c k r n", integer=True, positive=True)
+Fs = sp.Symbol("F", integer=True, positive=True)
+R = sp.Symbol("R", integer=True, positive=True)  # number of output positions
+GENERAL_GRADIENT_SYMBOLS = {"X": X, "Wf": Wf, "G": G, "f": f_, "c": ci, "k": ki, "n": ni, "C": C, "K": K, "S": S,
+                            "D": D, "F": Fs, "R": R}  # fmt: skip
+
+
+@cache
+def gradient_identities() -> Derivation:
+    """∂ℓ/∂W and ∂ℓ/∂x for y[f, r] = Σ_c Σ_k W[f, c, k] x[c, S(r−1) + D(k−1) + 1], ℓ = Σ g[f, r] y[f, r]."""
+    i, j, q = sp.symbols("i j q", integer=True, positive=True)
+    pos = lambda r_, k_: S * (r_ - 1) + D * (k_ - 1) + 1  # noqa: E731 - the tap's input position
+    y = sp.Sum(sp.Sum(Wf[q, i, j] * X[i, pos(ri, j)], (j, 1, K)), (i, 1, C))
+    loss_term = lambda v: sp.Sum(sp.Sum(G[q, ri] * v, (ri, 1, R)), (q, 1, Fs))  # noqa: E731
+    raw = sp.diff(loss_term(y), Wf[f_, ci, ki]).doit()
+    # sum the filter delta first (q = f), then the outputs r
+    (var_r, *lim_r), (var_q, *lim_q) = raw.limits
+    raw = sp.Sum(sp.Sum(raw.function, (var_q, *lim_q)).doit(), (var_r, *lim_r))
+    dW = _in_range(raw, {f_ >= 1, f_ <= Fs, ci >= 1, ci <= C, ki >= 1, ki <= K})
+    dx = sp.Sum(sp.Sum(sp.Sum(G[q, ri] * Wf[q, ni, j] * sp.KroneckerDelta(ci, pos(ri, j)), (j, 1, K)), (ri, 1, R)),
+                (q, 1, Fs))  # fmt: skip
+    steps = (
+        Step("With F filters and channel-first x[c, n], output r of filter f reads the taps S(r − 1) + D(k − 1) + 1:",
+             y.xreplace({q: f_}), "y[f, r]", "y[f, r]"),
+        Step("For ℓ = Σ_f Σ_r g[f, r] y[f, r], SymPy differentiates in W[f, c, k] (the Kronecker deltas summed): a "
+             "correlation of x with g whose taps are S apart — a convolution with dilation S, read every D:", dW,
+             "∂ℓ/∂W[f, c, k]", r"\frac{\partial \ell}{\partial W[f,c,k]}"),
+        Step("In x[c', n'] every tap with S(r − 1) + D(k − 1) + 1 = n' contributes g[f, r] W[f, c', k]: a transposed "
+             "convolution of g with W (stride S, dilation D):", dx, "∂ℓ/∂x[c', n']",
+             r"\frac{\partial \ell}{\partial x[c',n']}"),
+    )  # fmt: skip
+    return Derivation(dW, steps, GENERAL_GRADIENT_SYMBOLS)
+
+
+@cache
+def gradient_identities_2d() -> Derivation:
+    """The 2-D ∂ℓ/∂W entry formula: the same derivation with two spatial axes, strides and dilations."""
+    S1, S2, D1, D2, K1, K2, R1, R2 = sp.symbols("S1 S2 D1 D2 K1 K2 R1 R2", integer=True, positive=True)
+    k1, k2, r1, r2 = sp.symbols("k1 k2 r1 r2", integer=True, positive=True)
+    i, j1, j2, q = sp.symbols("i j1 j2 q", integer=True, positive=True)
+    X2, W2, G2 = sp.IndexedBase("X"), sp.IndexedBase("Wf"), sp.IndexedBase("G")
+    y = sp.Sum(W2[q, i, j1, j2] * X2[i, S1 * (r1 - 1) + D1 * (j1 - 1) + 1, S2 * (r2 - 1) + D2 * (j2 - 1) + 1],
+               (j1, 1, K1), (j2, 1, K2), (i, 1, C))  # fmt: skip
+    loss = sp.Sum(G2[q, r1, r2] * y, (r1, 1, R1), (r2, 1, R2), (q, 1, Fs))
+    raw = sp.diff(loss, W2[f_, ci, k1, k2]).doit()
+    (v1, *l1), (v2, *l2), (vq, *lq) = raw.limits
+    raw = sp.Sum(sp.Sum(raw.function, (vq, *lq)).doit(), (v1, *l1), (v2, *l2))
+    dW = _in_range(raw, {f_ >= 1, f_ <= Fs, ci >= 1, ci <= C, k1 >= 1, k1 <= K1, k2 >= 1, k2 <= K2})
+    steps = (
+        Step("With two spatial axes, SymPy differentiates ℓ in W[f, c, k1, k2]: a 2-D correlation of x with g whose "
+             "taps are (S1, S2) apart:", dW, "∂ℓ/∂W[f, c, k1, k2]", r"\frac{\partial \ell}{\partial W[f,c,k_1,k_2]}"),
+    )  # fmt: skip
+    symbols = {"X": X2, "Wf": W2, "G": G2, "f": f_, "c": ci, "k1": k1, "k2": k2, "C": C, "F": Fs, "S1": S1,
+               "S2": S2, "D1": D1, "D2": D2, "K1": K1, "K2": K2, "R1": R1, "R2": R2}  # fmt: skip
+    return Derivation(dW, steps, symbols)

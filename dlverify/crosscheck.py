@@ -13,6 +13,7 @@ of order one.
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -74,8 +75,8 @@ def _compiled(expr: sp.Basic, symbols: tuple[tuple[str, sp.Basic], ...]) -> tupl
 
 
 def _mp(value: Any, absolute: bool) -> Any:
-    if isinstance(value, bool) or isinstance(value, int):
-        return value
+    if isinstance(value, bool) or isinstance(value, numbers.Integral):
+        return int(value)
     if hasattr(value, "ndim") and value.ndim >= 1:  # a tensor x[n, c]
         import numpy as np
 

@@ -77,3 +77,32 @@ def conv1d_dl_dW(x_nc: np.ndarray, W: np.ndarray, stride: int, g: np.ndarray) ->
     loss = torch.dot(conv1d(torch.as_tensor(x_nc, dtype=DTYPE), W_, stride), torch.as_tensor(g, dtype=DTYPE))
     loss.backward()
     return W_.grad.numpy()
+
+
+def gradient_identities(x: np.ndarray, W: np.ndarray, g: np.ndarray, stride: tuple, dilation: tuple) -> dict:
+    """Autograd's ∂ℓ/∂W and ∂ℓ/∂x for ℓ = Σ g ⊙ conv(x, W), beside the two identities
+    ∂ℓ/∂W = correlation of x with g spread `stride` apart (dilation = stride), and
+    ∂ℓ/∂x = transposed convolution of g with W.  x: (C, *L), W: (F, C, *K), g: (F, *R); 1-D or 2-D."""
+    dims = x.ndim - 1
+    conv = {1: F.conv1d, 2: F.conv2d}[dims]
+    conv_t = {1: F.conv_transpose1d, 2: F.conv_transpose2d}[dims]
+    x_ = torch.as_tensor(x, dtype=DTYPE).unsqueeze(0).requires_grad_(True)
+    W_ = torch.as_tensor(W, dtype=DTYPE).requires_grad_(True)
+    g_ = torch.as_tensor(g, dtype=DTYPE).unsqueeze(0)
+    y = conv(x_, W_, stride=stride, dilation=dilation)
+    (y * g_).sum().backward()
+    kernel = W.shape[2:]
+    # ∂ℓ/∂W[f, c, k] = Σ_r g[f, r] x[c, S r + D k]: channels of x as a batch, g as the filters
+    corr = conv(torch.as_tensor(x, dtype=DTYPE).unsqueeze(1), g_.transpose(0, 1), dilation=stride)
+    corr = corr[
+        (slice(None), slice(None), *(slice(0, dilation[a] * (kernel[a] - 1) + 1, dilation[a]) for a in range(dims)))
+    ]
+    dW = corr.transpose(0, 1)
+    # ∂ℓ/∂x: the transposed convolution, padded at the end to the input's length
+    out = conv_t(g_, torch.as_tensor(W, dtype=DTYPE), stride=stride, dilation=dilation)
+    pad = [v for a in reversed(range(dims)) for v in (0, x.shape[1 + a] - out.shape[2 + a])]
+    dx = F.pad(out, pad)[0]
+    return {
+        "autograd_W": W_.grad.numpy(), "autograd_x": x_.grad[0].numpy(),
+        "identity_W": dW.numpy(), "identity_x": dx.numpy(), "output_shape": tuple(y.shape[2:]),
+    }  # fmt: skip

@@ -191,6 +191,74 @@ def _indexed(pid: str, title: str, ask: str, derive, oracle, free: str, axes: tu
     )  # fmt: skip
 
 
+def _identity_symbols(dims: int) -> tuple[SymbolSpec, ...]:
+    tensors = (("X", "input x[c, n…]"), ("Wf", "filters W[f, c, k…]"), ("G", "upstream gradient g[f, r…]"))
+    axes = ("k",) if dims == 1 else ("k1", "k2")
+    sizes = ("K", "S", "D", "R") if dims == 1 else tuple(f"{k}{a}" for k in ("K", "S", "D", "R") for a in (1, 2))
+    return (
+        *(SymbolSpec(name, name, "sequence", meaning) for name, meaning in tensors),
+        *(SymbolSpec(name, name, "index", "an entry's index") for name in ("f", "c", *axes)),
+        *(SymbolSpec(name, name, "integer", "a size") for name in ("C", "F", *sizes)),
+    )
+
+
+def _identity_cases(dims: int) -> Any:
+    from hypothesis import strategies as st
+
+    def build(a: tuple) -> dict:
+        import numpy as np
+
+        channels, filters, seed = a[0], a[1], a[2]
+        rng = np.random.default_rng(seed)
+        sizes = tuple(rng.integers(1, 12, dims))
+        kernel = tuple(rng.integers(1, 4, dims))  # noqa: E702
+        stride = tuple(rng.integers(1, 4, dims))
+        dilation = tuple(rng.integers(1, 3, dims))  # noqa: E702
+        sizes = tuple(max(s, d * (k - 1) + 1) for s, k, d in zip(sizes, kernel, dilation, strict=True))
+        out = tuple(
+            (s - d * (k - 1) - 1) // st_ + 1 for s, k, d, st_ in zip(sizes, kernel, dilation, stride, strict=True)
+        )
+        return {
+            "C": channels, "F": filters, "S": stride, "D": dilation, "K": kernel, "L": sizes, "R": out,
+            "X": rng.uniform(-1, 1, (channels, *sizes)), "Wf": rng.uniform(-1, 1, (filters, channels, *kernel)),
+            "G": rng.uniform(-1, 1, (filters, *out)),
+        }  # fmt: skip
+
+    return st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**31)).map(build)
+
+
+def _identities_compare(problem: Problem, case: Case) -> list[Measurement]:
+    """The identity ops against autograd, and (1-D) the derived entry formula at every entry."""
+    import numpy as np
+
+    from dlverify.crosscheck import evaluate
+
+    r = _numerics().gradient_identities(case["X"], case["Wf"], case["G"], case["S"], case["D"])
+    scale = lambda a: max(1.0, float(np.abs(a).max()))  # noqa: E731
+    tol = 1e-12  # sums of at most a few hundred O(1) products
+    out = [
+        Measurement("∂ℓ/∂W = correlation of x with g (dilation S)",
+                    float(np.abs(r["identity_W"] - r["autograd_W"]).max()) / scale(r["autograd_W"]), tol),
+        Measurement("∂ℓ/∂x = transposed convolution of g with W",
+                    float(np.abs(r["identity_x"] - r["autograd_x"]).max()) / scale(r["autograd_x"]), tol),
+    ]  # fmt: skip
+    d = problem.derive()
+    grad = r["autograd_W"]
+    worst = 0.0
+    at = {k: case[k] for k in ("C", "F", "X", "Wf", "G")}
+    if len(case["S"]) == 1:
+        at.update({k: case[k][0] for k in ("K", "S", "D", "R")})
+        names = ("f", "c", "k")
+    else:
+        at.update({f"{k}{a + 1}": case[k][a] for k in ("K", "S", "D", "R") for a in range(2)})
+        names = ("f", "c", "k1", "k2")
+    for index in np.ndindex(grad.shape):
+        value = evaluate(d.result, d.symbols, {**at, **{n: i + 1 for n, i in zip(names, index, strict=True)}})
+        worst = max(worst, abs(value - grad[index]) / scale(grad))
+    out.append(Measurement("derived ∂ℓ/∂W entry formula = autograd, every entry", worst, tol))
+    return out
+
+
 def _shape_of(name: str):
     return lambda: _derivations().conv1d_shapes()[name]
 
@@ -234,6 +302,39 @@ PROBLEMS = (
     _fixed("conv1d.dl_dW_shape", "Shape of ∂ℓ/∂W", SETUP_1D + " The shape of ∂ℓ/∂W.", _shape_of("dl_dW_shape"),
            lambda c: _numerics().conv1d_dl_dW(c["x"], c["W"], 2, c["g"]).shape,
            oracle_name="the shape of autograd's gradient", answer=AnswerSpec(hint="a gradient has the shape of W")),
+    Problem(
+        id="conv1d.grad_identities",
+        topic="conv1d",
+        title="∂ℓ/∂W as a correlation, ∂ℓ/∂x as a transposed convolution (general 1-D, beyond the catalog)",
+        kind="claim",
+        statement="For y = conv1d(x, W) with F filters, C channels, stride S and dilation D, and ℓ = Σ g ⊙ y: "
+        "∂ℓ/∂W[f, c, k] = Σ_r g[f, r] x[c, S(r−1) + D(k−1) + 1] — a correlation of x with g whose taps are S apart — "
+        "and ∂ℓ/∂x is the transposed convolution of g with W.",
+        symbols=_identity_symbols(1),
+        derive=lambda: _derivations().gradient_identities(),
+        oracle=lambda c: None,
+        oracle_name="torch autograd against F.conv1d / F.conv_transpose1d on random sizes (float64)",
+        cases=lambda: _identity_cases(1),
+        tolerance=lambda c: 1e-12,
+        tolerance_note="1e-12 relative to max(1, largest entry): sums of a few hundred O(1) products",
+        compare=_identities_compare,
+    ),
+    Problem(
+        id="conv.grad_identities_2d",
+        topic="conv",
+        title="The same identities in 2-D (beyond the catalog)",
+        kind="claim",
+        statement="For conv2d with per-axis stride and dilation: ∂ℓ/∂W is the correlation of x with g dilated by "
+        "the stride, ∂ℓ/∂x the transposed convolution of g with W.",
+        symbols=_identity_symbols(2),
+        derive=lambda: _derivations().gradient_identities_2d(),
+        oracle=lambda c: None,
+        oracle_name="torch autograd against F.conv2d / F.conv_transpose2d on random sizes (float64)",
+        cases=lambda: _identity_cases(2),
+        tolerance=lambda c: 1e-12,
+        tolerance_note="1e-12 relative to max(1, largest entry): sums of a few hundred O(1) products",
+        compare=_identities_compare,
+    ),
     _indexed("conv1d.out_value", "f_W(x)[r]", "Give f_W(x)[r] (free index r).",
              lambda: _derivations().conv1d_out_value(), lambda c: _numerics().conv1d(c["x"], c["W"], 2).numpy(),
              "r", ("r",), "torch.nn.functional.conv1d (float64)"),
