@@ -29,6 +29,8 @@ TOPIC_TITLES = {
     "gated_rnn": "A gated RNN",
     "attention_rnn": "AttentionRNN(k)",
     "gru": "GRU (beyond the homework)",
+    "conv": "Convolutions: output shapes and gradient identities",
+    "conv1d": "A 1-D convolution and its gradients",
 }
 LATEXMK = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-quiet"]
 
