@@ -60,6 +60,40 @@ def _case_text(case: dict[str, Any]) -> str:
     return ", ".join(f"{k} = {_num(case[k])}" for k in sorted(case, key=str.casefold))
 
 
+def _check_fields(job: tuple[str, int]) -> tuple[str, dict]:
+    """One cross-check, in a worker process: its fields, without the (unpicklable) problem."""
+    import torch
+
+    torch.set_num_threads(1)
+    pid, examples = job
+    check = cross_check(registry.get(pid), examples)
+    return pid, {k: v for k, v in vars(check).items() if k != "problem"}
+
+
+def _draw(job: tuple[str, Path]) -> tuple[str, list[Figure]]:
+    topic, out = job
+    return topic, [make(out) for make in FIGURES[topic]]
+
+
+def _in_parallel(ids: list[str], examples: int, figure_topics: list[str], out: Path):
+    """The cross-checks and the figures on every core (fork: the workers share what is
+    already imported). Each check is derandomized and each figure seeded, so the result
+    does not depend on which worker ran what."""
+    import multiprocessing
+    import os
+
+    jobs = [(pid, examples) for pid in ids]
+    if (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
+            figures = pool.map_async(_draw, [(t, out) for t in figure_topics], chunksize=1)
+            results = pool.map(_check_fields, jobs, chunksize=1)
+            drawn = dict(figures.get())
+    else:
+        results = [_check_fields(job) for job in jobs]
+        drawn = dict(_draw((t, out)) for t in figure_topics)
+    return {pid: CrossCheck(registry.get(pid), **fields) for pid, fields in results}, drawn
+
+
 def _recorded_check(problem: Problem) -> CrossCheck:
     """An experiment's stored results, compared as its cross-check would compare them."""
     check = CrossCheck(problem, recorded=True)
@@ -171,11 +205,13 @@ def build(topics: list[str] | None, out: Path, examples: int = 100, pdf: bool = 
     chosen = topics or registry.topics()
     built = Built()
     bodies = []
+    live = [p.id for t in chosen for p in registry.select([t]) if not p.recorded]
+    done, drawn = _in_parallel(live, examples, [t for t in chosen if t in FIGURES], out)
     for topic in chosen:
         problems = registry.select([topic])
-        checks = [_recorded_check(p) if p.recorded else cross_check(p, examples) for p in problems]
+        checks = [_recorded_check(p) if p.recorded else done[p.id] for p in problems]
         built.failures += [c.problem.id for c in checks if not c.passed]
-        figures = [make(out) for make in FIGURES.get(topic, ())]
+        figures = drawn.get(topic, [])
         body = topic_body(topic, checks, figures)
         bodies.append(body)
         path = out / f"{topic}.tex"
