@@ -32,6 +32,17 @@ def _save(fig, path: Path) -> None:
     fig.savefig(path, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Producer": None})
 
 
+def _finish(plt, fig, ax, path: Path, xlabel: str, ylabel: str, title: str = "", ncol: int = 1) -> None:
+    """Label, save (without dates) and close a figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=7, ncol=ncol)
+    _save(fig, path)
+    plt.close(fig)
+
+
 def scalar_rnn_decay(out: Path) -> Figure:
     """|∂y/∂h_t| against t for w below, at and above 1: autograd against the closed form |w|^{T−t}."""
     import numpy as np
@@ -53,13 +64,8 @@ def scalar_rnn_decay(out: Path) -> Figure:
         ]
         ax.semilogy(steps, closed, "-", color=colour, lw=1, label=f"|w|^(T-t), w = {w}")
         ax.semilogy(steps, grads, "o", color=colour, ms=3, mfc="none", label=f"autograd, w = {w}")
-    ax.set_xlabel("t")
-    ax.set_ylabel("|dy/dh_t|")
-    ax.set_title(f"linear scalar RNN, T = {length}")
-    ax.legend(fontsize=7, ncol=2)
     name = "scalar_rnn_decay.pdf"
-    _save(fig, out / name)
-    plt.close(fig)
+    _finish(plt, fig, ax, out / name, "t", "|dy/dh_t|", f"linear scalar RNN, T = {length}", ncol=2)
     return Figure(
         name,
         r"$|\partial y/\partial h_t|$ against $t$ ($T = 40$) for $w = 0.9, 1, 1.1$: autograd (circles) lies on "
@@ -82,13 +88,8 @@ def scalar_rnn_activations(out: Path) -> Figure:
         grads = state_gradients(1.1, u, activation)
         shown = [g if g > 0 else np.nan for g in grads]  # a dead ReLU has gradient 0: off the log scale
         ax.semilogy(range(1, length + 1), shown, marker + "-", ms=3, lw=0.8, label=activation)
-    ax.set_xlabel("t")
-    ax.set_ylabel("|dy/dh_t|")
-    ax.set_title("w = 1.1, same inputs")
-    ax.legend(fontsize=7)
     name = "scalar_rnn_activations.pdf"
-    _save(fig, out / name)
-    plt.close(fig)
+    _finish(plt, fig, ax, out / name, "t", "|dy/dh_t|", "w = 1.1, same inputs")
     return Figure(
         name,
         r"$|\partial y/\partial h_t|$ for $h_t = \varphi(w(u_t + h_{t-1}))$ with $w = 1.1$ (autograd): the linear "
@@ -120,13 +121,8 @@ def rnn_spectral(out: Path) -> Figure:
     for label, W_h, style in cases:
         norms = gradient_norms(W_h, W_f, T)
         ax.semilogy(range(T - 1, -1, -1), norms, style, lw=1.2, label=label)
-    ax.set_xlabel("T - t")
-    ax.set_ylabel("||dL/dh_t||")
-    ax.set_title(f"linear RNN, m = 4, T = {T} (autograd)")
-    ax.legend(fontsize=7)
     name = "rnn_spectral.pdf"
-    _save(fig, out / name)
-    plt.close(fig)
+    _finish(plt, fig, ax, out / name, "T - t", "||dL/dh_t||", f"linear RNN, m = 4, T = {T} (autograd)")
     return Figure(
         name,
         r"$\|\partial L/\partial h_t\|$ of a linear RNN against $T - t$ (autograd), with $W^h = P\Lambda P^{-1}$: "
@@ -154,13 +150,8 @@ def rnn_activations(out: Path) -> Figure:
         norms = state_gradient_norms(W_h, W_x, W_f, b, xs, activation)
         shown = [v if v > 0 else np.nan for v in norms]
         ax.semilogy(range(1, T + 1), shown, marker + "-", ms=3, lw=0.8, label=activation)
-    ax.set_xlabel("t")
-    ax.set_ylabel("||dL/dh_t||")
-    ax.set_title("same W^h (spectral radius 1.1) and inputs")
-    ax.legend(fontsize=7)
     name = "rnn_activations.pdf"
-    _save(fig, out / name)
-    plt.close(fig)
+    _finish(plt, fig, ax, out / name, "t", "||dL/dh_t||", "same W^h (spectral radius 1.1) and inputs")
     return Figure(
         name,
         r"$\|\partial L/\partial h_t\|$ for linear, $\tanh$ and ReLU RNNs sharing $W^h$ (spectral radius 1.1) "
@@ -185,12 +176,8 @@ def rnn_training(out: Path) -> Figure:
         ax.semilogy(steps, r["curve"], label=f"{layers} layer(s): final MSE {r['final_mse']:.1e}")
     ax.axhline(1e-3, color="grey", lw=0.6, ls="--")
     ax.axhline(1e-2, color="grey", lw=0.6, ls=":")
-    ax.set_xlabel("Adam step")
-    ax.set_ylabel("training MSE")
-    ax.legend(fontsize=7)
     name = "rnn_training.pdf"
-    _save(fig, out / name)
-    plt.close(fig)
+    _finish(plt, fig, ax, out / name, "Adam step", "training MSE")
     cfg = results["1"]["config"]
     return Figure(
         name,
