@@ -103,7 +103,7 @@ x, Wt, g = sp.IndexedBase("x"), sp.IndexedBase("W"), sp.IndexedBase("g")
 r, c, k, n = sp.symbols("r c k n", integer=True, positive=True)
 _c, _k = sp.symbols("i j", integer=True, positive=True)  # bound: channel and tap of the window
 EXAMPLE = {C: 5, L: 7, K: 3, S: 2}
-INDEXED = {"x": x, "W": Wt, "g": g, "r": r, "c": c, "k": k, "n": n}
+INDEXED = {"x": x, "W": Wt, "g": g, "r": r, "c": c, "k": k, "n": n, "C": C, "L": L, "K": K, "S": S}
 
 
 def _in_range(expr: sp.Basic, domain: set) -> sp.Basic:

@@ -181,13 +181,14 @@ INDICES = {
 }
 
 
-def _indexed(pid: str, title: str, ask: str, derive, oracle, free: str, axes: tuple[str, ...], oracle_name: str):
+def _indexed(pid: str, title: str, ask: str, derive, oracle, free: str, axes: tuple[str, ...], oracle_name: str,
+             properties: tuple = ()):  # fmt: skip
     return Problem(
         id=pid, topic="conv1d", title=title, kind="indexed", statement=SETUP_1D + " " + ask,
         symbols=(*TENSORS, *(INDICES[i] for i in free)), derive=derive, oracle=oracle, oracle_name=oracle_name,
         cases=_conv1d_cases, tolerance=lambda c: 1e-13,
         tolerance_note="1e-13 relative to max(1, largest entry): sums of 15 products of O(1) values",
-        axes=axes,
+        axes=axes, properties=properties,
     )  # fmt: skip
 
 
@@ -257,6 +258,38 @@ def _identities_compare(problem: Problem, case: Case) -> list[Measurement]:
         worst = max(worst, abs(value - grad[index]) / scale(grad))
     out.append(Measurement("derived ∂ℓ/∂W entry formula = autograd, every entry", worst, tol))
     return out
+
+
+def _general_entries(step_of: str):
+    """The general formula (step 1 of the derivation, sizes C, L, K, S symbolic) at random sizes,
+    every entry against jacrev of F.conv1d with those sizes."""
+
+    def measure(case: Case) -> list[Measurement]:
+        import random
+
+        import numpy as np
+
+        from dlverify.crosscheck import evaluate
+
+        seed = int(np.abs(case["x"]).sum() * 1e6) % 2**31  # sizes drawn from the case's own values
+        rng = random.Random(seed)
+        C_, K_, S_ = rng.randint(1, 4), rng.randint(1, 4), rng.randint(1, 3)
+        L_ = rng.randint(K_, 12)
+        gen = np.random.default_rng(seed)
+        x_, W_ = gen.uniform(-1, 1, (L_, C_)), gen.uniform(-1, 1, (1, C_, K_))
+        tensor = _numerics().conv1d_jacobians(x_, W_, S_)[step_of]
+        d = getattr(_derivations(), f"conv1d_{step_of}")()
+        general = d.steps[0].rhs
+        names = {"df_dW": ("r", "1", "c", "k"), "df_dx": ("r", "n", "c")}[step_of]
+        at = {"x": x_, "W": W_, "C": C_, "L": L_, "K": K_, "S": S_}
+        worst = 0.0
+        for index in np.ndindex(tensor.shape):
+            point = {**at, **{n: i + 1 for n, i in zip(names, index, strict=True) if not n.isdigit()}}
+            worst = max(worst, abs(evaluate(general, d.symbols, point) - tensor[index]))
+        label = f"general {step_of} at C={C_}, L={L_}, K={K_}, S={S_}, every entry"
+        return [Measurement(label, worst / max(1.0, float(np.abs(tensor).max())), 1e-13)]
+
+    return measure
 
 
 def _shape_of(name: str):
@@ -340,10 +373,12 @@ PROBLEMS = (
              "r", ("r",), "torch.nn.functional.conv1d (float64)"),
     _indexed("conv1d.df_dW", "Entry [r, 1, c, k] of ∂f/∂W", "Give the entry [r, 1, c, k] of ∂f_W(x)/∂W.",
              lambda: _derivations().conv1d_df_dW(), _jac("df_dW"), "rck", ("r", "1", "c", "k"),
-             "torch.func.jacrev of F.conv1d (float64)"),
+             "torch.func.jacrev of F.conv1d (float64)",
+             (Property("the general formula at random sizes", _general_entries("df_dW")),)),
     _indexed("conv1d.df_dx", "Entry [r, n, c] of ∂f/∂x", "Give the entry [r, n, c] of ∂f_W(x)/∂x.",
              lambda: _derivations().conv1d_df_dx(), _jac("df_dx"), "rnc", ("r", "n", "c"),
-             "torch.func.jacrev of F.conv1d (float64)"),
+             "torch.func.jacrev of F.conv1d (float64)",
+             (Property("the general formula at random sizes", _general_entries("df_dx")),)),
     _indexed("conv1d.dl_dW", "Entry [1, c, k] of ∂ℓ/∂W", "Given g, give the entry [1, c, k] of ∂ℓ/∂W.",
              lambda: _derivations().conv1d_dl_dW(),
              lambda c: _numerics().conv1d_dl_dW(c["x"], c["W"], 2, c["g"]), "ck", ("1", "c", "k"),
