@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dlverify.problem import Case, Problem, SymbolSpec
+from dlverify.problem import Case, Measurement, Problem, Property, SymbolSpec
 
 EPS = sys.float_info.epsilon
 TOPIC = "attention_rnn"
@@ -90,6 +90,35 @@ def _infinite_cases() -> Any:
     ).map(givens)  # fmt: skip
 
 
+def _any_k(case: Case) -> list[Measurement]:
+    """The same formula for AttentionRNN(k), k = 1..4, with its own weights per position."""
+    import numpy as np
+
+    from dlverify.crosscheck import _matrix_agreement
+
+    n = case["n"]
+    seed = int(np.abs(case["Q_0"]).sum() * 1e6) % 2**31  # weights drawn from the case's own values
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 5))
+    Q, K, V = ([rng.uniform(-1, 1, (n, n)) for _ in range(k + 1)] for _ in "QKV")
+    x = rng.uniform(-1, 1, (n, 1))
+    past = [rng.uniform(-1, 1, (n, 1)) for _ in range(k)]
+    h, a = _numerics().step(Q, K, V, x, past)
+    at = {
+        "Q_1": Q[1],
+        "K_1": K[1],
+        "V_1": V[1],
+        "h_{t-1}": past[0],
+        "h_t": h,
+        "v_1": V[1] @ past[0],
+        "a_1": float(a[1]),
+    }
+    d = _derivations().dh_dhprev()
+    expected = _numerics().dh_dhprev(Q, K, V, x, past)
+    m = _matrix_agreement(f"AttentionRNN({k})", d.result, d.symbols, at, expected, _tolerance({"n": n, "t": k}))
+    return [m]
+
+
 def _tolerance(case: Case) -> float:
     # scores are dot products of length n; softmax and the weighted sum add a few ulps per state
     return 64 * (case["n"] + case.get("t", 2) + 2) * EPS
@@ -132,6 +161,7 @@ PROBLEMS = (
         oracle_name="torch.func.jacrev of one step (float64)",
         cases=_cases,
         sizes=("n",),
+        properties=(Property("the same formula for k = 1..4", _any_k),),
         **_common(),
     ),
     Problem(
