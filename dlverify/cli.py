@@ -103,6 +103,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     target = Path(args.file)
     expect = af.expected_ids(args.expect) if args.expect else None
     if target.is_dir():
+        if args.report:
+            print("dlverify: --report writes feedback for one file, not a folder", file=sys.stderr)
+            return EXIT_USAGE
         return _check_folder(target, expect, args)
     try:
         answers = af.read_answers(target)
