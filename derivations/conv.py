@@ -46,7 +46,9 @@ def output_length() -> Derivation:
     return Derivation(result, steps, {"L": L, "P_l": P_l, "P_r": P_r, "K": K, "S": S, "D": D})
 
 
-def length(size: sp.Basic, kernel: sp.Basic, stride: sp.Basic, dilation: sp.Basic, pad_l: sp.Basic, pad_r: sp.Basic):
+def length(
+    size: sp.Basic, kernel: sp.Basic, stride: sp.Basic, dilation: sp.Basic, pad_l: sp.Basic, pad_r: sp.Basic
+) -> sp.Basic:
     return output_length().result.xreplace({L: size, K: kernel, S: stride, D: dilation, P_l: pad_l, P_r: pad_r})
 
 

@@ -172,7 +172,7 @@ def _indexed_agreement(problem: Problem, derivation, case: Case, observed, tol: 
     return Measurement(f"{problem.id} (every entry of {tensor.shape})", worst, tol)
 
 
-def matrix_point(symbols: Mapping[str, sp.Basic], case: Case):
+def matrix_point(symbols: Mapping[str, sp.Basic], case: Case) -> Any:  # a MatrixPoint
     """A numeric point for matrix expressions: arrays for matrices, vectors h_1..h_T for a
     sequence (case value: a list, h_k = item k − 1), numbers for scalars."""
     import numpy as np

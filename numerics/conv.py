@@ -33,7 +33,9 @@ def conv_shape(
         return None
 
 
-def transposed_length(length: int, kernel: int, stride: int, dilation: int, padding: int, output_padding: int):
+def transposed_length(
+    length: int, kernel: int, stride: int, dilation: int, padding: int, output_padding: int
+) -> int | None:
     try:
         x = torch.zeros(1, 1, length)
         w = torch.zeros(1, 1, kernel)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch.func import jacrev
 
 DTYPE = torch.float64
@@ -22,7 +23,7 @@ class Params:
     W_x: torch.Tensor
 
     @classmethod
-    def from_arrays(cls, W_c, W_h, W_x) -> Params:
+    def from_arrays(cls, W_c: ArrayLike, W_h: ArrayLike, W_x: ArrayLike) -> Params:
         return cls(_t(W_c), _t(W_h), _t(W_x))
 
 
@@ -44,7 +45,7 @@ def gate_shape(m: int, n: int, seed: int = 0) -> tuple[int, int]:
     return tuple(c.shape)
 
 
-def dh_dhprev(p: Params, x, h_prev) -> np.ndarray:
+def dh_dhprev(p: Params, x: ArrayLike, h_prev: ArrayLike) -> np.ndarray:
     x_ = _t(x).reshape(-1)
     return jacrev(lambda h: step(p, x_, h))(_t(h_prev).reshape(-1)).numpy()
 
@@ -76,7 +77,7 @@ def unrolled(p: Params, xs: list, targets: list) -> Unrolled:
                     [np.asarray(x, dtype=float).reshape(-1, 1) for x in xs])  # fmt: skip
 
 
-def backprop_norms(p: Params, xs: list, h0) -> list[float]:
+def backprop_norms(p: Params, xs: list, h0: ArrayLike) -> list[float]:
     """‖∂h[K]/∂h[K−s]‖₂ for s = 1..K along the trajectory from h0: how a gradient grows or shrinks."""
     h = _t(h0).reshape(-1)
     jacobians = []

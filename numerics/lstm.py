@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch.func import jacrev
 
 DTYPE = torch.float64
@@ -48,13 +49,13 @@ def step(p: Params, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[
     return torch.tanh(c_new) * a["o"], c_new
 
 
-def dC_dCprev(p: Params, x, h_prev, c_prev) -> np.ndarray:
+def dC_dCprev(p: Params, x: ArrayLike, h_prev: ArrayLike, c_prev: ArrayLike) -> np.ndarray:
     """∂C_t/∂C_{t−1} with h_{t−1} fixed, by jacrev (entry [i, j] = ∂C_t[i]/∂C_{t−1}[j])."""
     x_, h_ = _t(x).reshape(-1), _t(h_prev).reshape(-1)
     return jacrev(lambda c: step(p, x_, h_, c)[1])(_t(c_prev).reshape(-1)).numpy()
 
 
-def dh_dC(p: Params, x, h_prev, c_prev) -> np.ndarray:
+def dh_dC(p: Params, x: ArrayLike, h_prev: ArrayLike, c_prev: ArrayLike) -> np.ndarray:
     """∂h_t/∂C_t: h_t as a function of C_t with the output gate (a function of x, h_{t−1}) fixed."""
     x_, h_ = _t(x).reshape(-1), _t(h_prev).reshape(-1)
     o = gates(p, x_, h_)["o"]
@@ -70,7 +71,7 @@ class TwoSteps:
     dL_dCprev: np.ndarray
 
 
-def two_steps(p: Params, xs: list, h0, c0, target) -> TwoSteps:
+def two_steps(p: Params, xs: list, h0: ArrayLike, c0: ArrayLike, target: ArrayLike) -> TwoSteps:
     """L = ½‖h_T − target‖² after two steps; ∂L/∂C_{T−1} by autograd from C_{T−1} as a leaf."""
     x1, x2 = (_t(x).reshape(-1) for x in xs)
     h0_, c0_, target_ = _t(h0).reshape(-1), _t(c0).reshape(-1), _t(target).reshape(-1)

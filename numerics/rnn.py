@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
 
 DTYPE = torch.float64
 ACTIVATIONS = {"linear": lambda z: z, "tanh": torch.tanh, "sigma": torch.sigmoid, "relu": torch.relu}
@@ -27,7 +28,9 @@ class Run:
     outputs: list[torch.Tensor]  # ŷ_1..ŷ_T, each a scalar
 
 
-def forward(W_h, W_x, W_f, b, b_f: float, xs: Sequence, activation: str = "linear") -> Run:
+def forward(
+    W_h: ArrayLike, W_x: ArrayLike, W_f: ArrayLike, b: ArrayLike, b_f: float, xs: Sequence, activation: str = "linear"
+) -> Run:
     """Run the RNN from h_0 = 0 over the inputs x_1..x_T (each n-vector)."""
     phi = ACTIVATIONS[activation]
     W_h, W_x, W_f, b = _t(W_h), _t(W_x), _t(W_f).reshape(-1), _t(b).reshape(-1)
@@ -41,7 +44,17 @@ def forward(W_h, W_x, W_f, b, b_f: float, xs: Sequence, activation: str = "linea
     return Run(states, outputs)
 
 
-def dL_dh(W_h, W_x, W_f, b, b_f: float, xs: Sequence, y_T: float, t: int, activation: str = "linear") -> np.ndarray:
+def dL_dh(
+    W_h: ArrayLike,
+    W_x: ArrayLike,
+    W_f: ArrayLike,
+    b: ArrayLike,
+    b_f: float,
+    xs: Sequence,
+    y_T: float,
+    t: int,
+    activation: str = "linear",
+) -> np.ndarray:
     """∂L/∂h_t for L = (ŷ_T − y_T)², as a 1×m row, by autograd."""
     run = forward(W_h, W_x, W_f, b, b_f, xs, activation)
     loss = (run.outputs[-1] - y_T) ** 2
@@ -49,7 +62,9 @@ def dL_dh(W_h, W_x, W_f, b, b_f: float, xs: Sequence, y_T: float, t: int, activa
     return run.states[t - 1].grad.numpy().reshape(1, -1)
 
 
-def states_and_output(W_h, W_x, W_f, b, b_f: float, xs: Sequence, activation: str) -> tuple[list[np.ndarray], float]:
+def states_and_output(
+    W_h: ArrayLike, W_x: ArrayLike, W_f: ArrayLike, b: ArrayLike, b_f: float, xs: Sequence, activation: str
+) -> tuple[list[np.ndarray], float]:
     """The states h_1..h_T (as m×1 arrays) and ŷ_T: the givens of the formula."""
     run = forward(W_h, W_x, W_f, b, b_f, xs, activation)
     return [s.detach().numpy().reshape(-1, 1) for s in run.states], float(run.outputs[-1].detach())
@@ -63,7 +78,7 @@ def mse_last_step(yhat: Sequence[float], y: Sequence[float]) -> float:
     return float(F.mse_loss(_t(yhat[-1:]), _t(y[-1:]), reduction="mean"))
 
 
-def gradient_norms(W_h, W_f, T: int, y_T: float = 0.0) -> list[float]:
+def gradient_norms(W_h: ArrayLike, W_f: ArrayLike, T: int, y_T: float = 0.0) -> list[float]:
     """‖∂L/∂h_t‖ for t = 1..T of a linear RNN, by autograd.
 
     A linear RNN's gradient does not depend on its inputs, so zero inputs and bias, with
@@ -75,7 +90,9 @@ def gradient_norms(W_h, W_f, T: int, y_T: float = 0.0) -> list[float]:
     return [float(torch.linalg.vector_norm(s.grad)) for s in run.states]
 
 
-def state_gradient_norms(W_h, W_x, W_f, b, xs: Sequence, activation: str) -> list[float]:
+def state_gradient_norms(
+    W_h: ArrayLike, W_x: ArrayLike, W_f: ArrayLike, b: ArrayLike, xs: Sequence, activation: str
+) -> list[float]:
     """‖∂L/∂h_t‖ for t = 1..T, L = (ŷ_T − 0)², for any activation, by autograd."""
     run = forward(W_h, W_x, W_f, b, 0.0, xs, activation)
     (run.outputs[-1] ** 2).backward()

@@ -87,7 +87,9 @@ def _shape_text(a: np.ndarray) -> str:
     return "a scalar" if a.shape == (1, 1) else f"{a.shape[0]}×{a.shape[1]}"
 
 
-def judge_matrix(problem: Problem, label: str, answer: object, reference: sp.Basic, rng: random.Random, hide: bool):
+def judge_matrix(
+    problem: Problem, label: str, answer: object, reference: sp.Basic, rng: random.Random, hide: bool
+) -> Verdict:
     read = read_answer(problem, label, answer, reference)
     if isinstance(read, Verdict):
         return read

@@ -8,6 +8,7 @@ reference, and a generic hint that does not (for --hide-reference).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,7 +22,7 @@ class Mutation:
     hint: str
 
 
-def occurrences(expr: sp.Basic, path: tuple[int, ...] = ()):
+def occurrences(expr: sp.Basic, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], sp.Basic]]:
     """Every subexpression with its path (argument indices from the root), preorder."""
     yield path, expr
     for k, arg in enumerate(expr.args):

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
+from typing import Any
 
 import sympy as sp
 
@@ -643,7 +644,9 @@ def to_sympy(text: str, problem: Problem, shape: tuple | None = None) -> tuple[s
     return value, resolver.unknown()
 
 
-def read_answer(problem: Problem, label: str, answer: object, reference: sp.Basic):
+def read_answer(
+    problem: Problem, label: str, answer: object, reference: sp.Basic
+) -> Any:  # a Verdict, or (answer, reference) in the same terms
     """The answer and the reference in the same terms, or the Verdict that ends it here.
 
     Text only; parse and resolve (unparsed on error); names the item does not define make
