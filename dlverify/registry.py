@@ -59,6 +59,8 @@ def select(names: list[str]) -> list[Problem]:
             chosen[name] = problems()[name]
         elif name in topics():
             chosen.update((p.id, p) for p in problems().values() if p.topic == name)
+        elif name in {topic for _, topic in planned().values()}:
+            raise UnknownProblem(f"topic {name} is in the catalog but not derived yet (dlverify list --planned)")
         else:
             get(name)  # raises with the right message
     order = list(problems())

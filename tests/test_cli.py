@@ -42,7 +42,9 @@ def test_show_latex(capsys: pytest.CaptureFixture[str]) -> None:
     assert r"\sum_{t=1}^{T}" in out and r"\boxed" in out
 
 
-@pytest.mark.parametrize("args", [["show", "scalar_rnn.nope"], ["verify", "nope"], ["show", "lae.grad_W1"]])
+@pytest.mark.parametrize(
+    "args", [["show", "scalar_rnn.nope"], ["verify", "nope"], ["show", "lae.grad_W1"], ["verify", "lae"]]
+)
 def test_unknown_or_underived_id_exits_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == 2
     err = capsys.readouterr().err
