@@ -295,6 +295,14 @@ def _slow(expr: sp.Basic, point: Point) -> sp.Basic:
             span = hi - lo
             if span.is_number and span > MAX_TERMS:
                 raise TooLong(f"a sum or product with {span + 1} terms cannot be checked")
+    # An empty range is an empty sum (0) or product (1), as in the homework's notation;
+    # SymPy's Karr convention would make Σ_{i=6}^{4} equal −Σ_{i=5}^{5} instead.
+    e = e.replace(
+        lambda x: (
+            isinstance(x, (sp.Sum, sp.Product)) and any((hi - lo).is_number and hi < lo for _, lo, hi in x.limits)
+        ),
+        lambda x: sp.Integer(0) if isinstance(x, sp.Sum) else sp.Integer(1),
+    )
     e = e.doit()
     e = e.xreplace(
         {i: point.entry(i.base, tuple(i.indices)) for i in e.atoms(sp.Indexed) if all(x.is_Integer for x in i.indices)}

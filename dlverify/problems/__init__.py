@@ -9,4 +9,5 @@ TOPIC_MODULES = (
     "dlverify.problems.attention_rnn",
     "dlverify.problems.gru",
     "dlverify.problems.conv",
+    "dlverify.problems.lae",
 )

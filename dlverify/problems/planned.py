@@ -19,10 +19,7 @@ mlp.values table
 optim.adam_bias_correction expr
 xent.initial_loss number
 xent.initial_accuracy number
-lae.grad_W1 matrix
-lae.grad_W2 matrix
 lae.pca_is_optimal claim
-lae.min_loss expr
 rlae.layers choice
 rlae.loss_fn choice
 rlae.needed choice
