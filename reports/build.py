@@ -31,6 +31,7 @@ TOPIC_TITLES = {
     "gru": "GRU (beyond the homework)",
     "conv": "Convolutions: output shapes and gradient identities",
     "conv1d": "A 1-D convolution and its gradients",
+    "lae": "Linear autoencoders and PCA",
 }
 LATEXMK = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-quiet"]
 
