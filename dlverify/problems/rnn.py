@@ -221,6 +221,25 @@ def _common(**kw: Any) -> dict[str, Any]:
     return {"topic": TOPIC, **kw}
 
 
+def _gradient_problem(activation: str, title: str, ask: str, symbols: tuple) -> Problem:
+    """∂L/∂h_t for one activation: derived by derivations.rnn.dL_dh_<activation>, checked by autograd."""
+    return Problem(
+        id=f"rnn.dL_dh_{activation}",
+        title=title,
+        kind="matrix",
+        statement=SETUP + ask,
+        symbols=symbols,
+        derive=lambda: getattr(_derivations(), f"dL_dh_{activation}")(),
+        oracle=_gradient_oracle(activation),
+        oracle_name="torch autograd through the unrolled RNN (float64)",
+        cases=lambda: _network_cases(activation),
+        tolerance=_gradient_tolerance,
+        tolerance_note=GRADIENT_NOTE,
+        sizes=("m", "T"),
+        **_common(),
+    )
+
+
 PROBLEMS = (
     Problem(
         id="rnn.loss_all_steps",
@@ -252,37 +271,18 @@ PROBLEMS = (
         sizes=("T",),
         **_common(),
     ),
-    Problem(
-        id="rnn.dL_dh_linear",
-        title="∂L/∂h_t of a linear RNN",
-        kind="matrix",
-        statement=SETUP + " With σ = identity and L = (ŷ_T − y_T)², find ∂L/∂h_t (a 1×m row vector) in terms of "
-        "ŷ, y, W^f, W^h, T and t.",
-        symbols=MATRIX_SYMBOLS,
-        derive=lambda: _derivations().dL_dh_linear(),
-        oracle=_gradient_oracle("linear"),
-        oracle_name="torch autograd through the unrolled RNN (float64)",
-        cases=lambda: _network_cases("linear"),
-        tolerance=_gradient_tolerance,
-        tolerance_note=GRADIENT_NOTE,
-        sizes=("m", "T"),
-        **_common(),
+    _gradient_problem(
+        "linear",
+        "∂L/∂h_t of a linear RNN",
+        " With σ = identity and L = (ŷ_T − y_T)², find ∂L/∂h_t (a 1×m row vector) in terms of ŷ, y, W^f, W^h, T and t.",
+        MATRIX_SYMBOLS,
     ),
-    Problem(
-        id="rnn.dL_dh_tanh",
-        title="∂L/∂h_t of a tanh RNN",
-        kind="matrix",
-        statement=SETUP + " With σ = tanh and L = (ŷ_T − y_T)², find ∂L/∂h_t (a row vector) in terms of ŷ, y, W^f, "
-        "W^h, the states h_k, T and t: a product of per-step Jacobians diag(1 − h_k ⊙ h_k) W^h (mind the order).",
-        symbols=(*MATRIX_SYMBOLS, STATES),
-        derive=lambda: _derivations().dL_dh_tanh(),
-        oracle=_gradient_oracle("tanh"),
-        oracle_name="torch autograd through the unrolled RNN (float64)",
-        cases=lambda: _network_cases("tanh"),
-        tolerance=_gradient_tolerance,
-        tolerance_note=GRADIENT_NOTE,
-        sizes=("m", "T"),
-        **_common(),
+    _gradient_problem(
+        "tanh",
+        "∂L/∂h_t of a tanh RNN",
+        " With σ = tanh and L = (ŷ_T − y_T)², find ∂L/∂h_t (a row vector) in terms of ŷ, y, W^f, W^h, the states h_k, "
+        "T and t: a product of per-step Jacobians diag(1 − h_k ⊙ h_k) W^h (mind the order).",
+        (*MATRIX_SYMBOLS, STATES),
     ),
     Problem(
         id="rnn.explode_condition",
