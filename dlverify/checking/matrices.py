@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 
 from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
-from dlverify.checking.mutations import Mutation, occurrences, replace_at, unique
+from dlverify.checking.mutations import Mutation, occurrences, replace_at, scale_mutations, unique
 from dlverify.checking.points import TooLong, draw_sizes
 from dlverify.checking.resolve import read_answer
 from dlverify.checking.verdict import Verdict
@@ -146,11 +146,7 @@ def _sizes(point: MatrixPoint) -> str:
 def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
     """Common matrix mistakes: a missing transpose, a commuted product, a reversed ordered
     product, a dropped term, a flipped sign, an exponent or an index off by one."""
-    out = [
-        Mutation(-reference, "the sign is flipped", "the sign looks flipped"),
-        Mutation(2 * reference, "it is twice the reference", "it is off by a constant factor"),
-        Mutation(reference / 2, "it is half the reference", "it is off by a constant factor"),
-    ]
+    out = scale_mutations(reference)
     for path, node in occurrences(reference):
         if isinstance(node, sp.Transpose):
             out.append(

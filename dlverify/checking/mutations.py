@@ -44,6 +44,15 @@ def replace_at(expr: sp.Basic, path: tuple[int, ...], new: sp.Basic) -> sp.Basic
         return None
 
 
+def scale_mutations(reference: sp.Basic) -> list[Mutation]:
+    """The mistakes of the whole result, for scalars and matrices alike: sign and factor 2."""
+    return [
+        Mutation(-reference, "the sign is flipped", "the sign looks flipped"),
+        Mutation(2 * reference, "it is twice the reference", "it is off by a constant factor"),
+        Mutation(reference / 2, "it is half the reference", "it is off by a constant factor"),
+    ]
+
+
 def _text(e: sp.Basic) -> str:
     return sp.sstr(e)
 
@@ -51,11 +60,7 @@ def _text(e: sp.Basic) -> str:
 @lru_cache(maxsize=256)  # the same reference for every answer: build its mutations once
 def mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
     """Plausible wrong versions of ``reference``, most common mistakes first."""
-    out = [
-        Mutation(-reference, "the sign is flipped", "the sign looks flipped"),
-        Mutation(2 * reference, "it is twice the reference", "it is off by a constant factor"),
-        Mutation(reference / 2, "it is half the reference", "it is off by a constant factor"),
-    ]
+    out = scale_mutations(reference)
     for path, node in occurrences(reference):
         if isinstance(node, sp.Add):
             for term in node.args:

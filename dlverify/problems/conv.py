@@ -292,6 +292,25 @@ def _general_entries(step_of: str):
     return measure
 
 
+def _identity_problem(dims: int, pid: str, title: str, statement: str, derive) -> Problem:
+    """A claim on the gradient identities in ``dims`` spatial dimensions, checked by _identities_compare."""
+    return Problem(
+        id=pid,
+        topic=pid.split(".")[0],
+        title=title,
+        kind="claim",
+        statement=statement,
+        symbols=_identity_symbols(dims),
+        derive=derive,
+        oracle=lambda c: None,
+        oracle_name=f"torch autograd against F.conv{dims}d / F.conv_transpose{dims}d on random sizes (float64)",
+        cases=lambda: _identity_cases(dims),
+        tolerance=lambda c: 1e-12,
+        tolerance_note="1e-12 relative to max(1, largest entry): sums of a few hundred O(1) products",
+        compare=_identities_compare,
+    )
+
+
 def _shape_of(name: str):
     return lambda: _derivations().conv1d_shapes()[name]
 
@@ -335,38 +354,22 @@ PROBLEMS = (
     _fixed("conv1d.dl_dW_shape", "Shape of ∂ℓ/∂W", SETUP_1D + " The shape of ∂ℓ/∂W.", _shape_of("dl_dW_shape"),
            lambda c: _numerics().conv1d_dl_dW(c["x"], c["W"], 2, c["g"]).shape,
            oracle_name="the shape of autograd's gradient", answer=AnswerSpec(hint="a gradient has the shape of W")),
-    Problem(
-        id="conv1d.grad_identities",
-        topic="conv1d",
-        title="∂ℓ/∂W as a correlation, ∂ℓ/∂x as a transposed convolution (general 1-D, beyond the catalog)",
-        kind="claim",
-        statement="For y = conv1d(x, W) with F filters, C channels, stride S and dilation D, and ℓ = Σ g ⊙ y: "
+    _identity_problem(
+        1,
+        "conv1d.grad_identities",
+        "∂ℓ/∂W as a correlation, ∂ℓ/∂x as a transposed convolution (general 1-D, beyond the catalog)",
+        "For y = conv1d(x, W) with F filters, C channels, stride S and dilation D, and ℓ = Σ g ⊙ y: "
         "∂ℓ/∂W[f, c, k] = Σ_r g[f, r] x[c, S(r−1) + D(k−1) + 1] — a correlation of x with g whose taps are S apart — "
         "and ∂ℓ/∂x is the transposed convolution of g with W.",
-        symbols=_identity_symbols(1),
-        derive=lambda: _derivations().gradient_identities(),
-        oracle=lambda c: None,
-        oracle_name="torch autograd against F.conv1d / F.conv_transpose1d on random sizes (float64)",
-        cases=lambda: _identity_cases(1),
-        tolerance=lambda c: 1e-12,
-        tolerance_note="1e-12 relative to max(1, largest entry): sums of a few hundred O(1) products",
-        compare=_identities_compare,
+        lambda: _derivations().gradient_identities(),
     ),
-    Problem(
-        id="conv.grad_identities_2d",
-        topic="conv",
-        title="The same identities in 2-D (beyond the catalog)",
-        kind="claim",
-        statement="For conv2d with per-axis stride and dilation: ∂ℓ/∂W is the correlation of x with g dilated by "
+    _identity_problem(
+        2,
+        "conv.grad_identities_2d",
+        "The same identities in 2-D (beyond the catalog)",
+        "For conv2d with per-axis stride and dilation: ∂ℓ/∂W is the correlation of x with g dilated by "
         "the stride, ∂ℓ/∂x the transposed convolution of g with W.",
-        symbols=_identity_symbols(2),
-        derive=lambda: _derivations().gradient_identities_2d(),
-        oracle=lambda c: None,
-        oracle_name="torch autograd against F.conv2d / F.conv_transpose2d on random sizes (float64)",
-        cases=lambda: _identity_cases(2),
-        tolerance=lambda c: 1e-12,
-        tolerance_note="1e-12 relative to max(1, largest entry): sums of a few hundred O(1) products",
-        compare=_identities_compare,
+        lambda: _derivations().gradient_identities_2d(),
     ),
     _indexed("conv1d.out_value", "f_W(x)[r]", "Give f_W(x)[r] (free index r).",
              lambda: _derivations().conv1d_out_value(), lambda c: _numerics().conv1d(c["x"], c["W"], 2).numpy(),

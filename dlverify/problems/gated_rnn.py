@@ -138,6 +138,23 @@ def _common(**kw: Any) -> dict[str, Any]:
     return {"topic": TOPIC, "tolerance": _tolerance, "tolerance_note": NOTE, **kw}
 
 
+def _witness_problem(kind: str, title: str, behaviour: str) -> Problem:
+    """A true/false item backed by the stored witness of ``kind`` (explode or vanish)."""
+    return Problem(
+        id=f"gated_rnn.can_{kind}",
+        title=title,
+        kind="choice",
+        statement=SETUP + f" True or false: the gradient backpropagated through many steps can {behaviour}.",
+        symbols=(),
+        derive=lambda: getattr(_derivations(), f"can_{kind}")(),
+        oracle=_witness_oracle,
+        oracle_name="a stored witness re-measured by autograd (‖∂h[K]/∂h[0]‖ over 30 steps)",
+        cases=lambda: _witness_case(kind),
+        answer=AnswerSpec(options=("true", "false")),
+        **_common(tolerance=lambda c: 0.5, tolerance_note="the witness must show the behaviour"),
+    )
+
+
 PROBLEMS = (
     Problem(
         id="gated_rnn.c_shape",
@@ -179,30 +196,6 @@ PROBLEMS = (
         sizes=("m", "n", "K"),
         **_common(),
     ),
-    Problem(
-        id="gated_rnn.can_explode",
-        title="Can the backpropagated gradient explode?",
-        kind="choice",
-        statement=SETUP + " True or false: the gradient backpropagated through many steps can grow without bound.",
-        symbols=(),
-        derive=lambda: _derivations().can_explode(),
-        oracle=_witness_oracle,
-        oracle_name="a stored witness re-measured by autograd (‖∂h[K]/∂h[0]‖ over 30 steps)",
-        cases=lambda: _witness_case("explode"),
-        answer=AnswerSpec(options=("true", "false")),
-        **_common(tolerance=lambda c: 0.5, tolerance_note="the witness must show the behaviour"),
-    ),
-    Problem(
-        id="gated_rnn.can_vanish",
-        title="Can the backpropagated gradient vanish?",
-        kind="choice",
-        statement=SETUP + " True or false: the gradient backpropagated through many steps can shrink to zero.",
-        symbols=(),
-        derive=lambda: _derivations().can_vanish(),
-        oracle=_witness_oracle,
-        oracle_name="a stored witness re-measured by autograd (‖∂h[K]/∂h[0]‖ over 30 steps)",
-        cases=lambda: _witness_case("vanish"),
-        answer=AnswerSpec(options=("true", "false")),
-        **_common(tolerance=lambda c: 0.5, tolerance_note="the witness must show the behaviour"),
-    ),
+    _witness_problem("explode", "Can the backpropagated gradient explode?", "grow without bound"),
+    _witness_problem("vanish", "Can the backpropagated gradient vanish?", "shrink to zero"),
 )
