@@ -94,3 +94,96 @@ def min_loss() -> Derivation:
              r"L_{\min}"),
     )  # fmt: skip
     return Derivation(result, steps, {"m": m, "k": k, "sigma": sigma, "i": i})
+
+
+# Σ = XXᵀ/n = U Λ Uᵀ: the facts about the top-k eigenvectors that the optimality argument uses.
+U_k = sp.MatrixSymbol("U_k", m, k)
+C = sp.MatrixSymbol("C", k, k)
+Sigma = sp.MatrixSymbol("Sigma", m, m)
+Lambda_k = sp.MatrixSymbol("Lambda_k", k, k)
+EIGEN_RULES = (
+    ((U_k.T, U_k), ()),  # orthonormal columns
+    ((Sigma, U_k), (U_k, Lambda_k)),  # Σ U_k = U_k Λ_k
+    ((U_k.T, Sigma), (Lambda_k, U_k.T)),  # its transpose (Σ symmetric)
+)
+COVARIANCE_RULES = (((X, X.T), (n, Sigma)),)  # X Xᵀ = n Σ
+
+
+def rewrite(expr: sp.MatrixExpr, rules: tuple) -> sp.MatrixExpr:
+    """Expand, then replace adjacent factors of each product by the rules until none applies.
+
+    Products are never reordered: a rule matches a run of consecutive factors only.
+    """
+    expanded = sp.expand(expr)
+    terms = expanded.args if isinstance(expanded, sp.MatAdd) else (expanded,)
+    out = []
+    for term in terms:
+        factors = list(term.args) if isinstance(term, sp.MatMul) else [term]
+        changed = True
+        while changed:
+            changed = False
+            for pattern, replacement in rules:
+                for at in range(len(factors) - len(pattern) + 1):
+                    if tuple(factors[at : at + len(pattern)]) == pattern:
+                        factors[at : at + len(pattern)] = replacement
+                        changed = True
+                        break
+        out.append(sp.MatMul(*factors).doit() if factors else sp.Integer(1))
+    return sp.MatAdd(*out).doit()
+
+
+def _in_covariance(gradient: sp.MatrixExpr) -> sp.MatrixExpr:
+    return rewrite(gradient, COVARIANCE_RULES)
+
+
+@cache
+def pca_is_optimal() -> Derivation:
+    """Both gradients vanish on the family W1 = C U_kᵀ, W2 = U_k C⁻¹; the loss there is the trailing sum;
+    critical points from other eigenvector subsets have a direction of negative curvature."""
+    on_family = {W1: C * U_k.T, W2: U_k * C.I}
+    g1 = _in_covariance(grad_W1().result)
+    g2 = _in_covariance(grad_W2().result)
+    at1 = rewrite(g1.xreplace(on_family), EIGEN_RULES)
+    at2 = rewrite(g2.xreplace(on_family), EIGEN_RULES)
+    if not (isinstance(at1, sp.ZeroMatrix) and isinstance(at2, sp.ZeroMatrix)):
+        raise ArithmeticError(f"the gradients on the PCA family did not cancel: {at1}, {at2}")
+    # A saddle: in the plane of eigenvectors u_i (left out, σ_i² larger) and u_j (kept), the kept column
+    # u_j moves towards u_i along the line W + ε d, d = (e_j u_iᵀ, u_i e_jᵀ). Other directions decouple
+    # (u_i is orthogonal to every kept column), so the plane carries the whole second derivative.
+    eps = sp.Symbol("epsilon", real=True)
+    si, sj = sp.symbols("s_i s_j", positive=True)
+    sigma_plane = sp.diag(si**2, sj**2)  # Σ in the basis (u_i, u_j)
+    w2 = sp.Matrix([eps, 1])  # the column u_j + ε u_i
+    residual = sp.eye(2) - w2 * w2.T
+    plane_loss = (residual * sigma_plane * residual.T).trace()
+    curvature = sp.factor(sp.diff(plane_loss, eps, 2).subs(eps, 0))
+    sigma = sp.IndexedBase("sigma", positive=True)
+    i, j = sp.symbols("i j", integer=True, positive=True)
+    derived = curvature.xreplace({si: sigma[i], sj: sigma[j]})
+    if sp.expand(derived + 2 * (sigma[i] ** 2 - sigma[j] ** 2)) != 0:
+        raise ArithmeticError(f"unexpected curvature {derived}")
+    result = {
+        "∂L/∂W1 at (C U_kᵀ, U_k C⁻¹)": at1,
+        "∂L/∂W2 at (C U_kᵀ, U_k C⁻¹)": at2,
+        "L there": min_loss().result,
+        "dᵀ H d at a saddle": -2 * (sigma[i] ** 2 - sigma[j] ** 2),
+    }
+    steps = (
+        Step("With X Xᵀ = nΣ, the derived gradients read", g1, "∂L/∂W1", r"\frac{\partial L}{\partial W_1}"),
+        Step("and", g2, "∂L/∂W2", r"\frac{\partial L}{\partial W_2}"),
+        Step("Put W1 = C U_kᵀ, W2 = U_k C⁻¹ (C invertible; C⁻¹C = I cancels) and use U_kᵀU_k = I, Σ U_k = U_k Λ_k "
+             "and U_kᵀ Σ = Λ_k U_kᵀ, factor by factor without reordering: the terms cancel.", at1,
+             "∂L/∂W1 there", r"\left.\frac{\partial L}{\partial W_1}\right|_{C U_k^\top,\,U_k C^{-1}}"),
+        Step("Likewise", at2, "∂L/∂W2 there", r"\left.\frac{\partial L}{\partial W_2}\right|_{C U_k^\top,\,U_k C^{-1}}"),
+        Step("The product W2 W1 = U_k U_kᵀ does not depend on C, so the loss on the whole family is the minimum "
+             "(lae.min_loss); the minimiser is unique only as the product.", min_loss().result, "L", "L"),
+        Step("Any other subset S of k eigenvectors also gives a critical point (the same cancellation). If S leaves "
+             "out u_i and keeps u_j with σ_i² > σ_j², move u_j towards u_i: along W + εd, d = (e_j u_iᵀ, u_i e_jᵀ), "
+             "the loss restricted to the plane (u_i, u_j) is", plane_loss, "L(ε) − const", r"L(\epsilon) - c"),
+        Step("Its second derivative at ε = 0, which is dᵀ H d (the gradient vanishes there), is negative: S is "
+             "a saddle, not a minimum (Baldi and Hornik, 1989). With ‖d‖² = 2 the Hessian's smallest eigenvalue is "
+             "at most −(σ_i² − σ_j²).", derived, "dᵀ H d", r"d^\top H d"),
+    )  # fmt: skip
+    symbols = {**MATRIX_SYMBOLS, "sigma": sigma, "i": i, "j": j, "C": C, "U_k": U_k, "Sigma": Sigma,
+               "Lambda_k": Lambda_k}  # fmt: skip
+    return Derivation(result, steps, symbols)

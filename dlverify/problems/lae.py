@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dlverify.problem import Case, Problem, SymbolSpec
+from dlverify.problem import Case, Measurement, Problem, SymbolSpec
 
 EPS = sys.float_info.epsilon
 SETUP = (
@@ -62,29 +62,34 @@ def _cases() -> Any:
     )
 
 
-def _min_cases() -> Any:
+def spectrum_case(m: int, k: int, extra: int, seed: int) -> dict:
     """X = √n U diag(s) Vᵀ from a chosen spectrum: Σ = XXᵀ/n has eigenvalues s_i², distinct and
-    positive (the catalog's assumptions), with gaps of at least 0.1."""
+    positive (the catalog's assumptions): s_m ∈ [0.5, 1] and consecutive s_i 0.1 to 0.4 apart, so
+    consecutive eigenvalues s_i² are at least 0.1 apart. The oracles find the eigenvectors themselves
+    (scipy.linalg.eigh); ``seed`` also drives any further random choice of a case."""
+    import numpy as np
+
+    n = m + extra
+    rng = np.random.default_rng(seed)
+    s = (rng.uniform(0.5, 1.0) + np.concatenate([[0.0], np.cumsum(rng.uniform(0.1, 0.4, m - 1))]))[::-1]
+    U, _ = np.linalg.qr(rng.normal(size=(m, m)))
+    V, _ = np.linalg.qr(rng.normal(size=(n, m)))
+    X = np.sqrt(n) * U @ np.diag(s) @ V.T
+    return {"m": m, "k": k, "n": n, "X": X, "sigma": [float(v) for v in s], "seed": seed}
+
+
+def spectrum_cases(max_m: int = 8) -> Any:
     from hypothesis import strategies as st
 
-    def build(args: tuple) -> dict:
-        import numpy as np
-
-        m, k, extra, seed = args
-        n = m + extra
-        rng = np.random.default_rng(seed)
-        s = np.sort(rng.uniform(0.5, 2.0, m) + 0.1 * np.arange(m))[::-1]
-        U, _ = np.linalg.qr(rng.normal(size=(m, m)))
-        V, _ = np.linalg.qr(rng.normal(size=(n, m)))
-        X = np.sqrt(n) * U @ np.diag(s) @ V.T
-        # σ_i = s_i as chosen: the oracle finds the eigenvectors itself (scipy.linalg.eigh)
-        return {"m": m, "k": k, "n": n, "X": X, "sigma": [float(v) for v in s]}
-
     return (
-        st.integers(2, 8)
+        st.integers(2, max_m)
         .flatmap(lambda m: st.tuples(st.just(m), st.integers(1, m - 1), st.integers(0, 6), st.integers(0, 2**31)))
-        .map(build)
+        .map(lambda args: spectrum_case(*args))
     )
+
+
+def _min_cases() -> Any:
+    return spectrum_cases()
 
 
 def _gradient(which: str) -> Problem:
@@ -104,6 +109,95 @@ def _gradient(which: str) -> Problem:
         tolerance_note="32(m+n+k)·eps relative to the largest entry of |…| evaluated on absolute values",
         sizes=("m", "k", "n"),
     )
+
+
+def _optimality_cases() -> Any:
+    """A spectrum case plus an invertible C, a random start, and a non-top subset S with a pair
+    (i ∉ S, j ∈ S, σ_i > σ_j): all drawn from the case's seed."""
+    from hypothesis import strategies as st
+
+    def extend(case: dict) -> dict:
+        import numpy as np
+
+        m, k = case["m"], case["k"]
+        rng = np.random.default_rng(case["seed"] + 1)
+        q1, _ = np.linalg.qr(rng.normal(size=(k, k)))
+        q2, _ = np.linalg.qr(rng.normal(size=(k, k)))
+        C = q1 @ np.diag(rng.uniform(0.5, 2.0, k)) @ q2  # condition number at most 4
+        while True:
+            S = sorted(rng.choice(m, size=k, replace=False).tolist())
+            if S != list(range(k)):
+                break
+        pairs = [(i, j) for j in S for i in range(j) if i not in S]
+        i, j = pairs[int(rng.integers(len(pairs)))]
+        # 1-based, as in the derivation's σ_i, σ_j
+        return {**case, "C": C, "S": [s + 1 for s in S], "i": i + 1, "j": j + 1}
+
+    return spectrum_cases(7).map(extend)
+
+
+def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
+    """The derived claim against autograd, scipy.linalg.eigh and L-BFGS from a random start."""
+    import numpy as np
+
+    from dlverify.crosscheck import evaluate, matrix_point, relative_error
+    from dlverify.matrix_eval import evaluate as evaluate_matrix
+
+    num, derivation = _numerics(), problem.derive()
+    entries = derivation.entries()
+    X, k, C = case["X"], case["k"], case["C"]
+    m, n = X.shape
+    pca = num.pca(X, k)
+    U_k, values = pca["U_k"], pca["eigenvalues"]
+    scale_sigma = float(values[0])
+    # the two terms that cancel in each gradient are of size 2‖Σ‖‖C‖‖C⁻¹‖; eigh's vectors are accurate
+    # to about m·eps·‖Σ‖/gap, and the gaps are at least 0.1
+    cond = float(np.linalg.cond(C))
+    grad_tol = 64 * (m + n) * EPS
+    grads = num.gradients(X, C @ U_k.T, U_k @ np.linalg.inv(C))
+    point = matrix_point(derivation.symbols, {"m": m, "k": k, "n": n})
+    out = []
+    for name, which in (("∂L/∂W1 at (C U_kᵀ, U_k C⁻¹)", "W_1"), ("∂L/∂W2 at (C U_kᵀ, U_k C⁻¹)", "W_2")):
+        want = evaluate_matrix(entries[name], point)
+        error = float(np.abs(grads[which] - want).max()) / (2 * scale_sigma * cond)
+        out.append(Measurement(f"{name} = autograd", error, grad_tol))
+    trailing = evaluate(entries["L there"], derivation.symbols, case)
+    loss_tol = 64 * m * (m + n) * EPS
+    at_family = num.loss(X, C @ U_k.T, U_k @ np.linalg.inv(C))
+    out.append(Measurement("L at (C U_kᵀ, U_k C⁻¹) = Σ_{i>k} σ_i²", relative_error(at_family, trailing, trailing),
+                           loss_tol * cond**2, trailing, at_family))
+    # optimisation from a random start: reaches the minimum and the top-k subspace
+    fit = num.fit(X, k, seed=case["seed"])
+    gap = float(values[k - 1] - values[k])
+    out.append(Measurement("L-BFGS from a random start: L − Σ_{i>k} σ_i² (relative)",
+                           max(0.0, fit["loss"] - trailing) / trailing, 1e-12, trailing, fit["loss"]))
+    # first order: an angle θ costs about 2·gap·θ² in L, and L-BFGS stops when ‖∇L‖ is at float64's
+    # resolution; an angle that large is ‖∇L‖/gap — the tolerance, with a factor 100 of room
+    angle_tol = 100 * max(fit["grad_norm"], 1e-12) / gap
+    out.append(Measurement("largest principal angle between span W2 and span U_k",
+                           num.max_principal_angle(fit["W_2"], U_k), angle_tol))
+    out.append(Measurement("L-BFGS converged: ‖∇L‖ relative to ‖Σ‖", fit["grad_norm"] / scale_sigma, 1e-6))
+    # a saddle from the subset S, and the direction that moves u_j towards u_i
+    U = pca["U"]
+    U_S = U[:, [s - 1 for s in case["S"]]]
+    at_saddle = num.gradients(X, U_S.T, U_S)
+    saddle_grad = max(float(np.abs(g).max()) for g in at_saddle.values()) / (2 * scale_sigma)
+    out.append(Measurement(f"S = {case['S']} is a critical point (autograd ‖∇L‖)", saddle_grad, grad_tol))
+    column = case["S"].index(case["j"])
+    D1 = np.zeros((k, m))
+    D1[column] = U[:, case["i"] - 1]
+    D2 = D1.T.copy()
+    measured = num.curvature(X, U_S.T, U_S, D1, D2)
+    sigma = [float(np.sqrt(v)) for v in values]
+    derived = evaluate(entries["dᵀ H d at a saddle"], derivation.symbols, {"sigma": sigma, "i": case["i"],
+                                                                              "j": case["j"]})
+    out.append(Measurement(f"dᵀHd (u_{case['j']} towards u_{case['i']}) = derived",
+                           relative_error(measured, derived, 4 * scale_sigma), loss_tol, derived, measured))
+    smallest = float(np.linalg.eigvalsh(num.hessian(X, U_S.T, U_S))[0])
+    # the Rayleigh quotient bounds the smallest eigenvalue: λ_min ≤ dᵀHd/‖d‖² < 0
+    out.append(Measurement("λ_min(Hessian) ≤ dᵀHd/‖d‖² (negative: a saddle)",
+                           max(0.0, smallest - derived / 2) / (4 * scale_sigma), loss_tol, derived / 2, smallest))
+    return out
 
 
 def _min_oracle(case: Case) -> float:
@@ -133,5 +227,24 @@ PROBLEMS = (
         tolerance=lambda c: 64 * c["m"] * (c["m"] + c["n"]) * EPS,
         tolerance_note="64·m(m+n)·eps relative to the sum: eigh's backward error, ‖Σ‖-relative",
         sizes=("m", "k"),
+    ),
+    Problem(
+        id="lae.pca_is_optimal",
+        topic="lae",
+        title="PCA is optimal; the optimum is unique only as W2 W1; other critical points are saddles",
+        kind="claim",
+        statement=SETUP + " W1 = U_kᵀ, W2 = U_k satisfy the first-order conditions and reach the global minimum; so "
+        "does every W1 = C U_kᵀ, W2 = U_k C⁻¹ (C invertible), so the optimum is unique only as the product "
+        "W2 W1 = U_k U_kᵀ; critical points built from other eigenvector subsets are saddles.",
+        symbols=(*SIZES, *MATRICES),
+        derive=lambda: _derivations().pca_is_optimal(),
+        oracle=lambda c: None,
+        oracle_name="autograd gradients and Hessians at scipy.linalg.eigh's eigenvectors; L-BFGS from random starts",
+        cases=_optimality_cases,
+        tolerance=lambda c: 0.0,
+        tolerance_note="per check: 64(m+n)·eps for gradients (relative to 2‖Σ‖·cond C), 64m(m+n)·eps for losses "
+        "and curvatures, 100‖∇L‖/gap for the principal angle after L-BFGS",
+        compare=_optimality_compare,
+        sizes=("m", "k", "n"),
     ),
 )

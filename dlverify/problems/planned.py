@@ -19,7 +19,6 @@ mlp.values table
 optim.adam_bias_correction expr
 xent.initial_loss number
 xent.initial_accuracy number
-lae.pca_is_optimal claim
 rlae.layers choice
 rlae.loss_fn choice
 rlae.needed choice
