@@ -174,7 +174,8 @@ def pca_is_optimal() -> Derivation:
         Step("Put W1 = C U_kᵀ, W2 = U_k C⁻¹ (C invertible; C⁻¹C = I cancels) and use U_kᵀU_k = I, Σ U_k = U_k Λ_k "
              "and U_kᵀ Σ = Λ_k U_kᵀ, factor by factor without reordering: the terms cancel.", at1,
              "∂L/∂W1 there", r"\left.\frac{\partial L}{\partial W_1}\right|_{C U_k^\top,\,U_k C^{-1}}"),
-        Step("Likewise", at2, "∂L/∂W2 there", r"\left.\frac{\partial L}{\partial W_2}\right|_{C U_k^\top,\,U_k C^{-1}}"),
+        Step("Likewise", at2, "∂L/∂W2 there",
+             r"\left.\frac{\partial L}{\partial W_2}\right|_{C U_k^\top,\,U_k C^{-1}}"),
         Step("The product W2 W1 = U_k U_kᵀ does not depend on C, so the loss on the whole family is the minimum "
              "(lae.min_loss); the minimiser is unique only as the product.", min_loss().result, "L", "L"),
         Step("Any other subset S of k eigenvectors also gives a critical point (the same cancellation). If S leaves "

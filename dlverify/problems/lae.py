@@ -114,7 +114,6 @@ def _gradient(which: str) -> Problem:
 def _optimality_cases() -> Any:
     """A spectrum case plus an invertible C, a random start, and a non-top subset S with a pair
     (i ∉ S, j ∈ S, σ_i > σ_j): all drawn from the case's seed."""
-    from hypothesis import strategies as st
 
     def extend(case: dict) -> dict:
         import numpy as np
