@@ -67,9 +67,7 @@ def curvature(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, D1: ArrayLike, D2: Arr
     return float(torch.func.grad(torch.func.grad(along))(zero))
 
 
-def fit(
-    X: ArrayLike, k: int, lam: float = 0.0, seed: int = 0, scale: float = 0.5, history: bool = False
-) -> dict:
+def fit(X: ArrayLike, k: int, lam: float = 0.0, seed: int = 0, scale: float = 0.5, history: bool = False) -> dict:
     """Minimise L_λ from a random start (entries N(0, scale²), seeded) by L-BFGS to the precision
     of float64 gradients. Returns the final W1, W2, loss, gradient norm, and with ``history``
     the iterates W2 (for the report's convergence figure)."""

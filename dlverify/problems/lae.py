@@ -163,18 +163,35 @@ def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
     trailing = evaluate(entries["L there"], derivation.symbols, case)
     loss_tol = 64 * m * (m + n) * EPS
     at_family = num.loss(X, C @ U_k.T, U_k @ np.linalg.inv(C))
-    out.append(Measurement("L at (C U_kᵀ, U_k C⁻¹) = Σ_{i>k} σ_i²", relative_error(at_family, trailing, trailing),
-                           loss_tol * cond**2, trailing, at_family))
+    out.append(
+        Measurement(
+            "L at (C U_kᵀ, U_k C⁻¹) = Σ_{i>k} σ_i²",
+            relative_error(at_family, trailing, trailing),
+            loss_tol * cond**2,
+            trailing,
+            at_family,
+        )
+    )
     # optimisation from a random start: reaches the minimum and the top-k subspace
     fit = num.fit(X, k, seed=case["seed"])
     gap = float(values[k - 1] - values[k])
-    out.append(Measurement("L-BFGS from a random start: L − Σ_{i>k} σ_i² (relative)",
-                           max(0.0, fit["loss"] - trailing) / trailing, 1e-12, trailing, fit["loss"]))
+    out.append(
+        Measurement(
+            "L-BFGS from a random start: L − Σ_{i>k} σ_i² (relative)",
+            max(0.0, fit["loss"] - trailing) / trailing,
+            1e-12,
+            trailing,
+            fit["loss"],
+        )
+    )
     # first order: an angle θ costs about 2·gap·θ² in L, and L-BFGS stops when ‖∇L‖ is at float64's
     # resolution; an angle that large is ‖∇L‖/gap — the tolerance, with a factor 100 of room
     angle_tol = 100 * max(fit["grad_norm"], 1e-12) / gap
-    out.append(Measurement("largest principal angle between span W2 and span U_k",
-                           num.max_principal_angle(fit["W_2"], U_k), angle_tol))
+    out.append(
+        Measurement(
+            "largest principal angle between span W2 and span U_k", num.max_principal_angle(fit["W_2"], U_k), angle_tol
+        )
+    )
     out.append(Measurement("L-BFGS converged: ‖∇L‖ relative to ‖Σ‖", fit["grad_norm"] / scale_sigma, 1e-6))
     # a saddle from the subset S, and the direction that moves u_j towards u_i
     U = pca["U"]
@@ -188,14 +205,29 @@ def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
     D2 = D1.T.copy()
     measured = num.curvature(X, U_S.T, U_S, D1, D2)
     sigma = [float(np.sqrt(v)) for v in values]
-    derived = evaluate(entries["dᵀ H d at a saddle"], derivation.symbols, {"sigma": sigma, "i": case["i"],
-                                                                              "j": case["j"]})
-    out.append(Measurement(f"dᵀHd (u_{case['j']} towards u_{case['i']}) = derived",
-                           relative_error(measured, derived, 4 * scale_sigma), loss_tol, derived, measured))
+    derived = evaluate(
+        entries["dᵀ H d at a saddle"], derivation.symbols, {"sigma": sigma, "i": case["i"], "j": case["j"]}
+    )
+    out.append(
+        Measurement(
+            f"dᵀHd (u_{case['j']} towards u_{case['i']}) = derived",
+            relative_error(measured, derived, 4 * scale_sigma),
+            loss_tol,
+            derived,
+            measured,
+        )
+    )
     smallest = float(np.linalg.eigvalsh(num.hessian(X, U_S.T, U_S))[0])
     # the Rayleigh quotient bounds the smallest eigenvalue: λ_min ≤ dᵀHd/‖d‖² < 0
-    out.append(Measurement("λ_min(Hessian) ≤ dᵀHd/‖d‖² (negative: a saddle)",
-                           max(0.0, smallest - derived / 2) / (4 * scale_sigma), loss_tol, derived / 2, smallest))
+    out.append(
+        Measurement(
+            "λ_min(Hessian) ≤ dᵀHd/‖d‖² (negative: a saddle)",
+            max(0.0, smallest - derived / 2) / (4 * scale_sigma),
+            loss_tol,
+            derived / 2,
+            smallest,
+        )
+    )
     return out
 
 
