@@ -20,25 +20,30 @@ R = X - W2 * W1 * X
 MATRIX_SYMBOLS = {"m": m, "k": k, "n": n, "X": X, "W_1": W1, "W_2": W2}
 
 
-def _entrywise(which: str) -> tuple[sp.Basic, sp.Basic]:
-    """SymPy's derivative of L in the entry [p, q], the range conditions of its deltas dropped."""
+def _entrywise(which: str, lam: sp.Symbol | None = None) -> tuple[sp.Basic, sp.Basic]:
+    """SymPy's derivative of L (of L_λ with ``lam``) in the entry [p, q], the range conditions of its
+    deltas dropped."""
     Xi, A, B = sp.IndexedBase("X"), sp.IndexedBase("W_1"), sp.IndexedBase("W_2")
     i, j, a, b, p, q = sp.symbols("i j a b p q", integer=True, positive=True)
     residual = Xi[i, j] - sp.Sum(B[i, a] * A[a, b] * Xi[b, j], (a, 1, k), (b, 1, m))
     loss = sp.Sum(residual**2, (i, 1, m), (j, 1, n)) / n
+    if lam is not None:
+        loss += lam * sp.Sum(A[a, b] ** 2, (a, 1, k), (b, 1, m)) + lam * sp.Sum(B[b, a] ** 2, (b, 1, m), (a, 1, k))
     target = A[p, q] if which == "W_1" else B[p, q]
     raw = sp.diff(loss, target).doit()
     raw = raw.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0].expr)  # [p, q] is an entry
     return loss, raw
 
 
-def _explicit_check(result: sp.MatrixExpr, which: str) -> sp.Basic:
+def _explicit_check(result: sp.MatrixExpr, which: str, lam: sp.Symbol | None = None) -> sp.Basic:
     """SymPy at explicit sizes m = 3, k = 2, n = 4: the matrix form minus the entrywise derivative."""
     sizes = {m: 3, k: 2, n: 4}
     Xe = sp.Matrix(3, 4, lambda a, b: sp.Symbol(f"x{a}{b}"))
     Ae = sp.Matrix(2, 3, lambda a, b: sp.Symbol(f"a{a}{b}"))
     Be = sp.Matrix(3, 2, lambda a, b: sp.Symbol(f"b{a}{b}"))
     loss = sum(e**2 for e in (Xe - Be * Ae * Xe)) / 4
+    if lam is not None:
+        loss += lam * sum(e**2 for e in Ae) + lam * sum(e**2 for e in Be)
     target = Ae if which == "W_1" else Be
     derivative = target.applyfunc(lambda e: sp.diff(loss, e))
     explicit = {X.subs(sizes): Xe, W1.subs(sizes): Ae, W2.subs(sizes): Be}
@@ -46,29 +51,33 @@ def _explicit_check(result: sp.MatrixExpr, which: str) -> sp.Basic:
     return sp.simplify(sp.Matrix(matrix_form) - derivative)
 
 
-def _gradient(which: str, result: sp.MatrixExpr, form: str) -> Derivation:
-    loss, entry = _entrywise(which)
-    gap = _explicit_check(result, which)
+def gradient(which: str, result: sp.MatrixExpr, form: str, lam: sp.Symbol | None = None) -> Derivation:
+    """∂L/∂W (∂L_λ/∂W with ``lam``): SymPy entry by entry, recognised as ``result`` (``form`` in words),
+    which SymPy confirms at explicit sizes."""
+    loss, entry = _entrywise(which, lam)
+    gap = _explicit_check(result, which, lam)
+    name, tex = ("L", "L") if lam is None else ("L_λ", r"L_\lambda")
     if gap != sp.zeros(*gap.shape):
-        raise ArithmeticError(f"the matrix form of ∂L/∂{which} disagrees at explicit sizes")
+        raise ArithmeticError(f"the matrix form of ∂{name}/∂{which} disagrees at explicit sizes")
     steps = (
-        Step("Entry by entry, with R = X − W2 W1 X:", loss, "L", "L"),
+        Step("Entry by entry, with R = X − W2 W1 X:", loss, name, tex),
         Step(f"SymPy differentiates in the entry [p, q] of {which} (its Kronecker deltas summed):", entry,
-             f"∂L/∂{which}[p, q]", rf"\frac{{\partial L}}{{\partial {which}[p,q]}}"),
+             f"∂{name}/∂{which}[p, q]", rf"\frac{{\partial {tex}}}{{\partial {which}[p,q]}}"),
         Step(f"This is entry [p, q] of {form} (at explicit sizes 3, 2, 4 the difference simplifies to 0 entry by "
-             "entry):", result, f"∂L/∂{which}", rf"\frac{{\partial L}}{{\partial {which}}}"),
+             "entry):", result, f"∂{name}/∂{which}", rf"\frac{{\partial {tex}}}{{\partial {which}}}"),
     )  # fmt: skip
-    return Derivation(result, steps, MATRIX_SYMBOLS)
+    symbols = MATRIX_SYMBOLS if lam is None else {**MATRIX_SYMBOLS, "lambda": lam}
+    return Derivation(result, steps, symbols)
 
 
 @cache
 def grad_W1() -> Derivation:
-    return _gradient("W_1", -sp.Rational(2) / n * W2.T * R * X.T, "−(2/n) W2ᵀ (X − W2 W1 X) Xᵀ")
+    return gradient("W_1", -sp.Rational(2) / n * W2.T * R * X.T, "−(2/n) W2ᵀ (X − W2 W1 X) Xᵀ")
 
 
 @cache
 def grad_W2() -> Derivation:
-    return _gradient("W_2", -sp.Rational(2) / n * R * X.T * W1.T, "−(2/n) (X − W2 W1 X) Xᵀ W1ᵀ")
+    return gradient("W_2", -sp.Rational(2) / n * R * X.T * W1.T, "−(2/n) (X − W2 W1 X) Xᵀ W1ᵀ")
 
 
 @cache

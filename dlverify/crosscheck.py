@@ -119,9 +119,10 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
     derivation = problem.derive()
     observed = problem.oracle(case)
     if isinstance(derivation.result, frozenset):
-        # a choice: the key must be among the options this case is consistent with
+        # a choice: the key must be among the options this case is consistent with; where several
+        # are chosen, the oracle measures the right set itself, and the key must be that set
         consistent = frozenset(observed)
-        ok = derivation.result <= consistent
+        ok = derivation.result == consistent if problem.answer.multiple else derivation.result <= consistent
         return [Measurement(f"{problem.id} (key among {sorted(consistent)})", 0.0 if ok else 1.0, 0.5)]
     entries = derivation.entries()
     if problem.axes:

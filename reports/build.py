@@ -32,6 +32,7 @@ TOPIC_TITLES = {
     "conv": "Convolutions: output shapes and gradient identities",
     "conv1d": "A 1-D convolution and its gradients",
     "lae": "Linear autoencoders and PCA",
+    "rlae": "The ℓ2-regularised linear autoencoder",
 }
 LATEXMK = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-quiet"]
 

@@ -64,6 +64,11 @@ def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False
         if spec.kind == "matrix" and isinstance(obj, sp.MatrixSymbol):
             rows, cols = (point.size(d) for d in obj.shape)
             point.matrices[obj] = _structured(spec.assumptions, rows, cols, np_rng)
+    for spec in problem.symbols:
+        # "below Lambda_k": a scalar under the smallest diagonal entry (λ < σ_k², where a formula holds)
+        for bound in (a.removeprefix("below ") for a in spec.assumptions if a.startswith("below ")):
+            ceiling = float(np.min(np.diag(point.matrices[objects[bound]])))
+            scalars[objects[spec.name]] = rng.uniform(0.05, 0.95) * ceiling
     return point
 
 
@@ -94,6 +99,7 @@ def judge_matrix(
     if isinstance(read, Verdict):
         return read
     student, reference = read
+    reference = _omitted_identities(problem, student, reference)
     checked = 0
     for point, want in _points(problem, reference, rng, POINTS):
         try:
@@ -135,6 +141,18 @@ def judge_matrix(
         f"equal to the reference at {checked} random points with fresh sizes each (float64)",
         score=1.0,
     )
+
+
+def _omitted_identities(problem: Problem, student: sp.Basic, reference: sp.Basic) -> sp.Basic:
+    """A factor the item lets an answer omit ("identity when omitted", an arbitrary orthogonal O):
+    when the answer has none, the reference takes it as I; when it has one, any value must work."""
+    objects = problem.derive().symbols
+    for spec in problem.symbols:
+        obj = objects.get(spec.name)
+        if "identity when omitted" in spec.assumptions and isinstance(obj, sp.MatrixSymbol):
+            if not student.has(obj):
+                reference = reference.xreplace({obj: sp.Identity(obj.rows)})
+    return reference
 
 
 def _sizes(point: MatrixPoint) -> str:

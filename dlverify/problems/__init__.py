@@ -10,4 +10,5 @@ TOPIC_MODULES = (
     "dlverify.problems.gru",
     "dlverify.problems.conv",
     "dlverify.problems.lae",
+    "dlverify.problems.rlae",
 )

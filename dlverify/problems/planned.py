@@ -19,13 +19,6 @@ mlp.values table
 optim.adam_bias_correction expr
 xent.initial_loss number
 xent.initial_accuracy number
-rlae.layers choice
-rlae.loss_fn choice
-rlae.needed choice
-rlae.weight_decay expr
-rlae.weight_decay_mean expr
-rlae.sigma_minimizer number
-rlae.optimum matrix
 beam.step1 choice
 beam.step2 choice
 beam.step3 choice

@@ -1,0 +1,221 @@
+"""The ℓ2-regularised linear autoencoder L_λ = (1/n)‖X − W2 W1 X‖_F² + λ‖W1‖_F² + λ‖W2‖_F².
+
+Its gradients (entry by entry, as for L), the torch.optim.SGD settings that optimise it, the
+balance W1 W1ᵀ = W2ᵀ W2 at critical points, and the global minimiser of Kunin et al. (ICML
+2019) reduced to one scalar problem per eigen-direction. With the 1/n of this loss, the σ_i²
+are the eigenvalues of Σ = XXᵀ/n (Kunin et al.'s loss has no 1/n: theirs are those of XXᵀ).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from derivations import lae
+from derivations.core import Derivation, Step
+from derivations.lae import W1, W2, X, k, m, n
+
+lam = sp.Symbol("lambda", positive=True)
+U_k, Lambda_k, Sigma = lae.U_k, lae.Lambda_k, lae.Sigma
+O = sp.MatrixSymbol("O", k, k)
+I_k = sp.Identity(k)
+sigma = sp.IndexedBase("sigma", positive=True)
+i = sp.Symbol("i", integer=True, positive=True)
+OPTIMUM = U_k * sp.MatPow(I_k - lam * Lambda_k.I, sp.Rational(1, 2)) * O
+
+
+@cache
+def grad_W1() -> Derivation:
+    R = X - W2 * W1 * X
+    return lae.gradient("W_1", -sp.Rational(2) / n * W2.T * R * X.T + 2 * lam * W1,
+                        "−(2/n) W2ᵀ (X − W2 W1 X) Xᵀ + 2λ W1", lam)  # fmt: skip
+
+
+@cache
+def grad_W2() -> Derivation:
+    R = X - W2 * W1 * X
+    return lae.gradient("W_2", -sp.Rational(2) / n * R * X.T * W1.T + 2 * lam * W2,
+                        "−(2/n) (X − W2 W1 X) Xᵀ W1ᵀ + 2λ W2", lam)  # fmt: skip
+
+
+def _sgd_steps(mean: bool) -> tuple[sp.Basic, sp.Basic, tuple[Step, ...]]:
+    """Match one torch.optim.SGD step, W ← W − η(∇ℓ + wd·W), to a step along −∇L_λ = −(∇D + 2λW).
+
+    ∇D (the data term's gradient) and W are independent, so both coefficients must match: with
+    the step c·∇L_λ, ∇ℓ = s·∇D gives s = c and wd = 2λc. Returns wd and the step's scale c."""
+    wd, c = sp.symbols("wd c", real=True)
+    grad_data, w = sp.symbols("nabla_D w", real=True)
+    a, b, p, q = sp.symbols("a b p q", integer=True, positive=True)
+    A = sp.IndexedBase("W")
+    penalty = lam * sp.Sum(A[a, b] ** 2, (a, 1, k), (b, 1, m))
+    d_penalty = sp.diff(penalty, A[p, q]).doit()
+    d_penalty = d_penalty.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0].expr)
+    scale = 1 / m if mean else sp.Integer(1)  # MSELoss's mean also divides by the m coordinates
+    sgd = scale * grad_data + wd * w
+    target = grad_data + d_penalty.subs(A[p, q], w)
+    solved = sp.solve(sp.Poly(sgd - c * target, grad_data, w).coeffs(), [wd, c], dict=True)
+    if len(solved) != 1:
+        raise ArithmeticError(f"the SGD step matches −∇L_λ in {len(solved)} ways")
+    value, step_scale = solved[0][wd], solved[0][c]
+    loss_text = ("nn.MSELoss() (the mean over the n·m entries of a batch of n) = D/m"
+                 if mean else "the per-sample summed squared error averaged over the batch = D")  # fmt: skip
+    steps = (
+        Step("PyTorch's SGD adds weight_decay·W to each parameter's gradient: W ← W − η(∇ℓ + wd·W) (torch.optim.SGD's "
+             "documented update, measured in the check)."),
+        Step("The penalty's gradient, SymPy entry by entry:", d_penalty, "∂(λ‖W‖_F²)/∂W[p, q]",
+             r"\frac{\partial (\lambda \|W\|_F^2)}{\partial W[p,q]}"),
+        Step(f"With the loss ℓ = {loss_text}, where D = (1/n)‖X − W2W1X‖_F² is L_λ's data term, one SGD step is "
+             "along", sgd, "∇ℓ + wd·W", r"\nabla \ell + \mathrm{wd}\, W"),
+        Step("It must be c·∇L_λ; ∇D and W vary independently, so SymPy matches both coefficients and finds the "
+             "step's scale", step_scale, "c", "c"),
+        Step("and the weight decay", value, "weight_decay", r"\mathrm{weight\_decay}"),
+    )  # fmt: skip
+    return value, step_scale, steps
+
+
+@cache
+def weight_decay() -> Derivation:
+    value, _, steps = _sgd_steps(mean=False)
+    return Derivation(value, steps, {"lambda": lam, "m": m})
+
+
+@cache
+def weight_decay_mean() -> Derivation:
+    value, scale, steps = _sgd_steps(mean=True)
+    steps += (Step("The step is then 1/m as long as η∇L_λ: multiply the learning rate by m for the same step.",
+                   scale, "step scale", r"\text{step scale}"),)  # fmt: skip
+    return Derivation(value, steps, {"lambda": lam, "m": m})
+
+
+def mean_step_scale() -> sp.Basic:
+    """The scale c of the SGD step with nn.MSELoss's mean reduction, as derived."""
+    return _sgd_steps(mean=True)[1]
+
+
+@cache
+def sigma_minimizer() -> Derivation:
+    s = sp.Symbol("sigma", positive=True)
+    f = 1 / s**2 + s**2
+    critical = sp.solve(sp.diff(f, s), s)
+    if critical != [1]:
+        raise ArithmeticError(f"critical points {critical}")
+    second = sp.diff(f, s, 2).subs(s, 1)
+    ends = (sp.limit(f, s, 0, "+"), sp.limit(f, s, sp.oo))
+    steps = (
+        Step("For a fixed product a·b = 1 of two factors (a singular value of W2 times W1's), the penalty "
+             "a² + b² with a = σ, b = 1/σ is", f, "f(σ)", r"f(\sigma)"),
+        Step("Its derivative", sp.diff(f, s), "f′(σ)", r"f'(\sigma)"),
+        Step("vanishes on σ > 0 only at", critical[0], "σ*", r"\sigma^*"),
+        Step("f″ there is positive,", second, "f″(1)", r"f''(1)"),
+        Step("and f → ∞ at both ends of (0, ∞), so σ = 1 is the global minimiser: the penalty prefers balanced "
+             "factors, which is why W1 = W2ᵀ at the regularised optimum.", sp.Tuple(*ends), "(f(0⁺), f(∞))",
+             r"(f(0^+), f(\infty))"),
+    )  # fmt: skip
+    return Derivation(sp.Integer(1), steps, {})
+
+
+def _balance() -> sp.MatrixExpr:
+    """W1 ∇_{W1}ᵀ − ∇_{W2}ᵀ W2 ... in Σ-form: the data terms cancel, leaving 2λ(W1W1ᵀ − W2ᵀW2)."""
+    g1 = lae.rewrite(grad_W1().result, lae.COVARIANCE_RULES)
+    g2 = lae.rewrite(grad_W2().result, lae.COVARIANCE_RULES)
+    return lae.rewrite(g1 * W1.T - W2.T * g2, ())
+
+
+def _scalar_problem() -> tuple[sp.Basic, sp.Basic]:
+    """One eigen-direction: σ²(1 − t)² + 2λt over t = s² ≥ 0, and its minimiser for λ < σ²."""
+    t, s2 = sp.symbols("t sigma2", positive=True)
+    f = s2 * (1 - t) ** 2 + 2 * lam * t
+    (root,) = sp.solve(sp.diff(f, t), t)
+    return f.subs(s2, sp.Symbol("sigma_i", positive=True) ** 2), root.subs(s2, sp.Symbol("sigma_i", positive=True) ** 2)
+
+
+def _explicit_optimum_check() -> sp.Matrix:
+    """At m = 3, k = 2 in the eigenbasis (Σ = diag(a, b, c), U_k = [e1 e2]) with a symbolic rotation O:
+    both gradients of L_λ at W2 = U_k (I − λΛ_k⁻¹)^{1/2} O, W1 = W2ᵀ, simplified."""
+    a, b, c, theta = sp.symbols("a b c theta", positive=True)
+    Sig = sp.diag(a, b, c)
+    Uk = sp.Matrix([[1, 0], [0, 1], [0, 0]])
+    rot = sp.Matrix([[sp.cos(theta), -sp.sin(theta)], [sp.sin(theta), sp.cos(theta)]])
+    D = sp.diag(sp.sqrt(1 - lam / a), sp.sqrt(1 - lam / b))
+    B = Uk * D * rot
+    A = B.T
+    g1 = -2 * B.T * (sp.eye(3) - B * A) * Sig + 2 * lam * A
+    g2 = -2 * (sp.eye(3) - B * A) * Sig * A.T + 2 * lam * B
+    return sp.simplify(g1).col_join(sp.simplify(g2.T))
+
+
+@cache
+def optimum() -> Derivation:
+    balance = _balance()
+    expected = 2 * lam * (W1 * W1.T - W2.T * W2)
+    if lae.rewrite(balance - expected, ()) != sp.ZeroMatrix(k, k):
+        raise ArithmeticError(f"the balance identity: {balance}")
+    f, root = _scalar_problem()
+    explicit = _explicit_optimum_check()
+    if explicit != sp.zeros(*explicit.shape):
+        raise ArithmeticError("the gradients at the closed form do not vanish at m = 3, k = 2")
+    steps = (
+        Step("The gradients of L_λ (rlae.grad_W1, rlae.grad_W2) in Σ = XXᵀ/n give, expanded factor by factor, "
+             "W1-gradient·W1ᵀ − W2ᵀ·W2-gradient =", balance, "∇_{W1}W1ᵀ − W2ᵀ∇_{W2}",
+             r"\nabla_{W_1} W_1^\top - W_2^\top \nabla_{W_2}"),
+        Step("So at every critical point W1W1ᵀ = W2ᵀW2 (λ > 0): the two layers are balanced, as W1 = W2ᵀ is (the "
+             "penalty a² + b² at a fixed product ab prefers a = b: rlae.sigma_minimizer)."),
+        Step("With W2 = U_k S O, W1 = W2ᵀ, S = diag(s_i) and u_i eigenvectors of Σ, the loss splits into one term per "
+             "direction, with t = s_i² ≥ 0 (Kunin et al. 2019 show the global minimum has this form):", f, "f(t)",
+             "f(t)"),
+        Step("Its stationary point, a minimum on t ≥ 0 exactly when λ < σ_i² (else f′ ≥ 0 on t ≥ 0 and t = 0):",
+             root, "t*", "t^*"),
+        Step("For λ < σ_k² every top-k direction keeps t* > 0; the larger σ_i² the more so, so the top k are kept. "
+             "SymPy confirms at m = 3, k = 2 with a symbolic rotation O that both gradients vanish there "
+             "(the difference simplifies to 0). The minimiser, W1 = W2ᵀ:", OPTIMUM, "W2*", r"W_2^*"),
+        Step("For λ ≥ σ_k² the directions with σ_i² ≤ λ get t* = 0: the optimum's rank drops to #{i : σ_i² > λ}, "
+             "and W2 W2ᵀ = Σ_i max(0, 1 − λ/σ_i²) u_i u_iᵀ."),
+    )  # fmt: skip
+    symbols = {"m": m, "k": k, "lambda": lam, "U_k": U_k, "Lambda_k": Lambda_k, "O": O}
+    return Derivation(OPTIMUM, steps, symbols)
+
+
+@cache
+def min_loss() -> Derivation:
+    """The minimum value for λ < σ_k²: each kept direction contributes f(t*), each other one σ_i²."""
+    f, root = _scalar_problem()
+    per_direction = sp.simplify(f.subs(sp.Symbol("t", positive=True), root))
+    s_i = sp.Symbol("sigma_i", positive=True)
+    result = sp.Sum(per_direction.subs(s_i, sigma[i]), (i, 1, k)) + sp.Sum(sigma[i] ** 2, (i, k + 1, m))
+    steps = (
+        Step("At t* = 1 − λ/σ_i² one direction's loss is", per_direction, "f(t*)", "f(t^*)"),
+        Step("The k kept directions contribute that and the others σ_i² (as in lae.min_loss); for λ < σ_k²:",
+             result, "min L_λ", r"\min L_\lambda"),
+    )  # fmt: skip
+    return Derivation(result, steps, {"lambda": lam, "m": m, "k": k, "sigma": sigma, "i": i})
+
+
+@cache
+def layers() -> Derivation:
+    steps = (
+        Step("L_λ has exactly two weight matrices, the encoder W1 (k×m) and the decoder W2 (m×k), composed with no "
+             "nonlinearity and no bias (X is centred) and each penalised by λ‖·‖_F²: two bias-free nn.Linear layers. "
+             "One layer would learn a single m×m matrix with a different penalty, three a third penalised matrix."),
+    )  # fmt: skip
+    return Derivation(frozenset({"2"}), steps, {})
+
+
+@cache
+def loss_fn() -> Derivation:
+    steps = (
+        Step("The data term (1/n)‖X − W2W1X‖_F² is a mean of squared errors: nn.MSELoss (summed per sample and "
+             "averaged over the batch; with its default mean it is 1/m of that, fixed by rlae.weight_decay_mean). "
+             "L1Loss penalises absolute errors and CrossEntropyLoss compares class scores, not reconstructions."),
+    )  # fmt: skip
+    return Derivation(frozenset({"MSELoss"}), steps, {})
+
+
+@cache
+def needed() -> Derivation:
+    steps = (
+        Step("The penalty λ‖W1‖² + λ‖W2‖² is weight decay (weight_decay = 2λ, rlae.weight_decay), and the plain "
+             "gradient step is torch.optim.SGD (Adam rescales each coordinate). Dropout and layer or batch "
+             "normalisation change the function being trained, so none of them belongs to L_λ."),
+    )  # fmt: skip
+    return Derivation(frozenset({"weight decay", "SGD"}), steps, {})

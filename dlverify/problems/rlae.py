@@ -1,0 +1,367 @@
+"""Topic rlae: the ℓ2-regularised linear autoencoder — its gradients, the torch.optim.SGD settings
+that optimise it, and its global minimiser — against autograd, real optimizer steps and L-BFGS."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec
+from dlverify.problems.lae import MATRICES, SIZES, spectrum_cases
+
+EPS = sys.float_info.epsilon
+TOPIC = "rlae"
+SETUP = (
+    "The ℓ2-regularised linear autoencoder: X ∈ R^{m×n} zero-centred, encoder W1 (k×m), decoder W2 (m×k), "
+    "L_λ = (1/n)‖X − W2 W1 X‖_F² + λ‖W1‖_F² + λ‖W2‖_F²; Σ = (1/n) X Xᵀ with eigenvalues σ_1² > … > σ_m² > 0, "
+    "top-k eigenvectors U_k, Λ_k = diag(σ_1², …, σ_k²)."
+)
+LAMBDA = SymbolSpec("lambda", r"\lambda", "real", "the regularisation strength", ("λ",), assumptions=("positive",))
+M = SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "6"))
+STEP_TOL = 1e-9  # two float64 steps of size η‖∇L_λ‖ agree to ~1e-15; a wrong setup is off by O(1)
+STEP_NOTE = "steps equal within 1e-9 relative to η‖∇L_λ‖ (float64 steps agree to ~1e-15; a wrong setup is O(1) off)"
+
+
+def _derivations() -> Any:
+    from derivations import rlae
+
+    return rlae
+
+
+def _numerics() -> Any:
+    from numerics import rlae
+
+    return rlae
+
+
+def _lae_numerics() -> Any:
+    from numerics import lae
+
+    return lae
+
+
+def _training_cases() -> Any:
+    """A spectrum case (X of full row rank, n ≥ m) with random weights and λ ∈ [0.01, 2]."""
+    from hypothesis import strategies as st
+
+    def extend(args: tuple) -> dict:
+        import numpy as np
+
+        case, lam = args
+        rng = np.random.default_rng(case["seed"] + 2)
+        k, m = case["k"], case["m"]
+        return {**case, "lambda": lam, "W_1": rng.uniform(-1, 1, (k, m)), "W_2": rng.uniform(-1, 1, (m, k))}
+
+    return st.tuples(spectrum_cases(6), st.floats(0.01, 2.0)).map(extend)
+
+
+def _choice(pid: str, title: str, ask: str, options: tuple[str, ...], oracle, oracle_name: str, multiple=False):
+    return Problem(
+        id=pid,
+        topic=TOPIC,
+        title=title,
+        kind="choice",
+        statement=SETUP + " " + ask + " Options: " + ", ".join(options) + ".",
+        symbols=(),
+        derive=lambda: getattr(_derivations(), pid.split(".")[1])(),
+        oracle=lambda c: oracle()(c["X"], c["W_1"], c["W_2"], c["lambda"], STEP_TOL),
+        oracle_name=oracle_name,
+        cases=_training_cases,
+        tolerance=lambda c: 0.5,
+        tolerance_note="the key must be what the optimizer steps show, in every case",
+        sizes=("m", "k", "n"),
+        answer=AnswerSpec(options=options, multiple=multiple),
+    )
+
+
+def _weight_decay_oracle(mean: bool):
+    def oracle(case: Case) -> float:
+        return _numerics().fit_weight_decay(case["X"], case["W_1"], case["W_2"], case["lambda"], mean=mean)[
+            "weight_decay"
+        ]
+
+    return oracle
+
+
+def _step_scale(mean: bool):
+    """The fitted step's scale c and the least-squares residual, against the derivation's scale."""
+
+    def measure(case: Case) -> list[Measurement]:
+        from dlverify.crosscheck import evaluate
+
+        d = _derivations()
+        fitted = _numerics().fit_weight_decay(case["X"], case["W_1"], case["W_2"], case["lambda"], mean=mean)
+        want = evaluate(d.mean_step_scale(), {"m": d.m}, case) if mean else 1.0
+        return [
+            Measurement("one SGD step lies along −∇L_λ (least-squares residual)", fitted["residual"], STEP_TOL),
+            Measurement("the step's scale c = derived", abs(fitted["scale"] - want) / want, STEP_TOL, want,
+                        fitted["scale"]),
+        ]  # fmt: skip
+
+    return measure
+
+
+def _mean_with_scaled_lr(case: Case) -> list[Measurement]:
+    """nn.MSELoss's mean with the derived weight_decay and the learning rate times m: exactly the step."""
+    from dlverify.crosscheck import evaluate
+
+    d = _derivations().weight_decay_mean()
+    wd = evaluate(d.result, d.symbols, case)
+    num = _numerics()
+    ok = num.matches(
+        case["X"], case["W_1"], case["W_2"], case["lambda"], wd, STEP_TOL, mean=True, lr=num.LR * case["m"]
+    )
+    return [Measurement("mean MSELoss, derived weight_decay, lr·m: the step is −η∇L_λ", 0.0 if ok else 1.0, 0.5)]
+
+
+def _weight_decay(mean: bool) -> Problem:
+    which = "weight_decay_mean" if mean else "weight_decay"
+    loss = ("the loss is nn.MSELoss() with its default mean over the m coordinates (and the batch)" if mean else
+            "each sample's loss is its summed squared error ‖x − W2W1x‖², averaged over the samples of a batch")  # fmt: skip
+    ask = "makes the SGD step point along −∇L_λ" if mean else "optimises L_λ exactly"
+    props = [Property("the step's scale and residual", _step_scale(mean))]
+    if mean:
+        props.append(Property("lr scaled by m gives the step exactly", _mean_with_scaled_lr))
+    return Problem(
+        id=f"rlae.{which}",
+        topic=TOPIC,
+        title=f"torch.optim.SGD's weight_decay for L_λ ({'mean' if mean else 'summed'} MSE)",
+        kind="expr",
+        statement=SETUP + f" When {loss}, which weight_decay of torch.optim.SGD {ask}? In λ and m.",
+        symbols=(LAMBDA, M),
+        derive=lambda: getattr(_derivations(), which)(),
+        oracle=_weight_decay_oracle(mean),
+        oracle_name="one torch.optim.SGD step of two nn.Linear layers, fitted to −η∇L_λ from autograd",
+        cases=_training_cases,
+        # wd is read off the difference of two steps, η·wd·W, against η‖W‖: float64 rounding of the steps
+        tolerance=lambda c: 1e-11,
+        tolerance_note="1e-11 relative: wd is recovered from steps of size η‖W‖ computed in float64",
+        sizes=("m", "k", "n"),
+        properties=tuple(props),
+    )
+
+
+def _sigma_cases() -> Any:
+    from hypothesis import strategies as st
+
+    return st.tuples(st.floats(1e-3, 0.9), st.floats(1.1, 100.0)).map(lambda b: {"lower": b[0], "upper": b[1]})
+
+
+def _sigma_oracle(case: Case) -> float:
+    import scipy.optimize
+
+    f = lambda s: 1 / s**2 + s**2  # noqa: E731
+    found = scipy.optimize.minimize_scalar(f, bounds=(case["lower"], case["upper"]), method="bounded",
+                                           options={"xatol": 1e-12})  # fmt: skip
+    return float(found.x)
+
+
+def _optimum_cases() -> Any:
+    """A spectrum case with λ = f·σ_k², f ∈ [0.05, 0.9] (so λ < σ_k² with room), a random
+    orthogonal O, and a second λ' strictly between σ_{r+1}² and σ_r² for the rank drop."""
+
+    def extend(case: dict) -> dict:
+        import numpy as np
+
+        rng = np.random.default_rng(case["seed"] + 3)
+        s2 = np.asarray(case["sigma"]) ** 2
+        k = case["k"]
+        O, _ = np.linalg.qr(rng.normal(size=(k, k)))
+        r = int(rng.integers(0, k))  # the rank kept at λ'
+        upper = s2[r - 1] if r > 0 else s2[0] + 1.0
+        drop = float(s2[r] + rng.uniform(0.2, 0.8) * (upper - s2[r]))
+        return {**case, "lambda": float(rng.uniform(0.05, 0.9) * s2[k - 1]), "O": O, "lambda_drop": drop, "r": r}
+
+    return spectrum_cases(6).map(extend)
+
+
+def _at_eigh(case: Case, lam_key: str = "lambda", k: int | None = None, derivation: Any = None) -> tuple[Any, Any]:
+    """The derived optimum (``derivation``, else the registered one) evaluated at scipy.linalg.eigh's
+    U_k and Λ_k (k columns), and that point."""
+    import numpy as np
+
+    from dlverify.crosscheck import matrix_point
+    from dlverify.matrix_eval import evaluate as evaluate_matrix
+
+    d = derivation or _derivations().optimum()
+    k = case["k"] if k is None else k
+    pca = _lae_numerics().pca(case["X"], k)
+    values = {"m": case["m"], "k": k, "lambda": case[lam_key], "U_k": pca["U_k"],
+              "Lambda_k": np.diag(pca["eigenvalues"][:k]), "O": case["O"][:k, :k] if k == case["k"] else np.eye(k)}  # fmt: skip
+    return evaluate_matrix(d.result, matrix_point(d.symbols, values)), pca
+
+
+def _optimum_compare(problem: Problem, case: Case) -> list[Measurement]:
+    """L-BFGS from a random start against the derived minimiser (up to O), its loss and its gradient."""
+    import numpy as np
+
+    from dlverify.crosscheck import evaluate, relative_error
+
+    lae = _lae_numerics()
+    X, lam, k = case["X"], case["lambda"], case["k"]
+    m, n = X.shape
+    W2, pca = _at_eigh(case, derivation=problem.derive())
+    scale = float(pca["eigenvalues"][0])
+    fit = lae.fit(X, k, lam, seed=case["seed"])
+    values = pca["eigenvalues"]
+    # the smallest curvature at the optimum: 2(σ_k² − λ) across, and the eigen-gaps; the iterate is
+    # within ‖∇‖/curvature of the optimum set, the tolerance with a factor 100 of room
+    curvature = min(values[k - 1] - lam, *(values[i] - values[i + 1] for i in range(m - 1)))
+    tol = 100 * max(fit["grad_norm"], 1e-12) / curvature
+    grads = lae.gradients(X, W2.T, W2, lam)
+    d_min = _derivations().min_loss()
+    minimum = evaluate(d_min.result, d_min.symbols, {"lambda": lam, "m": m, "k": k, "sigma": case["sigma"]})
+    return [
+        Measurement("∇L_λ at the derived W2, W1 = W2ᵀ (random O): autograd",
+                    max(float(np.abs(g).max()) for g in grads.values()) / (2 * scale), 64 * (m + n) * EPS),
+        Measurement("W2W2ᵀ of L-BFGS's optimum = derived (O cancels)",
+                    float(np.abs(fit["W_2"] @ fit["W_2"].T - W2 @ W2.T).max()), tol),
+        Measurement("L-BFGS's optimum is balanced: W1 = W2ᵀ", float(np.abs(fit["W_1"] - fit["W_2"].T).max()), tol),
+        Measurement("L_λ at the derived W2 = L-BFGS's minimum", relative_error(lae.loss(X, W2.T, W2, lam), fit["loss"],
+                    fit["loss"]), 1e-12),
+        Measurement("derived min L_λ (rlae.min_loss) = L at the derived W2",
+                    relative_error(lae.loss(X, W2.T, W2, lam), minimum, minimum), 64 * m * (m + n) * EPS),
+    ]  # fmt: skip
+
+
+def _rank_drop(case: Case) -> list[Measurement]:
+    """At λ' between σ_{r+1}² and σ_r²: L-BFGS's optimum has rank r and W2W2ᵀ = U_r(I − λ'Λ_r⁻¹)U_rᵀ, the
+    derived formula with k = r (zero for r = 0)."""
+    import numpy as np
+
+    lae = _lae_numerics()
+    X, k, r, lam = case["X"], case["k"], case["r"], case["lambda_drop"]
+    fit = lae.fit(X, k, lam, seed=case["seed"])
+    want = _at_eigh(case, "lambda_drop", r)[0] if r else np.zeros((case["m"], 0))
+    values = lae.pca(X, k)["eigenvalues"]
+    curvature = min(abs(values[i] - lam) for i in range(len(values)))
+    tol = 100 * max(fit["grad_norm"], 1e-12) / curvature
+    singular = np.linalg.svd(fit["W_2"], compute_uv=False)
+    rank = int(np.sum(singular > np.sqrt(tol)))
+    return [
+        Measurement(f"rank of L-BFGS's optimum at λ' = {lam:.3g}: {rank}, derived {r}", 0.0 if rank == r else 1.0,
+                    0.5),
+        Measurement("W2W2ᵀ at λ' = derived with k = #{σ_i² > λ'}",
+                    float(np.abs(fit["W_2"] @ fit["W_2"].T - want @ want.T).max()), tol),
+    ]  # fmt: skip
+
+
+def _orthonormality(case: Case) -> list[Measurement]:
+    """‖W2ᵀW2 − I‖₂ of L-BFGS's optimum against the derived W2's (= λ/σ_k²): how far from orthonormal."""
+    import numpy as np
+
+    W2, pca = _at_eigh(case)
+    fit = _lae_numerics().fit(case["X"], case["k"], case["lambda"], seed=case["seed"])
+    eye = np.eye(case["k"])
+    derived = float(np.linalg.norm(W2.T @ W2 - eye, 2))
+    measured = float(np.linalg.norm(fit["W_2"].T @ fit["W_2"] - eye, 2))
+    return [Measurement("‖W2ᵀW2 − I‖₂ of the optimum = derived (λ/σ_k²)", abs(measured - derived), 1e-6, derived,
+                        measured)]  # fmt: skip
+
+
+OPTIMUM_SYMBOLS = (
+    SymbolSpec("U_k", "U_k", "matrix", "the top-k eigenvectors of Σ (m×k)", ("U_{k}", "Uk"), shape=("m", "k"),
+               assumptions=("orthonormal columns",)),
+    SymbolSpec("Lambda_k", r"\Lambda_k", "matrix", "diag(σ_1², …, σ_k²)", ("Λ_k", "\\Lambda_{k}", "Lambda_{k}"),
+               shape=("k", "k"), assumptions=("diagonal", "positive", "descending")),
+    SymbolSpec("lambda", r"\lambda", "real", "the regularisation strength, below σ_k²", ("λ",),
+               assumptions=("positive", "below Lambda_k")),
+    SymbolSpec("O", "O", "matrix", "an arbitrary k×k orthogonal factor (omitted: O = I)", shape=("k", "k"),
+               assumptions=("orthogonal", "identity when omitted")),
+    SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "5")),
+    SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
+)  # fmt: skip
+
+
+def _gradient(which: str) -> Problem:
+    short = which.replace("_", "")
+    return Problem(
+        id=f"rlae.grad_{short}",
+        topic=TOPIC,
+        title=f"∂L_λ/∂{which} (beyond the catalog)",
+        kind="matrix",
+        statement=SETUP + f" Find the gradient ∂L_λ/∂{which}.",
+        symbols=(*SIZES, *MATRICES, LAMBDA),
+        derive=lambda: getattr(_derivations(), f"grad_{short}")(),
+        oracle=lambda c: _lae_numerics().gradients(c["X"], c["W_1"], c["W_2"], c["lambda"])[which],
+        oracle_name="torch autograd (float64)",
+        cases=_training_cases,
+        tolerance=lambda c: 32 * (c["m"] + c["n"] + c["k"]) * EPS,
+        tolerance_note="32(m+n+k)·eps relative to the largest entry of |…| evaluated on absolute values",
+        sizes=("m", "k", "n"),
+    )
+
+
+PROBLEMS = (
+    _choice("rlae.layers", "How many linear layers", "How many linear layers does a model trained on L_λ have?",
+            ("0", "1", "2", "3"), lambda: _numerics().layer_counts_matching,
+            "nn.Sequential of 0–3 bias-free nn.Linear layers: parameters and one SGD step against −η∇L_λ"),
+    _choice("rlae.loss_fn", "Which loss function", "Which torch.nn loss trains L_λ?", ("L1Loss", "MSELoss",
+            "CrossEntropyLoss"), lambda: _numerics().loss_functions_along_gradient,
+            "one SGD step with each loss, fitted to −η∇L_λ over weight_decay and learning-rate scale"),
+    _choice("rlae.needed", "What training L_λ needs", "Which of these does training on L_λ need (several)?",
+            ("weight decay", "dropout", "layer norm", "batch norm", "SGD"),
+            lambda: _numerics().minimal_components,
+            "brute force over the 32 subsets: the smallest whose optimizer step is −η∇L_λ", multiple=True),
+    _weight_decay(mean=False),
+    _weight_decay(mean=True),
+    Problem(
+        id="rlae.sigma_minimizer",
+        topic=TOPIC,
+        title="The minimiser of 1/σ² + σ²",
+        kind="number",
+        statement=SETUP + " Find the minimiser of 1/σ² + σ² over σ > 0.",
+        symbols=(),
+        derive=lambda: _derivations().sigma_minimizer(),
+        oracle=_sigma_oracle,
+        oracle_name="scipy.optimize.minimize_scalar (bounded Brent) on random brackets",
+        cases=_sigma_cases,
+        # f is flat at its minimum: a float64 f pins σ only to √(2·eps·f(1)/f''(1)) ≈ 1e-8
+        tolerance=lambda c: 1e-6,
+        tolerance_note="1e-6 (the item's): f(σ) in float64 fixes σ to about √(eps·f/f″) ≈ 1e-8",
+        answer=AnswerSpec(tolerance=1e-6),
+    ),
+    Problem(
+        id="rlae.optimum",
+        topic=TOPIC,
+        title="The global minimiser of L_λ",
+        kind="matrix",
+        statement=SETUP + " For λ < σ_k², find the global minimiser W2 (W1 = W2ᵀ there) in U_k, Λ_k, λ, I and an "
+        "arbitrary orthogonal O (which may be omitted: O = I).",
+        symbols=OPTIMUM_SYMBOLS,
+        derive=lambda: _derivations().optimum(),
+        oracle=lambda c: None,
+        oracle_name="L-BFGS (scipy.optimize) from a random start, autograd gradients, scipy.linalg.eigh",
+        cases=_optimum_cases,
+        tolerance=lambda c: 0.0,
+        tolerance_note="per check: 64(m+n)·eps for the gradient, 100‖∇L_λ‖/curvature for L-BFGS's optimum, "
+        "1e-12 for its loss",
+        compare=_optimum_compare,
+        sizes=("m", "k", "n"),
+        properties=(Property("the rank drop for λ ≥ σ_k²", _rank_drop),
+                    Property("distance from orthonormal columns", _orthonormality)),
+    ),
+    Problem(
+        id="rlae.min_loss",
+        topic=TOPIC,
+        title="The minimum of L_λ (beyond the catalog)",
+        kind="expr",
+        statement=SETUP + " For λ < σ_k², the minimum of L_λ in σ_i, λ, m and k.",
+        symbols=(
+            SymbolSpec("sigma", r"\sigma", "sequence", "σ_i, the square roots of Σ's eigenvalues", ("σ",)),
+            LAMBDA,
+            SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "6")),
+            SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
+            SymbolSpec("i", "i", "index", "summation index", bounds=("1", "m")),
+        ),
+        derive=lambda: _derivations().min_loss(),
+        oracle=lambda c: _lae_numerics().fit(c["X"], c["k"], c["lambda"], seed=c["seed"])["loss"],
+        oracle_name="L-BFGS (scipy.optimize) from a random start (float64)",
+        cases=_optimum_cases,
+        tolerance=lambda c: 1e-11,
+        tolerance_note="1e-11 relative: L-BFGS stops at ‖∇L_λ‖ ≈ 1e-8, a loss error of ‖∇‖²/curvature",
+        sizes=("m", "k"),
+    ),
+    _gradient("W_1"),
+    _gradient("W_2"),
+)  # fmt: skip
