@@ -18,7 +18,7 @@ from derivations.lae import W1, W2, X, k, m, n
 
 lam = sp.Symbol("lambda", positive=True)
 U_k, Lambda_k, Sigma = lae.U_k, lae.Lambda_k, lae.Sigma
-O = sp.MatrixSymbol("O", k, k)
+O = sp.MatrixSymbol("O", k, k)  # noqa: E741 (the catalog's name)
 I_k = sp.Identity(k)
 sigma = sp.IndexedBase("sigma", positive=True)
 i = sp.Symbol("i", integer=True, positive=True)

@@ -116,8 +116,11 @@ def _mean_with_scaled_lr(case: Case) -> list[Measurement]:
 
 def _weight_decay(mean: bool) -> Problem:
     which = "weight_decay_mean" if mean else "weight_decay"
-    loss = ("the loss is nn.MSELoss() with its default mean over the m coordinates (and the batch)" if mean else
-            "each sample's loss is its summed squared error ‖x − W2W1x‖², averaged over the samples of a batch")  # fmt: skip
+    loss = (
+        "the loss is nn.MSELoss() with its default mean over the m coordinates (and the batch)"
+        if mean
+        else "each sample's loss is its summed squared error ‖x − W2W1x‖², averaged over the samples of a batch"
+    )
     ask = "makes the SGD step point along −∇L_λ" if mean else "optimises L_λ exactly"
     props = [Property("the step's scale and residual", _step_scale(mean))]
     if mean:
@@ -166,11 +169,12 @@ def _optimum_cases() -> Any:
         rng = np.random.default_rng(case["seed"] + 3)
         s2 = np.asarray(case["sigma"]) ** 2
         k = case["k"]
-        O, _ = np.linalg.qr(rng.normal(size=(k, k)))
+        orthogonal, _ = np.linalg.qr(rng.normal(size=(k, k)))
         r = int(rng.integers(0, k))  # the rank kept at λ'
         upper = s2[r - 1] if r > 0 else s2[0] + 1.0
         drop = float(s2[r] + rng.uniform(0.2, 0.8) * (upper - s2[r]))
-        return {**case, "lambda": float(rng.uniform(0.05, 0.9) * s2[k - 1]), "O": O, "lambda_drop": drop, "r": r}
+        lam = float(rng.uniform(0.05, 0.9) * s2[k - 1])
+        return {**case, "lambda": lam, "O": orthogonal, "lambda_drop": drop, "r": r}
 
     return spectrum_cases(6).map(extend)
 
@@ -186,8 +190,9 @@ def _at_eigh(case: Case, lam_key: str = "lambda", k: int | None = None, derivati
     d = derivation or _derivations().optimum()
     k = case["k"] if k is None else k
     pca = _lae_numerics().pca(case["X"], k)
+    orthogonal = case["O"] if k == case["k"] else np.eye(k)
     values = {"m": case["m"], "k": k, "lambda": case[lam_key], "U_k": pca["U_k"],
-              "Lambda_k": np.diag(pca["eigenvalues"][:k]), "O": case["O"][:k, :k] if k == case["k"] else np.eye(k)}  # fmt: skip
+              "Lambda_k": np.diag(pca["eigenvalues"][:k]), "O": orthogonal}  # fmt: skip
     return evaluate_matrix(d.result, matrix_point(d.symbols, values)), pca
 
 
