@@ -189,7 +189,79 @@ def rnn_training(out: Path) -> Figure:
     )
 
 
+def _lae_data(m: int = 6, n: int = 40, seed: int = 5):
+    """A centred X with Σ's eigenvalues chosen (gaps of at least 0.1), as in the lae checks."""
+    from dlverify.problems.lae import spectrum_case
+
+    return spectrum_case(m, 2, n - m, seed)
+
+
+def lae_angles(out: Path) -> Figure:
+    """The largest principal angle between span W2 and the top-k eigenvectors along L-BFGS, random starts."""
+    import numpy as np
+
+    from numerics.lae import fit, max_principal_angle, pca
+
+    plt = _pyplot()
+    case = _lae_data()
+    X, k = case["X"], case["k"]
+    U_k = pca(X, k)["U_k"]
+    fig, ax = plt.subplots()
+    for seed in range(5):
+        run = fit(X, k, seed=seed, history=True)
+        angles = [max(max_principal_angle(W, U_k), 1e-17) for W in run["W_2_history"]]
+        ax.semilogy(np.arange(len(angles)), angles, lw=1, label=f"start {seed}: final L - min = "
+                    f"{run['loss'] - float(np.sum(np.asarray(case['sigma'][k:]) ** 2)):.1e}")  # fmt: skip
+    name = "lae_angles.pdf"
+    _finish(plt, fig, ax, out / name, "L-BFGS iteration", "largest principal angle (rad)", "m = 6, k = 2, n = 40")
+    return Figure(
+        name,
+        r"The largest principal angle between the column space of $W_2$ and that of $U_k$ (from "
+        r"\texttt{scipy.linalg.eigh}) along L-BFGS runs from five random starts: every run converges to the top-$k$ "
+        r"subspace, to the precision float64 gradients allow, and its loss to $\sum_{i>k}\sigma_i^2$ (legend).",
+    )
+
+
+def rlae_orthonormality(out: Path) -> Figure:
+    """‖W2ᵀW2 − I‖₂ at the regularised optimum against λ: L-BFGS against the derived closed form."""
+    import numpy as np
+
+    from derivations.rlae import optimum
+    from dlverify.crosscheck import matrix_point
+    from dlverify.matrix_eval import evaluate as evaluate_matrix
+    from numerics.lae import fit, pca
+
+    plt = _pyplot()
+    case = _lae_data()
+    X, k = case["X"], case["k"]
+    found = pca(X, k)
+    top = float(found["eigenvalues"][k - 1])
+    derivation = optimum()
+    lams = top * np.geomspace(1e-3, 0.95, 16)
+    derived, measured = [], []
+    for lam in lams:
+        values = {"m": X.shape[0], "k": k, "lambda": lam, "U_k": found["U_k"],
+                  "Lambda_k": np.diag(found["eigenvalues"][:k]), "O": np.eye(k)}  # fmt: skip
+        W2 = evaluate_matrix(derivation.result, matrix_point(derivation.symbols, values))
+        derived.append(np.linalg.norm(W2.T @ W2 - np.eye(k), 2))
+        W2_fit = fit(X, k, lam, seed=0)["W_2"]
+        measured.append(np.linalg.norm(W2_fit.T @ W2_fit - np.eye(k), 2))
+    fig, ax = plt.subplots()
+    ax.loglog(lams / top, derived, "-", lw=1, label="derived: U_k (I - λΛ_k^-1)^(1/2) O")
+    ax.loglog(lams / top, measured, "o", ms=3, mfc="none", label="L-BFGS from a random start")
+    name = "rlae_orthonormality.pdf"
+    _finish(plt, fig, ax, out / name, "λ / σ_k²", "||W2ᵀW2 - I||₂", "m = 6, k = 2, n = 40")
+    return Figure(
+        name,
+        r"How far the columns of the regularised optimum $W_2$ are from orthonormal, $\|W_2^\top W_2 - I\|_2$, "
+        r"against $\lambda/\sigma_k^2$: L-BFGS's optimum (circles) lies on the derived closed form (line), which "
+        r"equals $\lambda/\sigma_k^2$; as $\lambda \to 0$ the columns become orthonormal, as in plain PCA.",
+    )
+
+
 FIGURES: dict[str, tuple[Callable[[Path], Figure], ...]] = {
     "scalar_rnn": (scalar_rnn_decay, scalar_rnn_activations),
     "rnn": (rnn_spectral, rnn_activations, rnn_training),
+    "lae": (lae_angles,),
+    "rlae": (rlae_orthonormality,),
 }

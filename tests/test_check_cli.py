@@ -24,7 +24,7 @@ def test_mistakes_get_verdicts_counterexamples_and_diagnoses(capsys: pytest.Capt
     by_id = {r["id"]: r for r in data["results"]}
     assert by_id["scalar_rnn.dy_dw"]["diagnosis"] == "the term u_3 is missing"
     assert by_id["scalar_rnn.dy_dp"]["counterexample"]["at"]
-    assert by_id["rlae.optimum"]["verdict"] == "unsupported"
+    assert by_id["beam.best_sequence"]["verdict"] == "unsupported"
     assert by_id["scalar_rnn.dy_dq"]["verdict"] == "unknown_id"
     assert "u_{4}" in by_id["scalar_rnn.forward"]["message"]
     assert data["max_score"] == len(data["results"])
@@ -84,7 +84,7 @@ def test_a_folder_is_graded_with_a_summary(tmp_path: Path, capsys) -> None:
 
 
 def test_template_lists_symbols_and_entries(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["template", "scalar_rnn.edge_partials", "rlae.optimum"]) == 0
+    assert main(["template", "scalar_rnn.edge_partials", "beam.best_sequence"]) == 0
     out = capsys.readouterr().out
     assert '["scalar_rnn.edge_partials"]' in out and "q = ''" in out and "dy/dq" in out
     assert "not checkable yet" in out

@@ -169,7 +169,7 @@ def test_wrong_shapes_of_answers() -> None:
     assert judge("scalar_rnn.forward", "w").verdict == "unparsed"
     assert judge("scalar_rnn.forward", {"p": "u_1"}).entries["q"].verdict == "missing"
     assert judge("no.such_id", "w").verdict == "unknown_id"
-    assert judge("rlae.optimum", "w").verdict == "unsupported"
+    assert judge("beam.best_sequence", "w").verdict == "unsupported"
 
 
 HOSTILE = [

@@ -43,7 +43,7 @@ def test_show_latex(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["show", "scalar_rnn.nope"], ["verify", "nope"], ["show", "rlae.optimum"], ["verify", "rlae"]]
+    "args", [["show", "scalar_rnn.nope"], ["verify", "nope"], ["show", "beam.best_sequence"], ["verify", "beam"]]
 )
 def test_unknown_or_underived_id_exits_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == 2
