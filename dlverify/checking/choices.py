@@ -8,6 +8,7 @@ from typing import Any
 
 import sympy as sp
 
+from dlverify.checking.mutations import scale_mutations
 from dlverify.checking.parse import ParseError
 from dlverify.checking.points import DIGITS
 from dlverify.checking.resolve import to_sympy
@@ -80,4 +81,15 @@ def judge_number(problem: Problem, label: str, answer: Any, hide: bool) -> Verdi
         return Verdict(label, "correct", f"within {tol:g} of the reference", score=1.0)
     ref = "" if hide else f" (reference {sp.N(want, 8)})"
     message = f"{sp.N(got, 8)} is {sp.N(diff, 3)} away from the reference, more than the tolerance {tol:g}{ref}"
-    return Verdict(label, "incorrect", message, counterexample=None)
+    counter: dict[str, object] = {"answer_value": float(got)}
+    if not hide:
+        counter["reference_value"] = float(want)
+    # a common slip (sign, factor 2) shows when the answer is within tolerance of a mutated reference
+    diagnosis = next(
+        (m.hint if hide else m.detail for m in scale_mutations(problem.derive().result)
+         if abs(got - sp.N(m.expr, DIGITS)) <= tol),
+        None,
+    )  # fmt: skip
+    if diagnosis:
+        message += f"; looks like {diagnosis}"
+    return Verdict(label, "incorrect", message, counterexample=counter, diagnosis=diagnosis)
