@@ -160,7 +160,7 @@ def pca_is_optimal() -> Derivation:
     # u_j moves towards u_i along the line W + ε d, d = (e_j u_iᵀ, u_i e_jᵀ). Other directions decouple
     # (u_i is orthogonal to every kept column), so the plane carries the whole second derivative.
     eps = sp.Symbol("epsilon", real=True)
-    si, sj = sp.symbols("s_i s_j", positive=True)
+    si, sj = sp.symbols("sigma_i sigma_j", positive=True)
     sigma_plane = sp.diag(si**2, sj**2)  # Σ in the basis (u_i, u_j)
     w2 = sp.Matrix([eps, 1])  # the column u_j + ε u_i
     residual = sp.eye(2) - w2 * w2.T

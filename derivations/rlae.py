@@ -130,6 +130,18 @@ def _scalar_problem() -> tuple[sp.Basic, sp.Basic]:
     return f.subs(s2, sp.Symbol("sigma_i", positive=True) ** 2), root.subs(s2, sp.Symbol("sigma_i", positive=True) ** 2)
 
 
+def _saving() -> sp.Basic:
+    """σ² − f(t*) for one direction, with a check that it increases in σ² for σ² > λ."""
+    f, root = _scalar_problem()
+    s_i = sp.Symbol("sigma_i", positive=True)
+    saving = sp.factor(s_i**2 - f.subs(sp.Symbol("t", positive=True), root))
+    v = sp.Symbol("v", positive=True)  # v = σ² − λ > 0
+    slope = sp.simplify(sp.diff(saving, s_i).subs(s_i, sp.sqrt(lam + v)))
+    if not slope.is_positive:
+        raise ArithmeticError(f"the saving is not increasing: {slope}")
+    return saving
+
+
 def _explicit_optimum_check() -> sp.Matrix:
     """At m = 3, k = 2 in the eigenbasis (Σ = diag(a, b, c), U_k = [e1 e2]) with a symbolic rotation O:
     both gradients of L_λ at W2 = U_k (I − λΛ_k⁻¹)^{1/2} O, W1 = W2ᵀ, simplified."""
@@ -166,7 +178,9 @@ def optimum() -> Derivation:
              "f(t)"),
         Step("Its stationary point, a minimum on t ≥ 0 exactly when λ < σ_i² (else f′ ≥ 0 on t ≥ 0 and t = 0):",
              root, "t*", "t^*"),
-        Step("For λ < σ_k² every top-k direction keeps t* > 0; the larger σ_i² the more so, so the top k are kept. "
+        Step("Keeping direction i (t = t*) instead of dropping it (t = 0, loss σ_i²) saves", _saving(),
+             "σ_i² − f(t*)", r"\sigma_i^2 - f(t^*)"),
+        Step("which grows with σ_i² above λ, so the k largest eigenvalues are kept, each with t* > 0 when λ < σ_k². "
              "SymPy confirms at m = 3, k = 2 with a symbolic rotation O that both gradients vanish there "
              "(the difference simplifies to 0). The minimiser, W1 = W2ᵀ:", OPTIMUM, "W2*", r"W_2^*"),
         Step("For λ ≥ σ_k² the directions with σ_i² ≤ λ get t* = 0: the optimum's rank drops to #{i : σ_i² > λ}, "
