@@ -61,7 +61,7 @@ class NotationLatex(LatexPrinter):
 
     def _print_Sum(self, expr: sp.Sum) -> str:
         out = self._print(expr.function)
-        if isinstance(expr.function, sp.Add):  # the body of a sum is one product: bracket a sum
+        if isinstance(expr.function, sp.Add) or out.startswith("-"):  # the body is one product: bracket it
             out = rf"\left({out}\right)"
         for var, lo, hi in expr.limits:  # innermost first
             out = rf"\sum_{{{self._print(var)}={self._print(lo)}}}^{{{self._print(hi)}}} {out}"

@@ -244,10 +244,10 @@ def _fit_product(factors: list[sp.Basic], pos: int) -> list[sp.Basic]:
             continue
         before = out[mats[j - 1]] if j > 0 else None
         after = out[mats[j + 1]] if j + 1 < len(mats) else None
-        if isinstance(f, sp.Identity):
+        if f.shape == (FREE, FREE):  # I, and square things made of it: (I)^{1/2}, (2I)^{-1}
             size = before.shape[1] if before is not None else after.shape[0] if after is not None else None
             if size is not None and FREE not in sp.sympify(size).free_symbols:
-                out[k] = sp.Identity(size)  # else a sum around it may still fix it (2I + A)
+                out[k] = f.xreplace({FREE: size})  # else a sum around it may still fix it (2I + A)
         elif isinstance(f, (sp.OneMatrix, sp.ZeroMatrix)):
             row = f.shape[0] == 1  # 1ᵀ (after a transpose) takes its length from what follows
             if row and after is not None and FREE not in _dims(after):

@@ -17,6 +17,7 @@ SIZES = (
     SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
     SymbolSpec("n", "n", "integer", "number of samples", bounds=("1", "6")),
 )
+SIGMA = SymbolSpec("sigma", r"\sigma", "sequence", "σ_i, the square roots of Σ's eigenvalues", ("σ",))
 MATRICES = (
     SymbolSpec("X", "X", "matrix", "the data (m×n)", shape=("m", "n")),
     SymbolSpec("W_1", "W_1", "matrix", "the encoder (k×m)", ("W1", "W^1", "W_{1}"), shape=("k", "m")),
@@ -245,7 +246,7 @@ PROBLEMS = (
         kind="expr",
         statement=SETUP + " The minimum of L over W1, W2, in σ_i, m and k (a sum).",
         symbols=(
-            SymbolSpec("sigma", r"\sigma", "sequence", "σ_i, the square roots of Σ's eigenvalues", ("σ",)),
+            SIGMA,
             SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "8")),
             SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
             SymbolSpec("i", "i", "index", "summation index", bounds=("1", "m")),
@@ -267,7 +268,13 @@ PROBLEMS = (
         statement=SETUP + " W1 = U_kᵀ, W2 = U_k satisfy the first-order conditions and reach the global minimum; so "
         "does every W1 = C U_kᵀ, W2 = U_k C⁻¹ (C invertible), so the optimum is unique only as the product "
         "W2 W1 = U_k U_kᵀ; critical points built from other eigenvector subsets are saddles.",
-        symbols=(*SIZES, *MATRICES),
+        symbols=(
+            *SIZES,
+            *MATRICES,
+            SIGMA,
+            SymbolSpec("i", "i", "index", "an eigen-direction left out (σ_i > σ_j)", bounds=("1", "m")),
+            SymbolSpec("j", "j", "index", "an eigen-direction kept", bounds=("1", "m")),
+        ),
         derive=lambda: _derivations().pca_is_optimal(),
         oracle=lambda c: None,
         oracle_name="autograd gradients and Hessians at scipy.linalg.eigh's eigenvectors; L-BFGS from random starts",

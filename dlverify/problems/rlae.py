@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec
-from dlverify.problems.lae import MATRICES, SIZES, spectrum_cases
+from dlverify.problems.lae import MATRICES, SIGMA, SIZES, spectrum_cases
 
 EPS = sys.float_info.epsilon
 TOPIC = "rlae"
@@ -353,7 +353,7 @@ PROBLEMS = (
         kind="expr",
         statement=SETUP + " For λ < σ_k², the minimum of L_λ in σ_i, λ, m and k.",
         symbols=(
-            SymbolSpec("sigma", r"\sigma", "sequence", "σ_i, the square roots of Σ's eigenvalues", ("σ",)),
+            SIGMA,
             LAMBDA,
             SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "6")),
             SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
