@@ -52,8 +52,10 @@ def _num(x: Any) -> str:
         return str(x)
     if isinstance(x, float):
         return f"{x:.6g}"
+    if hasattr(x, "shape") and getattr(x, "ndim", 0) >= 1:  # an array: its shape, not its entries
+        return "×".join(map(str, x.shape)) + " array"
     if isinstance(x, (list, tuple)):
-        shown = ", ".join(f"{v:.3g}" for v in x[:3])
+        shown = ", ".join(_num(v) if not isinstance(v, float) else f"{v:.3g}" for v in x[:3])
         return f"({shown}{', …' if len(x) > 3 else ''})"
     return str(x)
 

@@ -85,3 +85,16 @@ def test_description_is_complete(problem: Problem) -> None:
         assert used <= declared, f"result uses undeclared symbols {used - declared}"
     if problem.kind == "table":
         assert set(d.entries()) == set(problem.entries)
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=IDS)
+def test_every_character_of_the_description_is_typeset(problem: Problem) -> None:
+    # pdflatex drops a character it has no glyph for, silently: C⁻¹ printed as "C".
+    from dlverify.notation import _UNICODE
+
+    d = problem.derive()
+    texts = [problem.title, problem.statement, problem.tolerance_note, problem.oracle_name]
+    texts += [s.meaning for s in problem.symbols] + [s.text for s in d.steps] + [s.lhs for s in d.steps]
+    texts += list(d.result) if isinstance(d.result, dict) else []
+    missing = {ch for t in texts for ch in t if ord(ch) > 127 and ch not in _UNICODE}
+    assert not missing, f"no LaTeX for {sorted(missing)}"
