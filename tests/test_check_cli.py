@@ -30,6 +30,20 @@ def test_mistakes_get_verdicts_counterexamples_and_diagnoses(capsys: pytest.Capt
     assert data["max_score"] == len(data["results"])
 
 
+def test_autoencoder_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(EXAMPLES / "autoencoders_correct.toml")]) == 0
+    assert "score: 10/10" in capsys.readouterr().out
+    assert main(["check", str(EXAMPLES / "autoencoders_mistakes.toml"), "--json"]) == 1
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert all(r["verdict"] == "incorrect" for r in results)
+    by_id = {r["id"]: r for r in results}
+    assert "without its transpose" in by_id["lae.grad_W1"]["diagnosis"]
+    assert by_id["lae.grad_W2"]["diagnosis"] == "it is half the reference"
+    assert "starts at i = k" in by_id["lae.min_loss"]["diagnosis"]
+    assert "1/2" in by_id["rlae.optimum"]["diagnosis"] and "missing" in by_id["rlae.optimum"]["diagnosis"]
+    assert "1/m" in by_id["rlae.weight_decay_mean"]["diagnosis"]
+
+
 def test_expect_adds_missing_items_and_fixes_max_score(tmp_path: Path, capsys) -> None:
     expect = tmp_path / "assignment.txt"
     expect.write_text("scalar_rnn.dy_dw\nscalar_rnn.dy_dp  # second\nscalar_rnn.dy_dw_general\n")

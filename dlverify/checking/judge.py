@@ -240,7 +240,7 @@ def _elements(problem: Problem, base: Point, indices) -> list[Point]:
         ranges.append([(objects[spec.name], sp.Integer(v)) for v in range(lo, hi + 1)])
     combos = list(itertools.product(*ranges))[:MAX_ELEMENTS]
     # one tensor draw for all elements: the entries are shared, the indices vary
-    return [Point({**base.values, **dict(combo)}, base.rng, base.sequence_values) for combo in combos]
+    return [Point({**base.values, **dict(combo)}, base.rng, base.sequence_values, base.structure) for combo in combos]
 
 
 def _size(name: str, objects, point: Point) -> int:

@@ -206,6 +206,10 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ..
                     f"({sp.sstr(node.exp + shift)} instead of {sp.sstr(node.exp)})"
                 )
                 out.append(Mutation(replace_at(reference, path, new), desc, "a power is off by one"))
+        elif isinstance(node, sp.MatPow):  # a root: dropped, or doubled
+            for new, what in ((node.base, "is missing"), (sp.MatPow(node.base, 2 * node.exp), "is doubled")):
+                desc = f"the power {sp.sstr(node.exp)} of {sp.sstr(node.base)} {what}"
+                out.append(Mutation(replace_at(reference, path, new), desc, "a power is wrong"))
         elif isinstance(node, OrderedProduct):
             var, lo, hi = node.limits
             reversed_body = node.body.xreplace({var: lo + hi - var})

@@ -15,7 +15,7 @@ slow route: SymPy substitution, ``doit`` and 50-digit ``evalf``.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 
@@ -37,13 +37,20 @@ class Point:
     values: dict[sp.Basic, sp.Basic]
     rng: random.Random
     sequence_values: dict[tuple[str, tuple[int, ...]], sp.Rational]
+    structure: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a sequence's assumptions
 
     def entry(self, base: sp.Basic, k) -> sp.Rational:
         """u_k, or the entry x[n, c] of a tensor (k a tuple): drawn once, then reused."""
         index = tuple(int(i) for i in k) if isinstance(k, tuple) else (int(k),)
         key = (str(base), index)
         if key not in self.sequence_values:
-            self.sequence_values[key] = _rational(self.rng)
+            assumptions = self.structure.get(str(base), ())
+            if "descending" in assumptions and len(index) == 1:
+                # σ_1 > σ_2 > … > 0: steps of 1/4 less a jitter below 1/8, positive up to index 64
+                jitter = sp.Rational(self.rng.randint(0, 7), 64)
+                self.sequence_values[key] = sp.Rational(65 - index[0], 4) + jitter
+            else:
+                self.sequence_values[key] = _rational(self.rng, positive="positive" in assumptions)
         return self.sequence_values[key]
 
     def shown(self, used: set[sp.Basic]) -> dict[str, str]:
@@ -95,7 +102,9 @@ def draw(problem: Problem, rng: random.Random) -> Point:
     for spec in problem.symbols:
         if spec.kind == "real" and spec.name in objects and spec.value is None:
             values[objects[spec.name]] = _rational(rng, positive="positive" in spec.assumptions)
-    return Point(values, rng, {})
+    structure = {str(objects[s.name]): s.assumptions for s in problem.symbols
+                 if s.kind == "sequence" and s.name in objects and s.assumptions}  # fmt: skip
+    return Point(values, rng, {}, structure)
 
 
 def _bound(name: str, objects, values) -> int | None:

@@ -17,7 +17,8 @@ SIZES = (
     SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
     SymbolSpec("n", "n", "integer", "number of samples", bounds=("1", "6")),
 )
-SIGMA = SymbolSpec("sigma", r"\sigma", "sequence", "σ_i, the square roots of Σ's eigenvalues", ("σ",))
+SIGMA = SymbolSpec("sigma", r"\sigma", "sequence", "σ_i, the square roots of Σ's eigenvalues", ("σ",),
+                   assumptions=("positive", "descending"))  # fmt: skip
 MATRICES = (
     SymbolSpec("X", "X", "matrix", "the data (m×n)", shape=("m", "n")),
     SymbolSpec("W_1", "W_1", "matrix", "the encoder (k×m)", ("W1", "W^1", "W_{1}"), shape=("k", "m")),
