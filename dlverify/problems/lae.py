@@ -17,6 +17,7 @@ SIZES = (
     SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
     SymbolSpec("n", "n", "integer", "number of samples", bounds=("1", "6")),
 )
+LAMBDA = SymbolSpec("lambda", r"\lambda", "real", "the regularisation strength", ("λ",), assumptions=("positive",))
 SIGMA = SymbolSpec("sigma", r"\sigma", "sequence", "σ_i, the square roots of Σ's eigenvalues", ("σ",),
                    assumptions=("positive", "descending"))  # fmt: skip
 MATRICES = (
@@ -94,19 +95,32 @@ def _min_cases() -> Any:
     return spectrum_cases()
 
 
-def _gradient(which: str) -> Problem:
+def gradient_problem(which: str, topic: str = "lae", setup: str = SETUP, cases: Any = None) -> Problem:
+    """∂L/∂W (topic lae) or ∂L_λ/∂W (topic rlae, whose cases carry λ): SymPy entrywise against autograd."""
+    short = which.replace("_", "")
+    loss = "L" if topic == "lae" else "L_λ"
+    extra = (
+        " (its vanishing is the first-order optimality condition; sign and scale count)."
+        if topic == "lae"
+        else " (beyond the catalog)."
+    )
+
+    def derive() -> Any:
+        from derivations import lae, rlae
+
+        return getattr(lae if topic == "lae" else rlae, f"grad_{short}")()
+
     return Problem(
-        id=f"lae.grad_{which.replace('_', '')}",
-        topic="lae",
-        title=f"∂L/∂{which}",
+        id=f"{topic}.grad_{short}",
+        topic=topic,
+        title=f"∂{loss}/∂{which}" + (" (beyond the catalog)" if topic != "lae" else ""),
         kind="matrix",
-        statement=SETUP + f" Find the gradient ∂L/∂{which} (its vanishing is the first-order optimality condition; "
-        "sign and scale count).",
-        symbols=(*SIZES, *MATRICES),
-        derive=lambda: getattr(_derivations(), f"grad_{which.replace('_', '')}")(),
-        oracle=lambda c: _numerics().gradients(c["X"], c["W_1"], c["W_2"])[which],
+        statement=setup + f" Find the gradient ∂{loss}/∂{which}" + extra,
+        symbols=(*SIZES, *MATRICES, *(() if topic == "lae" else (LAMBDA,))),
+        derive=derive,
+        oracle=lambda c: _numerics().gradients(c["X"], c["W_1"], c["W_2"], c.get("lambda", 0.0))[which],
         oracle_name="torch autograd (float64)",
-        cases=_cases,
+        cases=cases or _cases,
         tolerance=lambda c: 32 * (c["m"] + c["n"] + c["k"]) * EPS,
         tolerance_note="32(m+n+k)·eps relative to the largest entry of |…| evaluated on absolute values",
         sizes=("m", "k", "n"),
@@ -238,8 +252,8 @@ def _min_oracle(case: Case) -> float:
 
 
 PROBLEMS = (
-    _gradient("W_1"),
-    _gradient("W_2"),
+    gradient_problem("W_1"),
+    gradient_problem("W_2"),
     Problem(
         id="lae.min_loss",
         topic="lae",

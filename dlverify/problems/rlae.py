@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec
-from dlverify.problems.lae import MATRICES, SIGMA, SIZES, spectrum_cases
+from dlverify.problems.lae import LAMBDA, SIGMA, gradient_problem, spectrum_cases
 
 EPS = sys.float_info.epsilon
 TOPIC = "rlae"
@@ -16,7 +16,6 @@ SETUP = (
     "L_λ = (1/n)‖X − W2 W1 X‖_F² + λ‖W1‖_F² + λ‖W2‖_F²; Σ = (1/n) X Xᵀ with eigenvalues σ_1² > … > σ_m² > 0, "
     "top-k eigenvectors U_k, Λ_k = diag(σ_1², …, σ_k²)."
 )
-LAMBDA = SymbolSpec("lambda", r"\lambda", "real", "the regularisation strength", ("λ",), assumptions=("positive",))
 M = SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "6"))
 STEP_TOL = 1e-9  # two float64 steps of size η‖∇L_λ‖ agree to ~1e-15; a wrong setup is off by O(1)
 STEP_NOTE = "steps equal within 1e-9 relative to η‖∇L_λ‖ (float64 steps agree to ~1e-15; a wrong setup is O(1) off)"
@@ -278,25 +277,6 @@ OPTIMUM_SYMBOLS = (
 )  # fmt: skip
 
 
-def _gradient(which: str) -> Problem:
-    short = which.replace("_", "")
-    return Problem(
-        id=f"rlae.grad_{short}",
-        topic=TOPIC,
-        title=f"∂L_λ/∂{which} (beyond the catalog)",
-        kind="matrix",
-        statement=SETUP + f" Find the gradient ∂L_λ/∂{which}.",
-        symbols=(*SIZES, *MATRICES, LAMBDA),
-        derive=lambda: getattr(_derivations(), f"grad_{short}")(),
-        oracle=lambda c: _lae_numerics().gradients(c["X"], c["W_1"], c["W_2"], c["lambda"])[which],
-        oracle_name="torch autograd (float64)",
-        cases=_training_cases,
-        tolerance=lambda c: 32 * (c["m"] + c["n"] + c["k"]) * EPS,
-        tolerance_note="32(m+n+k)·eps relative to the largest entry of |…| evaluated on absolute values",
-        sizes=("m", "k", "n"),
-    )
-
-
 PROBLEMS = (
     _choice("rlae.layers", "How many linear layers", "How many linear layers does a model trained on L_λ have?",
             ("0", "1", "2", "3"), lambda: _numerics().layer_counts_matching,
@@ -367,6 +347,6 @@ PROBLEMS = (
         tolerance_note="1e-11 relative: L-BFGS stops at ‖∇L_λ‖ ≈ 1e-8, a loss error of ‖∇‖²/curvature",
         sizes=("m", "k"),
     ),
-    _gradient("W_1"),
-    _gradient("W_2"),
+    gradient_problem("W_1", TOPIC, SETUP, _training_cases),
+    gradient_problem("W_2", TOPIC, SETUP, _training_cases),
 )  # fmt: skip
