@@ -44,8 +44,8 @@ def _sgd_steps(mean: bool) -> tuple[sp.Basic, sp.Basic, tuple[Step, ...]]:
 
     ∇D (the data term's gradient) and W are independent, so both coefficients must match: with
     the step c·∇L_λ, ∇ℓ = s·∇D gives s = c and wd = 2λc. Returns wd and the step's scale c."""
-    wd, c = sp.symbols("wd c", real=True)
-    grad_data, w = sp.symbols("nabla_D w", real=True)
+    wd, c = sp.symbols("omega c", real=True)  # ω: the weight_decay
+    grad_data, w = sp.symbols("G w", real=True)  # G = ∇D, and w an entry of W
     a, b, p, q = sp.symbols("a b p q", integer=True, positive=True)
     A = sp.IndexedBase("W")
     penalty = lam * sp.Sum(A[a, b] ** 2, (a, 1, k), (b, 1, m))
@@ -61,14 +61,14 @@ def _sgd_steps(mean: bool) -> tuple[sp.Basic, sp.Basic, tuple[Step, ...]]:
     loss_text = ("nn.MSELoss() (the mean over the n·m entries of a batch of n) = D/m"
                  if mean else "the per-sample summed squared error averaged over the batch = D")  # fmt: skip
     steps = (
-        Step("PyTorch's SGD adds weight_decay·W to each parameter's gradient: W ← W − η(∇ℓ + wd·W) (torch.optim.SGD's "
-             "documented update, measured in the check)."),
+        Step("PyTorch's SGD adds weight_decay·W to each parameter's gradient: W ← W − η(∇ℓ + ω·W) with ω the "
+             "weight_decay (torch.optim.SGD's documented update, measured in the check)."),
         Step("The penalty's gradient, SymPy entry by entry:", d_penalty, "∂(λ‖W‖_F²)/∂W[p, q]",
              r"\frac{\partial (\lambda \|W\|_F^2)}{\partial W[p,q]}"),
-        Step(f"With the loss ℓ = {loss_text}, where D = (1/n)‖X − W2W1X‖_F² is L_λ's data term, one SGD step is "
-             "along", sgd, "∇ℓ + wd·W", r"\nabla \ell + \mathrm{wd}\, W"),
-        Step("It must be c·∇L_λ; ∇D and W vary independently, so SymPy matches both coefficients and finds the "
-             "step's scale", step_scale, "c", "c"),
+        Step(f"With the loss ℓ = {loss_text}, where D = (1/n)‖X − W2W1X‖_F² is L_λ's data term with gradient G, "
+             "one SGD step with weight_decay ω is along (entry by entry)", sgd, "∇ℓ + ω·W", r"\nabla \ell + \omega W"),
+        Step("It must be c·∇L_λ = c(G + 2λW); G and W vary independently, so SymPy matches both coefficients and "
+             "finds the step's scale", step_scale, "c", "c"),
         Step("and the weight decay", value, "weight_decay", r"\mathrm{weight\_decay}"),
     )  # fmt: skip
     return value, step_scale, steps
