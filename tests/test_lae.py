@@ -64,3 +64,9 @@ def test_the_pca_family_cancels_only_with_the_eigen_relations() -> None:
     partial = lae.rewrite(on_family, lae.EIGEN_RULES[:1])
     assert not isinstance(partial, sp.ZeroMatrix)
     assert isinstance(lae.rewrite(on_family, lae.EIGEN_RULES), sp.ZeroMatrix)
+
+
+def test_a_toml_integer_answers_a_numbered_choice() -> None:
+    assert judge("rlae.layers", 2).ok
+    assert judge("rlae.layers", 3).verdict == "incorrect"
+    assert judge("rlae.loss_fn", True).verdict == "unparsed"  # true is no loss function

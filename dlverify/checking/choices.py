@@ -33,12 +33,16 @@ def normalise(option: str) -> str:
 
 
 def judge_choice(problem: Problem, label: str, answer: Any, hide: bool) -> Verdict:
+    if isinstance(answer, bool):  # TOML true/false
+        answer = "true" if answer else "false"
+    if isinstance(answer, int):  # TOML 2 for the option "2"
+        answer = str(answer)
     if isinstance(answer, str):
         given = [answer]
     elif isinstance(answer, list) and all(isinstance(a, str) for a in answer) and len(answer) <= MAX_CHOICES:
         given = answer
     else:
-        return Verdict(label, "unparsed", "a choice is a string or a list of strings")
+        return Verdict(label, "unparsed", "a choice is a string (or an integer, or true/false) or a list of strings")
     options = {normalise(o): o for o in problem.answer.options}
     chosen = {normalise(a) for a in given}
     unknown = sorted(chosen - options.keys())

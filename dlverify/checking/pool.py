@@ -29,12 +29,18 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+def _serve(conn: Any) -> None:
+    # Imported in the worker, where the forkserver has preloaded it: importing it here, in the
+    # parent, would derive every problem a second time before the first answer is judged.
+    from dlverify.checking.worker import serve
+
+    serve(conn)
+
+
 class _Worker:
     def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
-        from dlverify.checking.worker import serve
-
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=serve, args=(child,), daemon=True)
+        self.process = ctx.Process(target=_serve, args=(child,), daemon=True)
         self.process.start()
         child.close()
         if not self.conn.poll(STARTUP_TIMEOUT) or self.conn.recv() != "ready":
