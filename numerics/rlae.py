@@ -59,16 +59,30 @@ def step(
 
     ``mean=False``: MSELoss summed over a sample's coordinates, averaged over the batch;
     ``mean=True``: nn.MSELoss()'s default mean over every entry."""
+    model = _model(np.asarray(W1, dtype=float), np.asarray(W2, dtype=float), between)
+    return _step_model(model, X, weight_decay, loss=loss, mean=mean, optimizer=optimizer, lr=lr, seed=seed)
+
+
+def _step_model(
+    model: torch.nn.Module,
+    X: ArrayLike,
+    weight_decay: float,
+    *,
+    loss: str = "MSELoss",
+    mean: bool = False,
+    optimizer: str = "SGD",
+    lr: float = LR,
+    seed: int = 0,
+) -> tuple[np.ndarray, ...]:
+    """One optimizer step of ``model`` on the batch Xᵀ; its parameters afterwards."""
     torch.manual_seed(seed)  # dropout's mask
     X_ = np.asarray(X, dtype=float)
-    A, B = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
-    model = _model(A, B, between)
     opt = getattr(torch.optim, optimizer)(model.parameters(), lr=lr, weight_decay=weight_decay)
     batch = torch.as_tensor(X_.T, dtype=DTYPE)
     opt.zero_grad()
     _criterion(loss, mean, X_.shape[1])(model(batch), batch).backward()
     opt.step()
-    return model[0].weight.detach().numpy().copy(), model[-1].weight.detach().numpy().copy()
+    return tuple(p.detach().numpy().copy() for p in model.parameters())
 
 
 def _flat(*arrays: np.ndarray) -> np.ndarray:
@@ -129,10 +143,18 @@ def layer_counts_matching(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float
     parameters."""
     A, B = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
     k, m = A.shape
+    want = target_step(X, A, B, lam)
     found = set()
     for count in range(4):
-        shapes = [tuple(p.shape) for p in _stack(count, m, k).parameters()]
-        if shapes == [A.shape, B.shape] and matches(X, A, B, lam, 2 * lam, tol):
+        model = _stack(count, m, k)
+        params = list(model.parameters())
+        if [tuple(p.shape) for p in params] != [A.shape, B.shape]:
+            continue  # not L_λ's parameters: no step of it can be L_λ's
+        with torch.no_grad():
+            for p, value in zip(params, (A, B), strict=True):
+                p.copy_(torch.as_tensor(value, dtype=DTYPE))
+        got = _flat(*_step_model(model, X, 2 * lam)) - _flat(A, B)
+        if np.linalg.norm(got - want) <= tol * np.linalg.norm(want):
             found.add(str(count))
     return frozenset(found)
 
