@@ -188,6 +188,10 @@ def _cmd_template(args: argparse.Namespace) -> int:
         p = registry.get(pid)
         lines = [f"# {p.id} — {p.title} [{p.kind}]"]
         lines += ["# " + line for line in textwrap.wrap(p.statement, 88)]
+        if p.kind == "claim":  # nothing to answer: say so instead of an empty answer
+            lines.append(f"# a numeric claim, derived and verified (dlverify verify {p.id}), not answered")
+            blocks.append("\n".join(lines) + "\n")
+            continue
         for s in p.symbols:
             spellings = ", ".join(dict.fromkeys((s.name, s.latex, *s.spellings)))
             fixed = f" = {s.value:g}" if s.value is not None else ""

@@ -70,3 +70,11 @@ def test_a_toml_integer_answers_a_numbered_choice() -> None:
     assert judge("rlae.layers", 2).ok
     assert judge("rlae.layers", 3).verdict == "incorrect"
     assert judge("rlae.loss_fn", True).verdict == "unparsed"  # true is no loss function
+
+
+def test_a_claims_template_says_it_is_not_answered(capsys) -> None:
+    from dlverify.cli import main
+
+    assert main(["template", "lae.pca_is_optimal"]) == 0
+    out = capsys.readouterr().out
+    assert "not answered" in out and "answer =" not in out
