@@ -44,9 +44,11 @@ def _signed_terms(printer, expr: sp.MatAdd) -> str:
 def _factors(printer, expr: sp.MatMul, sep: str, left: str, right: str) -> str:
     """A product factor by factor, bracketing sums, without SymPy's doit (slow on diag)."""
     out = []
-    for arg in expr.args:
+    for k, arg in enumerate(expr.args):
         body = printer._print(arg)
-        if isinstance(arg, (sp.MatAdd, sp.Add)) or (arg.is_number and arg.is_negative and len(expr.args) > 1):
+        negative = arg.is_number and arg.is_negative and len(expr.args) > 1
+        # a later factor that prints with a sign (a nested −2/n·A) would read as a subtraction
+        if isinstance(arg, (sp.MatAdd, sp.Add)) or negative or (k > 0 and body.startswith("-")):
             body = f"{left}{body}{right}"
         out.append(body)
     return sep.join(out)

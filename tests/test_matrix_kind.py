@@ -109,3 +109,22 @@ def test_matrix_mutations_are_incorrect(problem) -> None:
             continue  # a mutation can be value-equal (a transpose of a symmetric part)
         assert v.verdict == "incorrect", (m.detail, v.message)
         assert v.diagnosis is not None, (m.detail, v.message)
+
+
+@pytest.mark.parametrize("printer", [notation.latex, notation.plain], ids=["latex", "plain"])
+def test_a_nested_negative_factor_prints_as_a_factor(printer) -> None:
+    # 2·(−(2/n) A) printed as "2 − (2/n) A" would read back as a subtraction
+    import sympy as sp
+
+    from dlverify.checking.judge import judge
+
+    inner = sp.MatMul(sp.Rational(-2, 5), sp.MatrixSymbol("W_2", 3, 2).T)
+    assert "2 -" not in printer(sp.MatMul(2, inner)) and "2*-" not in printer(sp.MatMul(2, inner))
+    reference = registry_result("lae.grad_W2")
+    assert judge("lae.grad_W2", printer(sp.MatMul(sp.S.NegativeOne, sp.MatMul(-1, reference)))).ok
+
+
+def registry_result(pid: str):
+    from dlverify import registry
+
+    return registry.problems()[pid].derive().result

@@ -46,10 +46,19 @@ def replace_at(expr: sp.Basic, path: tuple[int, ...], new: sp.Basic) -> sp.Basic
 
 def scale_mutations(reference: sp.Basic) -> list[Mutation]:
     """The mistakes of the whole result, for scalars and matrices alike: sign and factor 2."""
+    if isinstance(reference, sp.MatrixExpr):
+        # unevaluated: MatMul's doit would ask SymPy's assumptions about every diag(...) factor
+        def scaled(c: sp.Basic) -> sp.Basic:
+            return sp.MatMul(c, reference)
+    else:
+
+        def scaled(c: sp.Basic) -> sp.Basic:
+            return c * reference
+
     return [
-        Mutation(-reference, "the sign is flipped", "the sign looks flipped"),
-        Mutation(2 * reference, "it is twice the reference", "it is off by a constant factor"),
-        Mutation(reference / 2, "it is half the reference", "it is off by a constant factor"),
+        Mutation(scaled(sp.S.NegativeOne), "the sign is flipped", "the sign looks flipped"),
+        Mutation(scaled(sp.Integer(2)), "it is twice the reference", "it is off by a constant factor"),
+        Mutation(scaled(sp.S.Half), "it is half the reference", "it is off by a constant factor"),
     ]
 
 
