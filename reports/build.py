@@ -144,13 +144,18 @@ def _table(check: CrossCheck) -> str:
         return ""
     lines = [
         r"\begin{center}\small",
-        r"\begin{tabular}{llrrr}",
+        # long cases and claims' checks wrap, ragged
+        r"\begin{tabular}{>{\raggedright\arraybackslash}p{0.34\linewidth}"
+        r">{\raggedright\arraybackslash}p{0.24\linewidth}rrr}",
         r"\toprule",
         r"case & entry & SymPy & oracle & rel.\ error \\",
         r"\midrule",
     ]
     for case, m in rows[:12]:
-        entry = m.check.split("[")[-1].rstrip("]") if "[" in m.check else "--"
+        if "[" in m.check:  # a table entry, id[name]
+            entry = m.check.split("[")[-1].rstrip("]")
+        else:  # a claim names each check; a single result needs no name
+            entry = "--" if m.check == check.problem.id else m.check
         lines.append(
             rf"{text(_case_text(case))} & {text(entry)} & {m.reference:.10g} & {m.oracle:.10g} & {m.error:.1e} \\"
         )

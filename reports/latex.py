@@ -12,7 +12,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{lmodern}
 \usepackage[margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
-\usepackage{booktabs}
+\usepackage{booktabs,array}
 \usepackage{graphicx}
 \usepackage{xcolor}
 \allowdisplaybreaks
