@@ -159,8 +159,7 @@ def conv1d_df_dW() -> Derivation:
 @cache
 def conv1d_df_dx() -> Derivation:
     raw = sp.diff(_f_general(), x[n, c]).doit()
-    general = _in_range(raw, {c >= 1, c <= C})
-    general = general.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e)  # the window's indicator stays
+    general = _in_range(raw, {c >= 1, c <= C})  # only c's range: the window's indicator on k stays
     result = _specialise(general)
     steps = (
         Step("Differentiate f_W(x)[r] in the input entry x[n, c]: the tap k = n − S(r − 1) touches it, if that "
@@ -173,13 +172,12 @@ def conv1d_df_dx() -> Derivation:
 @cache
 def conv1d_dl_dW() -> Derivation:
     outputs = output_length().result.xreplace({P_l: 0, P_r: 0, D: 1})
-    df_dW = conv1d_df_dW()
-    general = sp.Sum(g[r] * _in_range(sp.diff(_f_general(), Wt[1, c, k]).doit(), {c >= 1, c <= C, k >= 1, k <= K}),
-                     (r, 1, outputs))  # fmt: skip
+    per_entry = conv1d_df_dW().steps[0].rhs  # ∂f[r]/∂W[1, c, k] for general sizes
+    general = sp.Sum(g[r] * per_entry, (r, 1, outputs))
     result = _specialise(general)
     steps = (
         Step("The chain rule over the outputs: ∂ℓ/∂W[1, c, k] = Σ_r g[r] ∂f[r]/∂W[1, c, k], with the per-entry "
-             "Jacobian", df_dW.steps[0].rhs, "∂f[r]/∂W[1, c, k]", r"\frac{\partial f[r]}{\partial W[1,c,k]}"),
+             "Jacobian", per_entry, "∂f[r]/∂W[1, c, k]", r"\frac{\partial f[r]}{\partial W[1,c,k]}"),
         Step("Summed over the output positions r = 1..L_out — a correlation of x with g spread S apart:", general,
              "∂ℓ/∂W[1, c, k]", r"\frac{\partial \ell}{\partial W[1,c,k]}"),
         Step("In the example (L_out = 3):", result, "∂ℓ/∂W[1, c, k]", r"\frac{\partial \ell}{\partial W[1,c,k]}"),
