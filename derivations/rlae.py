@@ -115,26 +115,33 @@ def sigma_minimizer() -> Derivation:
     return Derivation(sp.Integer(1), steps, {})
 
 
+@cache
+def _gradients_in_sigma() -> tuple[sp.MatrixExpr, sp.MatrixExpr]:
+    """The derived ∂L_λ/∂W1 and ∂L_λ/∂W2 with X Xᵀ = nΣ."""
+    return (lae.rewrite(grad_W1().result, lae.COVARIANCE_RULES), lae.rewrite(grad_W2().result, lae.COVARIANCE_RULES))
+
+
 def _balance() -> sp.MatrixExpr:
-    """W1 ∇_{W1}ᵀ − ∇_{W2}ᵀ W2 ... in Σ-form: the data terms cancel, leaving 2λ(W1W1ᵀ − W2ᵀW2)."""
-    g1 = lae.rewrite(grad_W1().result, lae.COVARIANCE_RULES)
-    g2 = lae.rewrite(grad_W2().result, lae.COVARIANCE_RULES)
+    """∇_{W1} W1ᵀ − W2ᵀ ∇_{W2} in Σ-form: the data terms cancel, leaving 2λ(W1W1ᵀ − W2ᵀW2)."""
+    g1, g2 = _gradients_in_sigma()
     return lae.rewrite(g1 * W1.T - W2.T * g2, ())
 
 
-def _scalar_problem() -> tuple[sp.Basic, sp.Basic]:
-    """One eigen-direction: σ²(1 − t)² + 2λt over t = s² ≥ 0, and its minimiser for λ < σ²."""
-    t, s2 = sp.symbols("t sigma2", positive=True)
-    f = s2 * (1 - t) ** 2 + 2 * lam * t
+t = sp.Symbol("t", positive=True)  # t = s_i², a squared singular value of W2
+s_i = sp.Symbol("sigma_i", positive=True)
+
+
+@cache
+def _scalar_problem() -> tuple[sp.Basic, sp.Basic, sp.Basic]:
+    """One eigen-direction: f(t) = σ_i²(1 − t)² + 2λt over t ≥ 0, its minimiser t* for λ < σ_i², and f(t*)."""
+    f = s_i**2 * (1 - t) ** 2 + 2 * lam * t
     (root,) = sp.solve(sp.diff(f, t), t)
-    return f.subs(s2, sp.Symbol("sigma_i", positive=True) ** 2), root.subs(s2, sp.Symbol("sigma_i", positive=True) ** 2)
+    return f, root, sp.simplify(f.subs(t, root))
 
 
 def _saving() -> sp.Basic:
     """σ² − f(t*) for one direction, with a check that it increases in σ² for σ² > λ."""
-    f, root = _scalar_problem()
-    s_i = sp.Symbol("sigma_i", positive=True)
-    saving = sp.factor(s_i**2 - f.subs(sp.Symbol("t", positive=True), root))
+    saving = sp.factor(s_i**2 - _scalar_problem()[2])
     v = sp.Symbol("v", positive=True)  # v = σ² − λ > 0
     slope = sp.simplify(sp.diff(saving, s_i).subs(s_i, sp.sqrt(lam + v)))
     if not slope.is_positive:
@@ -144,16 +151,14 @@ def _saving() -> sp.Basic:
 
 def _explicit_optimum_check() -> sp.Matrix:
     """At m = 3, k = 2 in the eigenbasis (Σ = diag(a, b, c), U_k = [e1 e2]) with a symbolic rotation O:
-    both gradients of L_λ at W2 = U_k (I − λΛ_k⁻¹)^{1/2} O, W1 = W2ᵀ, simplified."""
+    the derived gradients of L_λ at W2 = U_k (I − λΛ_k⁻¹)^{1/2} O, W1 = W2ᵀ, simplified."""
     a, b, c, theta = sp.symbols("a b c theta", positive=True)
-    Sig = sp.diag(a, b, c)
     Uk = sp.Matrix([[1, 0], [0, 1], [0, 0]])
     rot = sp.Matrix([[sp.cos(theta), -sp.sin(theta)], [sp.sin(theta), sp.cos(theta)]])
-    D = sp.diag(sp.sqrt(1 - lam / a), sp.sqrt(1 - lam / b))
-    B = Uk * D * rot
-    A = B.T
-    g1 = -2 * B.T * (sp.eye(3) - B * A) * Sig + 2 * lam * A
-    g2 = -2 * (sp.eye(3) - B * A) * Sig * A.T + 2 * lam * B
+    B = Uk * sp.diag(sp.sqrt(1 - lam / a), sp.sqrt(1 - lam / b)) * rot
+    sizes = {m: 3, k: 2}
+    explicit = {Sigma.subs(sizes): sp.diag(a, b, c), W1.subs(sizes): B.T, W2.subs(sizes): B}
+    g1, g2 = (sp.Matrix(g.subs(sizes).xreplace(explicit).doit()) for g in _gradients_in_sigma())
     return sp.simplify(g1).col_join(sp.simplify(g2.T))
 
 
@@ -163,7 +168,7 @@ def optimum() -> Derivation:
     expected = 2 * lam * (W1 * W1.T - W2.T * W2)
     if lae.rewrite(balance - expected, ()) != sp.ZeroMatrix(k, k):
         raise ArithmeticError(f"the balance identity: {balance}")
-    f, root = _scalar_problem()
+    f, root, _ = _scalar_problem()
     explicit = _explicit_optimum_check()
     if explicit != sp.zeros(*explicit.shape):
         raise ArithmeticError("the gradients at the closed form do not vanish at m = 3, k = 2")
@@ -193,9 +198,7 @@ def optimum() -> Derivation:
 @cache
 def min_loss() -> Derivation:
     """The minimum value for λ < σ_k²: each kept direction contributes f(t*), each other one σ_i²."""
-    f, root = _scalar_problem()
-    per_direction = sp.simplify(f.subs(sp.Symbol("t", positive=True), root))
-    s_i = sp.Symbol("sigma_i", positive=True)
+    per_direction = _scalar_problem()[2]
     result = sp.Sum(per_direction.subs(s_i, sigma[i]), (i, 1, k)) + sp.Sum(sigma[i] ** 2, (i, k + 1, m))
     steps = (
         Step("At t* = 1 − λ/σ_i² one direction's loss is", per_direction, "f(t*)", "f(t^*)"),

@@ -112,11 +112,17 @@ def fit_weight_decay(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float, **s
     return {"weight_decay": float(wd), "scale": float(c), "residual": residual}
 
 
-def matches(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float, weight_decay: float, tol: float, **setup) -> bool:
-    """Whether one step of the setup with this weight_decay equals the gradient step −η∇L_λ."""
-    got = _flat(*step(X, W1, W2, weight_decay, **setup)) - _flat(np.asarray(W1), np.asarray(W2))
-    want = target_step(X, W1, W2, lam)
+def _is_gradient_step(after: tuple[np.ndarray, ...], X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float,
+                      tol: float, lr: float = LR) -> bool:  # fmt: skip
+    """Whether parameters ``after`` one step from (W1, W2) are the gradient step −η∇L_λ, within ``tol``."""
+    got = _flat(*after) - _flat(np.asarray(W1, dtype=float), np.asarray(W2, dtype=float))
+    want = target_step(X, W1, W2, lam, lr)
     return bool(np.linalg.norm(got - want) <= tol * np.linalg.norm(want))
+
+
+def matches(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float, weight_decay: float, tol: float, **setup) -> bool:
+    """Whether one step of the setup with this weight_decay equals the gradient step −η∇L_λ (η = LR)."""
+    return _is_gradient_step(step(X, W1, W2, weight_decay, **setup), X, W1, W2, lam, tol)
 
 
 def loss_functions_along_gradient(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float, tol: float) -> frozenset:
@@ -143,7 +149,6 @@ def layer_counts_matching(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float
     parameters."""
     A, B = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
     k, m = A.shape
-    want = target_step(X, A, B, lam)
     found = set()
     for count in range(4):
         model = _stack(count, m, k)
@@ -153,8 +158,7 @@ def layer_counts_matching(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float
         with torch.no_grad():
             for p, value in zip(params, (A, B), strict=True):
                 p.copy_(torch.as_tensor(value, dtype=DTYPE))
-        got = _flat(*_step_model(model, X, 2 * lam)) - _flat(A, B)
-        if np.linalg.norm(got - want) <= tol * np.linalg.norm(want):
+        if _is_gradient_step(_step_model(model, X, 2 * lam), X, A, B, lam, tol):
             found.add(str(count))
     return frozenset(found)
 

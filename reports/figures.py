@@ -226,23 +226,17 @@ def rlae_orthonormality(out: Path) -> Figure:
     """‖W2ᵀW2 − I‖₂ at the regularised optimum against λ: L-BFGS against the derived closed form."""
     import numpy as np
 
-    from derivations.rlae import optimum
-    from dlverify.crosscheck import matrix_point
-    from dlverify.matrix_eval import evaluate as evaluate_matrix
+    from dlverify.problems.rlae import optimum_at
     from numerics.lae import fit, pca
 
     plt = _pyplot()
     case = _lae_data()
     X, k = case["X"], case["k"]
-    found = pca(X, k)
-    top = float(found["eigenvalues"][k - 1])
-    derivation = optimum()
+    top = float(pca(X, k)["eigenvalues"][k - 1])
     lams = top * np.geomspace(1e-3, 0.95, 16)
     derived, measured = [], []
     for lam in lams:
-        values = {"m": X.shape[0], "k": k, "lambda": lam, "U_k": found["U_k"],
-                  "Lambda_k": np.diag(found["eigenvalues"][:k]), "O": np.eye(k)}  # fmt: skip
-        W2 = evaluate_matrix(derivation.result, matrix_point(derivation.symbols, values))
+        W2, _ = optimum_at(X, k, lam)
         derived.append(np.linalg.norm(W2.T @ W2 - np.eye(k), 2))
         W2_fit = fit(X, k, lam, seed=0)["W_2"]
         measured.append(np.linalg.norm(W2_fit.T @ W2_fit - np.eye(k), 2))

@@ -170,13 +170,15 @@ def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
     cond = float(np.linalg.cond(C))
     grad_tol = 64 * (m + n) * EPS
     point = matrix_point(derivation.symbols, {"m": m, "k": k, "n": n})
+    derived_zero = {
+        which: evaluate_matrix(entries[f"∂L/∂W{which[-1]} at (C U_kᵀ, U_k C⁻¹)"], point) for which in ("W_1", "W_2")
+    }
     out = []
     for label, factor in (("C = I", np.eye(k)), ("random C", C)):  # PCA itself, and the family
         grads = num.gradients(X, factor @ U_k.T, U_k @ np.linalg.inv(factor))
-        for name, which in (("∂L/∂W1 at (C U_kᵀ, U_k C⁻¹)", "W_1"), ("∂L/∂W2 at (C U_kᵀ, U_k C⁻¹)", "W_2")):
-            want = evaluate_matrix(entries[name], point)
+        for which, want in derived_zero.items():
             error = float(np.abs(grads[which] - want).max()) / (2 * scale_sigma * float(np.linalg.cond(factor)))
-            out.append(Measurement(f"{name}, {label} = autograd", error, grad_tol))
+            out.append(Measurement(f"∂L/∂W{which[-1]} at (C U_kᵀ, U_k C⁻¹), {label} = autograd", error, grad_tol))
     trailing = evaluate(entries["L there"], derivation.symbols, case)
     loss_tol = 64 * m * (m + n) * EPS
     at_family = num.loss(X, C @ U_k.T, U_k @ np.linalg.inv(C))
