@@ -90,7 +90,7 @@ def _matrix_text(v: np.ndarray) -> object:
     return [[round(float(x), 4) for x in row] for row in v]
 
 
-def evaluate(expr: sp.Basic, point: MatrixPoint) -> np.ndarray:
+def matrix_value(expr: sp.Basic, point: MatrixPoint) -> np.ndarray:
     """The value at ``point`` as a 2-D array (a scalar is 1×1)."""
     try:
         with np.errstate(all="ignore"):

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 Case = Mapping[str, Any]
 """One numeric instance: symbol name → float, int (sizes) or list (a sequence u_1..u_T)."""
 
-ANSWER_KINDS = ("expr", "matrix", "indexed", "shape", "number", "table", "choice", "bigO", "claim")
 
 
 @dataclass(frozen=True)
@@ -30,12 +29,14 @@ class SymbolSpec:
 
     ``name`` is the key in numeric cases and in the derivation's symbol map;
     ``spellings`` are the other ways an answer may write it (``u1`` for ``u_1``).
-    ``kind`` is ``real``, ``integer``, ``sequence`` (u_t, indexed 1..T) or ``matrix``.
+    ``role`` is ``real``, ``integer`` (a size), ``index`` (a free index of an ``indexed``
+    answer), ``sequence`` (u_t, indexed 1..T, or a tensor x[n, c]), ``vector_sequence`` (h_k) or
+    ``matrix`` (an answer's kind is the problem's ``kind``).
     """
 
     name: str
     latex: str
-    kind: str
+    role: str
     meaning: str = ""
     spellings: tuple[str, ...] = ()
     shape: tuple[str, ...] = ()
@@ -116,7 +117,9 @@ class Problem:
     axes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in ANSWER_KINDS:
+        from dlverify.checking.kinds import KIND_MODULES
+
+        if self.kind not in KIND_MODULES:
             raise ValueError(f"{self.id}: unknown answer kind {self.kind!r}")
         if self.kind == "table" and not self.entries:
             raise ValueError(f"{self.id}: a table item needs its entry names")

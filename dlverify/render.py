@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import sympy as sp
 
 from dlverify import notation
+from dlverify.crosscheck import CrossCheck
 from dlverify.problem import Problem
-
-if TYPE_CHECKING:
-    from dlverify.crosscheck import CrossCheck
 
 
 def plain(expr: sp.Basic) -> str:
@@ -27,16 +23,6 @@ def _equation(lhs: str, rhs: sp.Basic, indent: str = "    ") -> str:
     mid = len(body) // 2
     lines = [(f"{lhs} = " if k == mid else pad) + line for k, line in enumerate(body)]
     return "\n".join(indent + line for line in lines)
-
-
-def record_text(check: CrossCheck) -> str:
-    p = check.problem
-    if not check.passed:
-        return f"FAILED against {p.oracle_name}: {check.failure} (case {check.failing_case})"
-    return (
-        f"verified against {p.oracle_name} on {check.cases} random cases ({check.sizes_text()}); "
-        f"max relative error {check.max_error:.2e}, tolerance ≤ {check.max_tolerance:.2e} ({p.tolerance_note})"
-    )
 
 
 def problem_text(problem: Problem, check: CrossCheck | None = None) -> str:
@@ -57,5 +43,5 @@ def problem_text(problem: Problem, check: CrossCheck | None = None) -> str:
         label = name or problem.id
         out += [f"  {label} = {lines[0]}"] if len(lines) == 1 else [f"  {label} ="] + [f"    {x}" for x in lines]
     if check is not None:
-        out += ["", "Verification: " + record_text(check)]
+        out += ["", "Verification: " + check.summary()]
     return "\n".join(out)

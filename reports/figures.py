@@ -48,7 +48,7 @@ def scalar_rnn_decay(out: Path) -> Figure:
     import numpy as np
 
     from derivations import scalar_rnn as d
-    from dlverify.crosscheck import evaluate
+    from dlverify.evaluation import scalar_value
     from numerics.scalar_rnn import state_gradients
 
     plt = _pyplot()
@@ -60,7 +60,7 @@ def scalar_rnn_decay(out: Path) -> Figure:
         grads = state_gradients(w, u)
         steps = np.arange(1, length + 1)
         closed = [
-            abs(evaluate(derivation.result, derivation.symbols, {"w": w, "T": length, "t": int(t)})) for t in steps
+            abs(scalar_value(derivation.result, derivation.symbols, {"w": w, "T": length, "t": int(t)})) for t in steps
         ]
         ax.semilogy(steps, closed, "-", color=colour, lw=1, label=f"|w|^(T-t), w = {w}")
         ax.semilogy(steps, grads, "o", color=colour, ms=3, mfc="none", label=f"autograd, w = {w}")

@@ -6,12 +6,13 @@ import pytest
 import sympy as sp
 
 from dlverify import notation, registry
-from dlverify.checking.judge import SUPPORTED, judge
+from dlverify.checking.judge import judge
+from dlverify.checking.kinds import checkable_kinds
 from dlverify.checking.matrices import matrix_mutations
 from dlverify.checking.mutations import Mutation, mutations
 from dlverify.checking.pool import CheckerPool
 
-CHECKABLE = [p for p in registry.problems().values() if p.kind in SUPPORTED and p.kind != "choice"]
+CHECKABLE = [p for p in registry.problems().values() if p.kind in checkable_kinds() and p.kind != "choice"]
 IDS = [p.id for p in CHECKABLE]
 CHOICES = [p for p in registry.problems().values() if p.kind == "choice"]
 
@@ -58,13 +59,13 @@ def _matrix_same_value(a: sp.Basic, b: sp.Basic, problem) -> bool:
     import random
 
     from dlverify.checking.matrices import draw_matrix_point
-    from dlverify.matrix_eval import ShapeMismatch, close, evaluate
+    from dlverify.matrix_eval import ShapeMismatch, close, matrix_value
 
     rng = random.Random(1)
     for _ in range(6):
         point = draw_matrix_point(problem, rng, stress=True)
         try:
-            if not close(evaluate(a, point), evaluate(b, point)):
+            if not close(matrix_value(a, point), matrix_value(b, point)):
                 return False
         except ShapeMismatch:
             return False

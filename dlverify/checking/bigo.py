@@ -14,6 +14,7 @@ from typing import Any
 
 import sympy as sp
 
+from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.parse import Node, ParseError, parse
 from dlverify.checking.resolve import Resolver, Unreadable, key, table_for
 from dlverify.checking.verdict import Verdict
@@ -24,10 +25,10 @@ WRAPPERS = {"O", "Theta", "Omega", "mathcal{O}"}
 
 
 def _inner(node: Node) -> Node:
-    if node.kind == "mul" and len(node.args) == 2:
+    if node.rule == "mul" and len(node.args) == 2:
         head, body = node.args
-        name = key(head) if head.kind in ("name", "font") else None
-        if name in WRAPPERS or (head.kind == "font" and key(head.args[1]) == "O"):
+        name = key(head) if head.rule in ("name", "font") else None
+        if name in WRAPPERS or (head.rule == "font" and key(head.args[1]) == "O"):
             return body
     return node
 
@@ -86,7 +87,8 @@ def _show(term: Term) -> str:
     return " ".join(parts) or "1"
 
 
-def judge_bigo(problem: Problem, label: str, answer: Any, hide: bool) -> Verdict:
+def judge_bigo(problem: Problem, answer: Any, ask: Ask) -> Verdict:
+    label, hide = ask.label, ask.hide
     if not isinstance(answer, str):
         return Verdict(label, "unparsed", "a bound is written as text, e.g. 'O(T K M \\log M)'")
     table = table_for(problem)
@@ -119,3 +121,6 @@ def judge_bigo(problem: Problem, label: str, answer: Any, hide: bool) -> Verdict
     if not hide:
         msg += f" (reference O({sp.sstr(derivation.result)}))"
     return Verdict(label, "incorrect", msg)
+
+
+BIGO = AnswerKind("bigO", judge_bigo)

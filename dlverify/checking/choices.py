@@ -8,6 +8,8 @@ from typing import Any
 
 import sympy as sp
 
+from dlverify.checking.expressions import typeset_text
+from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import scale_mutations
 from dlverify.checking.parse import ParseError
 from dlverify.checking.points import DIGITS
@@ -32,7 +34,8 @@ def normalise(option: str) -> str:
     return text
 
 
-def judge_choice(problem: Problem, label: str, answer: Any, hide: bool) -> Verdict:
+def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
+    label = ask.label
     if isinstance(answer, bool):  # TOML true/false
         answer = "true" if answer else "false"
     if isinstance(answer, int):  # TOML 2 for the option "2"
@@ -55,7 +58,7 @@ def judge_choice(problem: Problem, label: str, answer: Any, hide: bool) -> Verdi
     if chosen == key:
         return Verdict(label, "correct", "the right choice" + ("s" if len(key) > 1 else ""), score=1.0)
     missing, extra = key - chosen, chosen - key
-    if hide:
+    if ask.hide:
         parts = [f"{len(missing)} right option(s) missing"] if missing else []
         parts += [f"{len(extra)} chosen option(s) are wrong"] if extra else []
     else:
@@ -64,7 +67,8 @@ def judge_choice(problem: Problem, label: str, answer: Any, hide: bool) -> Verdi
     return Verdict(label, "incorrect", "; ".join(parts))
 
 
-def judge_number(problem: Problem, label: str, answer: Any, hide: bool) -> Verdict:
+def judge_number(problem: Problem, answer: Any, ask: Ask) -> Verdict:
+    label, hide = ask.label, ask.hide
     if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
         return Verdict(label, "unparsed", "a number is written as text or as a TOML number")
     text = answer if isinstance(answer, str) else repr(answer)
@@ -97,3 +101,7 @@ def judge_number(problem: Problem, label: str, answer: Any, hide: bool) -> Verdi
     if diagnosis:
         message += f"; looks like {diagnosis}"
     return Verdict(label, "incorrect", message, counterexample=counter, diagnosis=diagnosis)
+
+
+CHOICE = AnswerKind("choice", judge_choice)
+NUMBER = AnswerKind("number", judge_number, typeset_text)

@@ -17,11 +17,13 @@ import numpy as np
 import sympy as sp
 
 from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
+from dlverify.checking.expressions import typeset_text
+from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import Mutation, occurrences, replace_at, scale_mutations, unique
 from dlverify.checking.points import TooLong, draw_sizes
-from dlverify.checking.resolve import read_answer
+from dlverify.checking.resolve import AnswerRefused, read_answer
 from dlverify.checking.verdict import Verdict
-from dlverify.matrix_eval import MatrixPoint, ShapeMismatch, close, evaluate, number_text
+from dlverify.matrix_eval import MatrixPoint, ShapeMismatch, close, matrix_value, number_text
 from dlverify.problem import Problem
 
 POINTS = 10
@@ -54,14 +56,14 @@ def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False
     sizes = draw_sizes(problem, rng, MAX_MATRIX_SIZE, stress)
     scalars: dict[sp.Basic, float] = {k: float(v) for k, v in sizes.items()}
     for spec in problem.symbols:
-        if spec.kind == "real" and spec.value is None and spec.name in objects:
+        if spec.role == "real" and spec.value is None and spec.name in objects:
             scalars[objects[spec.name]] = (
                 rng.uniform(0.1, 2.0) if "positive" in spec.assumptions else rng.uniform(-2, 2)
             )
     point = MatrixPoint(scalars, {}, np_rng)
     for spec in problem.symbols:
         obj = objects.get(spec.name)
-        if spec.kind == "matrix" and isinstance(obj, sp.MatrixSymbol):
+        if spec.role == "matrix" and isinstance(obj, sp.MatrixSymbol):
             rows, cols = (point.size(d) for d in obj.shape)
             point.matrices[obj] = _structured(spec.assumptions, rows, cols, np_rng)
     for spec in problem.symbols:
@@ -78,7 +80,7 @@ def _points(problem: Problem, reference: sp.Basic, rng: random.Random, n: int):
     for attempt in range(n * 6):
         point = draw_matrix_point(problem, rng, stress=made >= 2 or attempt >= 2 * n)
         try:
-            want = evaluate(reference, point)
+            want = matrix_value(reference, point)
         except (ShapeMismatch, TooLong):
             continue
         if np.isfinite(want).all():
@@ -92,18 +94,18 @@ def _shape_text(a: np.ndarray) -> str:
     return "a scalar" if a.shape == (1, 1) else f"{a.shape[0]}×{a.shape[1]}"
 
 
-def judge_matrix(
-    problem: Problem, label: str, answer: object, reference: sp.Basic, rng: random.Random, hide: bool
-) -> Verdict:
-    read = read_answer(problem, label, answer, reference)
-    if isinstance(read, Verdict):
-        return read
-    student, reference = read
+def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
+    label, rng, hide = ask.label, ask.rng, ask.hide
+    try:
+        read = read_answer(problem, label, answer, problem.derive().result)
+    except AnswerRefused as refused:
+        return refused.verdict
+    student, reference = read.answer, read.reference
     reference = _omitted_identities(problem, student, reference)
     checked = 0
     for point, want in _points(problem, reference, rng, POINTS):
         try:
-            got = evaluate(student, point)
+            got = matrix_value(student, point)
         except TooLong as exc:
             return Verdict(label, "incorrect", str(exc))
         except ShapeMismatch as exc:
@@ -260,7 +262,7 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
     sample = []
     for point, _ in _points(problem, reference, random.Random(rng.random()), 6):
         try:
-            sample.append((point, evaluate(student, point)))
+            sample.append((point, matrix_value(student, point)))
         except (ShapeMismatch, TooLong):
             sample.append((point, None))
     if not sample:
@@ -273,7 +275,7 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
             if budget < 0:
                 return None
             try:
-                value = evaluate(m.expr, point)
+                value = matrix_value(m.expr, point)
             except (ShapeMismatch, TooLong):
                 value = None
             if (got is None) != (value is None) or (got is not None and not close(got, value)):
@@ -301,3 +303,10 @@ def _canonical(expr: sp.Basic) -> str:
         return sp.srepr(renamed.doit())
     except Exception:
         return sp.srepr(renamed)
+
+
+def _warm(problem: Problem) -> None:
+    matrix_mutations(problem.derive().result)
+
+
+MATRIX = AnswerKind("matrix", judge_matrix, typeset_text, _warm)

@@ -64,14 +64,14 @@ class ParseError(ValueError):
 
 @dataclass(frozen=True)
 class Node:
-    """A syntax-tree node: ``kind`` names the construct, ``args`` its parts."""
+    """A syntax-tree node: ``rule`` names the construct, ``args`` its parts."""
 
-    kind: str
+    rule: str
     args: tuple
     pos: int = 0
 
     def __repr__(self) -> str:  # compact, for error messages and tests
-        return f"{self.kind}({', '.join(map(repr, self.args))})"
+        return f"{self.rule}({', '.join(map(repr, self.args))})"
 
 
 GREEK = (
@@ -110,9 +110,9 @@ def _pos(item: object) -> int:
     return 0
 
 
-def _flat(kind: str, left: object, right: object) -> tuple:
+def _flat(rule: str, left: object, right: object) -> tuple:
     """Operands of an associative chain, flattened so deep chains stay shallow."""
-    head = left.args if isinstance(left, Node) and left.kind == kind else (left,)
+    head = left.args if isinstance(left, Node) and left.rule == rule else (left,)
     return (*head, right)
 
 

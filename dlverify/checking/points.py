@@ -78,7 +78,7 @@ def draw_sizes(problem: Problem, rng: random.Random, cap: int, stress: bool = Fa
     t+1..T have several factors — where mistakes show."""
     objects = problem.derive().symbols
     values: dict[sp.Basic, int] = {}
-    pending = [s for s in problem.symbols if s.kind in ("integer", "index")]
+    pending = [s for s in problem.symbols if s.role in ("integer", "index")]
     for _ in range(len(pending) + 1):
         for spec in list(pending):
             lo_name, hi_name = spec.bounds or ("1", "")
@@ -100,10 +100,10 @@ def draw(problem: Problem, rng: random.Random) -> Point:
     objects = problem.derive().symbols
     values: dict[sp.Basic, sp.Basic] = {k: sp.Integer(v) for k, v in draw_sizes(problem, rng, MAX_SIZE).items()}
     for spec in problem.symbols:
-        if spec.kind == "real" and spec.name in objects and spec.value is None:
+        if spec.role == "real" and spec.name in objects and spec.value is None:
             values[objects[spec.name]] = _rational(rng, positive="positive" in spec.assumptions)
     structure = {str(objects[s.name]): s.assumptions for s in problem.symbols
-                 if s.kind == "sequence" and s.name in objects and s.assumptions}  # fmt: skip
+                 if s.role == "sequence" and s.name in objects and s.assumptions}  # fmt: skip
     return Point(values, rng, {}, structure)
 
 
@@ -325,7 +325,7 @@ def _slow(expr: sp.Basic, point: Point) -> sp.Basic:
         return sp.nan
 
 
-def evaluate(expr: sp.Basic, point: Point) -> sp.Basic:
+def value_at(expr: sp.Basic, point: Point) -> sp.Basic:
     """The exact (or 50-digit) value of ``expr`` at ``point``; NaN where undefined."""
     fast = _fast(expr, point)
     return fast if fast is not None else _slow(expr, point)

@@ -13,12 +13,12 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
-from typing import Any
 
 import sympy as sp
 
 from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
 from dlverify.checking.parse import Node, ParseError, parse
+from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
 
 MAX_EXPONENT = 1000  # |numeric exponent|; larger ones are refused, not computed
@@ -61,7 +61,7 @@ def _bare(name: str) -> str:
 
 def key(node: Node) -> str | None:
     """A canonical spelling of a name-like tree, equal for ``u_1``, ``u_{1}``, ``u1``, ``u[1]``."""
-    k = node.kind
+    k = node.rule
     if k == "name":
         bare = _bare(node.args[0])
         m = _DIGIT_SUFFIX.match(bare)
@@ -87,10 +87,10 @@ def key(node: Node) -> str | None:
         return inner  # bold / roman / text: the same symbol
     if k == "div":
         num, den = node.args
-        if num.kind == "partial" and den.kind == "partial":
+        if num.rule == "partial" and den.rule == "partial":
             a, b = key(num.args[0]), key(den.args[0])
             return None if a is None or b is None else f"d{a}/d{b}"
-        if num.kind == "name" and den.kind == "name":
+        if num.rule == "name" and den.rule == "name":
             a, b = _bare(num.args[0]), _bare(den.args[0])
             if a.startswith("d") and b.startswith("d") and len(a) > 1 and len(b) > 1:
                 return f"d{a[1:]}/d{b[1:]}"
@@ -170,10 +170,10 @@ def _lookup(node: Node, env: _Env) -> sp.Basic | None:
 
 def _is_function(node: Node, env: _Env) -> str | None:
     """The function a factor names (``sigma``, ``sigma'``, ``exp``…), unless it is a symbol."""
-    if node.kind == "prime":
+    if node.rule == "prime":
         inner = _is_function(node.args[0], env)
         return f"{inner}'" if inner in DERIVATIVES else None
-    if node.kind in ("name", "font") and _lookup(node, env) is None:
+    if node.rule in ("name", "font") and _lookup(node, env) is None:
         name = key(node)
         if name in FUNCTIONS or name in DIAG or name == "HadamardPower":
             return name
@@ -185,11 +185,11 @@ def _big_head(node: Node, env: _Env) -> tuple[str, Node | None, Node | None] | N
     lower = upper = None
     cur = node
     for _ in range(2):
-        if cur.kind == "pow" and upper is None:
+        if cur.rule == "pow" and upper is None:
             cur, upper = cur.args
-        elif cur.kind == "sub" and lower is None:
+        elif cur.rule == "sub" and lower is None:
             cur, lower = cur.args
-    if cur.kind == "name" and _bare(cur.args[0]) in BIG_OPERATORS and _lookup(cur, env) is None:
+    if cur.rule == "name" and _bare(cur.args[0]) in BIG_OPERATORS and _lookup(cur, env) is None:
         return _bare(cur.args[0]), lower, upper
     return None
 
@@ -274,9 +274,9 @@ class Resolver:
         found = _lookup(node, env)
         if found is not None:
             return found
-        method = getattr(self, f"_{node.kind}", None)
+        method = getattr(self, f"_{node.rule}", None)
         if method is None:
-            raise Unreadable(f"{node.kind} is not allowed here", node.pos)
+            raise Unreadable(f"{node.rule} is not allowed here", node.pos)
         return method(node)
 
     # names ----------------------------------------------------------------------------
@@ -317,15 +317,15 @@ class Resolver:
         base, sub = node.args
         obj = _lookup(base, self.env)
         if isinstance(obj, sp.IndexedBase):
-            indices = sub.args if sub.kind == "tuple" else (sub,)
+            indices = sub.args if sub.rule == "tuple" else (sub,)
             return obj[tuple(self.expr(i) for i in indices)]
-        if base.kind == "name" and _bare(base.args[0]) == "delta" and obj is None:
+        if base.rule == "name" and _bare(base.args[0]) == "delta" and obj is None:
             return self._kronecker(sub, node.pos)
         if isinstance(obj, SequenceElement):
             return SequenceElement(obj.name, self.expr(sub), *obj.shape)
         if _big_head(node, self.env):
             raise Unreadable("a sum or product needs a body", node.pos)
-        if base.kind == "name" and not base.args[0].startswith("\\") and len(base.args[0]) > 1:
+        if base.rule == "name" and not base.args[0].startswith("\\") and len(base.args[0]) > 1:
             # LaTeX juxtaposition: wu_2 is w·u_2 (the subscript binds to the last letter)
             word = base.args[0]
             head = _lookup(Node("name", (word[:-1],)), self.env)
@@ -339,11 +339,11 @@ class Resolver:
 
     def _kronecker(self, sub: Node, pos: int) -> sp.Basic:
         """δ_{ij}, δ_{i,j}, δ_{n, 2r+k}: 1 where the two indices are equal."""
-        if sub.kind == "tuple" and len(sub.args) == 2:
+        if sub.rule == "tuple" and len(sub.args) == 2:
             a, b = sub.args
-        elif sub.kind == "mul" and len(sub.args) == 2:
+        elif sub.rule == "mul" and len(sub.args) == 2:
             a, b = sub.args
-        elif sub.kind == "name" and len(sub.args[0]) == 2 and sub.args[0].isalpha():
+        elif sub.rule == "name" and len(sub.args[0]) == 2 and sub.args[0].isalpha():
             a, b = (Node("name", (ch,), sub.pos) for ch in sub.args[0])
         else:
             raise Unreadable("write a Kronecker delta with two indices: \\delta_{ij} or \\delta_{i,j}", pos)
@@ -361,12 +361,12 @@ class Resolver:
 
     def _font(self, node: Node) -> sp.Basic:
         font, inner = node.args
-        if font == "mathbb" and inner.kind == "num" and inner.args[0] == "1":
+        if font == "mathbb" and inner.rule == "num" and inner.args[0] == "1":
             # the ones vector where there are matrices (1 − h ⊙ h); else the indicator's 1
             return sp.OneMatrix(FREE, 1) if self.env.table.has_matrices else sp.Integer(1)
         if font == "mathbb" and key(inner) == "I" and self.env.table.has_matrices:
             return sp.Identity(FREE)
-        if font in ("mathbf", "boldsymbol", "bm") and inner.kind == "num" and self.env.table.has_matrices:
+        if font in ("mathbf", "boldsymbol", "bm") and inner.rule == "num" and self.env.table.has_matrices:
             if inner.args[0] == "1":
                 return sp.OneMatrix(FREE, 1)  # the ones vector
             if inner.args[0] == "0":
@@ -441,14 +441,14 @@ class Resolver:
 
     def _pow(self, node: Node) -> sp.Basic:
         base_node, sup = node.args
-        if base_node.kind == "name" and _bare(base_node.args[0]) == "e" and _lookup(base_node, self.env) is None:
+        if base_node.rule == "name" and _bare(base_node.args[0]) == "e" and _lookup(base_node, self.env) is None:
             return sp.exp(self.expr(sup))
         base = self.expr(base_node)
         if isinstance(base, sp.MatrixExpr):
             mark = key(sup)
             if mark in TRANSPOSE_MARKS:
                 return base.T
-            if sup.kind == "mul" and key(sup.args[-1]) in TRANSPOSE_MARKS:  # W^{h\top}
+            if sup.rule == "mul" and key(sup.args[-1]) in TRANSPOSE_MARKS:  # W^{h\top}
                 labelled = _lookup(
                     Node("pow", (base_node, Node("mul", sup.args[:-1]) if len(sup.args) > 2 else sup.args[0])), self.env
                 )
@@ -497,7 +497,7 @@ class Resolver:
         factors = list(node.args)
         for k, f in enumerate(factors[:-1]):
             # a ⊙ \tanh(x): ⊙ took only the function's name; give it the factors that follow
-            last = f.args[-1] if f.kind == "hadamard" else None
+            last = f.args[-1] if f.rule == "hadamard" else None
             if last is not None and (_is_function(last, self.env) or _big_head(last, self.env)):
                 operand = Node("mul", (last, *factors[k + 1 :]), last.pos)
                 factors = [*factors[:k], Node("hadamard", (*f.args[:-1], operand), f.pos)]
@@ -507,16 +507,16 @@ class Resolver:
         while k < len(factors):
             f = factors[k]
             if (
-                f.kind == "font"
+                f.rule == "font"
                 and key(f) == "mathbb{1}"
                 and k + 1 < len(factors)
-                and factors[k + 1].kind == "indicator"
+                and factors[k + 1].rule == "indicator"
             ):
                 k += 1  # \mathbb{1}[A > 0]: the bracket alone is the indicator
                 continue
             sign = 1
             inner = f
-            while inner.kind == "neg":  # -\sum_t …, -\tanh(x): the minus applies to the whole
+            while inner.rule == "neg":  # -\sum_t …, -\tanh(x): the minus applies to the whole
                 sign, inner = -sign, inner.args[0]
             if inner is not f and (_big_head(inner, self.env) or _is_function(inner, self.env)):
                 out.append(sp.Integer(sign))
@@ -527,14 +527,14 @@ class Resolver:
                 break
             fn = _is_function(f, self.env)
             power = None
-            if fn is None and f.kind == "pow":
+            if fn is None and f.rule == "pow":
                 fn = _is_function(f.args[0], self.env)
                 power = f.args[1] if fn else None
             if fn is not None:
                 if k + 1 >= len(factors):
                     raise Unreadable(f"{fn} needs an argument", f.pos)
                 arg = factors[k + 1]
-                if arg.kind == "pow" and arg.args[0].kind == "paren" and power is None:
+                if arg.rule == "pow" and arg.args[0].rule == "paren" and power is None:
                     # \sigma(z)^2 is (σ(z))², while \sin x^2 is sin(x²)
                     arg, power = arg.args
                 value = self._apply(fn, arg)
@@ -554,10 +554,10 @@ class Resolver:
 
     def _apply(self, fn: str, arg_node: Node) -> sp.Basic:
         if fn == "HadamardPower":
-            if arg_node.kind != "tuple" or len(arg_node.args) != 2:
+            if arg_node.rule != "tuple" or len(arg_node.args) != 2:
                 raise Unreadable("write HadamardPower(X, k)", arg_node.pos)
             return self._hadamard_power(*(self.expr(a) for a in arg_node.args), arg_node.pos)
-        if arg_node.kind == "tuple":
+        if arg_node.rule == "tuple":
             raise Unreadable(f"{fn} takes one argument", arg_node.pos)
         arg = self.expr(arg_node)
         if isinstance(arg, sp.MatrixExpr):
@@ -582,9 +582,9 @@ class Resolver:
         op, lower, upper = head
         if not body:
             raise Unreadable(f"\\{op} needs a body", pos)
-        if lower is None and upper is None and len(body) == 1 and body[0].kind == "tuple":
+        if lower is None and upper is None and len(body) == 1 and body[0].rule == "tuple":
             items = list(body[0].args)  # plain text: sum(body, t, lo, hi) or sum(body, (t, lo, hi))
-            if len(items) == 2 and items[1].kind == "tuple":
+            if len(items) == 2 and items[1].rule == "tuple":
                 items = [items[0], *items[1].args]
             if len(items) != 4:
                 raise Unreadable(f"write {op}(body, t, lower, upper)", pos)
@@ -592,7 +592,7 @@ class Resolver:
             return self._bind(op, var_node, lo_node, hi_node, body_node, pos)
         if lower is None:
             raise Unreadable(f"\\{op} needs its index: \\{op}_{{t=1}}^{{T}}", pos)
-        if lower.kind == "binding":
+        if lower.rule == "binding":
             var_node, lo_node = lower.args
         else:
             var_node, lo_node = lower, None
@@ -601,7 +601,7 @@ class Resolver:
 
     def _bind(self, op: str, var_node: Node, lo_node: Node | None, hi_node: Node | None, body: Node, pos: int):
         name = key(var_node)
-        if var_node.kind != "name" or name is None:
+        if var_node.rule != "name" or name is None:
             raise Unreadable("the index of a sum must be a single letter such as t", var_node.pos)
         declared = self.env.table.by_key.get(name)
         default = self.env.table.index_bounds.get(declared) if declared is not None else None
@@ -644,26 +644,52 @@ def to_sympy(text: str, problem: Problem, shape: tuple | None = None) -> tuple[s
     return value, resolver.unknown()
 
 
-def read_answer(
-    problem: Problem, label: str, answer: object, reference: sp.Basic
-) -> Any:  # a Verdict, or (answer, reference) in the same terms
-    """The answer and the reference in the same terms, or the Verdict that ends it here.
+class AnswerRefused(Exception):
+    """An answer that cannot be compared with the reference; ``verdict`` says why."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
+@dataclass(frozen=True)
+class Reading:
+    """An answer and its reference in the same terms (defined symbols substituted on both sides)."""
+
+    answer: sp.Basic
+    reference: sp.Basic
+
+
+def read_answer(problem: Problem, label: str, answer: object, reference: sp.Basic) -> Reading:
+    """The answer and the reference in the same terms; raises AnswerRefused with the verdict
+    that ends it here.
 
     Text only; parse and resolve (unparsed on error); names the item does not define make
     it incorrect; defined symbols (graph nodes, h_0 = 0) are substituted on both sides."""
     from dlverify.checking.points import substitute_definitions
-    from dlverify.checking.verdict import Verdict
 
     if not isinstance(answer, str):
-        return Verdict(label, "unparsed", f"expected the answer as text, got {type(answer).__name__}")
+        raise AnswerRefused(Verdict(label, "unparsed", f"expected the answer as text, got {type(answer).__name__}"))
     try:
         shape = reference.shape if isinstance(reference, sp.MatrixExpr) else None
         student, unknown = to_sympy(answer, problem, shape=shape)
     except ParseError as exc:
-        return Verdict(label, "unparsed", exc.pointer())
+        raise AnswerRefused(Verdict(label, "unparsed", exc.pointer())) from None
     if unknown:
         names = ", ".join(f"{n} (position {p + 1})" for n, p in unknown.items())
         allowed = ", ".join(s.name for s in problem.symbols)
-        return Verdict(label, "incorrect", f"uses symbols this item does not define: {names}; allowed: {allowed}")
+        message = f"uses symbols this item does not define: {names}; allowed: {allowed}"
+        raise AnswerRefused(Verdict(label, "incorrect", message))
     definitions = table_for(problem).definitions
-    return substitute_definitions(student, definitions), substitute_definitions(reference, definitions)
+    return Reading(substitute_definitions(student, definitions), substitute_definitions(reference, definitions))
+
+
+def latex_of(problem: Problem, answer: str) -> str | None:
+    """The answer as read, typeset from its tree (never from its text); None if unreadable."""
+    from dlverify import notation
+
+    try:
+        value, unknown = to_sympy(answer, problem)
+    except ParseError:
+        return None
+    return None if unknown else notation.latex(value)

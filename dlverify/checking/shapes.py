@@ -8,13 +8,14 @@ over the sizes' domain.
 
 from __future__ import annotations
 
-import random
 import re
+from typing import Any
 
 import sympy as sp
 
+from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.parse import ParseError, check_text
-from dlverify.checking.points import defined, draw, evaluate, same
+from dlverify.checking.points import defined, draw, same, value_at
 from dlverify.checking.resolve import to_sympy
 from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
@@ -108,7 +109,10 @@ def _as_vector(axes: list[sp.Basic]) -> list[sp.Basic]:
     return axes[:1] if len(axes) == 2 and axes[1] == 1 else axes
 
 
-def judge_shape(problem: Problem, label: str, answer: str, rng: random.Random, hide: bool) -> Verdict:
+def judge_shape(problem: Problem, answer: Any, ask: Ask) -> Verdict:
+    label, rng, hide = ask.label, ask.rng, ask.hide
+    if not isinstance(answer, str):
+        return Verdict(label, "unparsed", "a shape is written as text, e.g. '1x5x3'")
     reference = list(problem.derive().result)
     try:
         axes, unknown = parse_shape(answer, problem)
@@ -156,10 +160,10 @@ def _equal(a: sp.Basic, b: sp.Basic, points) -> bool:
 
 def _witness(a: sp.Basic, b: sp.Basic, points):
     for p in points:
-        want = evaluate(b, p)
+        want = value_at(b, p)
         if not defined(want):
             continue
-        got = evaluate(a, p)
+        got = value_at(a, p)
         if not defined(got) or not same(got, want):
             return p, got, want
     return None
@@ -177,3 +181,18 @@ def _permutation(axes, reference, points) -> bool:
 
 def _fmt(axes: list[sp.Basic]) -> str:
     return "(" + ", ".join(sp.sstr(a) for a in axes) + ")"
+
+
+def typeset_shape(problem: Problem, answer: Any, verdict: Verdict) -> None:
+    from dlverify import notation
+
+    if not isinstance(answer, str):
+        return
+    try:
+        axes, _ = parse_shape(answer, problem)
+    except ParseError:
+        return
+    verdict.answer_latex = r" \times ".join(notation.latex(a) for a in axes)
+
+
+SHAPE = AnswerKind("shape", judge_shape, typeset_shape)

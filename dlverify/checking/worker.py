@@ -11,23 +11,17 @@ from multiprocessing.connection import Connection
 
 from dlverify import registry
 from dlverify.checking.judge import judge
+from dlverify.checking.kinds import answer_kind
 from dlverify.checking.resolve import table_for
 
 
 def _warm() -> None:
-    """Symbol tables, and the mutations that diagnoses compare with, for every problem."""
-    from dlverify.checking.matrices import matrix_mutations
-    from dlverify.checking.mutations import mutations
-
+    """Symbol tables, and what each answer kind prepares (the mutations that diagnoses compare
+    with), for every problem."""
     for problem in registry.problems().values():
         try:
             table_for(problem)
-            result = problem.derive().result
-            if problem.kind == "matrix":
-                matrix_mutations(result)
-            elif problem.kind in ("expr", "indexed", "table"):
-                for expr in problem.derive().entries().values():
-                    mutations(expr)
+            answer_kind(problem.kind).warm(problem)
         except Exception:  # a broken description is reported when an answer needs it
             pass
 

@@ -94,7 +94,7 @@ def _any_k(case: Case) -> list[Measurement]:
     """The same formula for AttentionRNN(k), k = 1..4, with its own weights per position."""
     import numpy as np
 
-    from dlverify.crosscheck import _matrix_agreement
+    from dlverify.evaluation import matrix_agreement
 
     n = case["n"]
     seed = int(np.abs(case["Q_0"]).sum() * 1e6) % 2**31  # weights drawn from the case's own values
@@ -115,7 +115,7 @@ def _any_k(case: Case) -> list[Measurement]:
     }
     d = _derivations().dh_dhprev()
     expected = _numerics().dh_dhprev(Q, K, V, x, past)
-    m = _matrix_agreement(f"AttentionRNN({k})", d.result, d.symbols, at, expected, _tolerance({"n": n, "t": k}))
+    m = matrix_agreement(f"AttentionRNN({k})", d.result, d.symbols, at, expected, _tolerance({"n": n, "t": k}))
     return [m]
 
 

@@ -51,13 +51,13 @@ def _general_cases() -> Any:
 
 def _derived_length(size, kernel, stride, dilation, pad_l, pad_r) -> int | None:
     """The derived output length, or None where the window does not fit (invalid)."""
-    from dlverify.crosscheck import evaluate
+    from dlverify.evaluation import scalar_value
 
     d = _derivations().output_length()
     case = {"L": size, "K": kernel, "S": stride, "D": dilation, "P_l": pad_l, "P_r": pad_r}
     if size + pad_l + pad_r < dilation * (kernel - 1) + 1:
         return None
-    return int(evaluate(d.result, d.symbols, case))
+    return int(scalar_value(d.result, d.symbols, case))
 
 
 def _shape_measure(label: str, derived, observed) -> Measurement:
@@ -65,11 +65,11 @@ def _shape_measure(label: str, derived, observed) -> Measurement:
 
 
 def _general_compare(problem: Problem, case: Case) -> list[Measurement]:
-    from dlverify.crosscheck import evaluate
+    from dlverify.evaluation import scalar_value
 
     d = problem.derive()
     valid = all(size + 2 * case["P"] >= case["D"] * (case["K"] - 1) + 1 for size in (case["H"], case["W"]))
-    derived = tuple(int(evaluate(a, d.symbols, case)) for a in d.result) if valid else None
+    derived = tuple(int(scalar_value(a, d.symbols, case)) for a in d.result) if valid else None
     observed = _numerics().conv_shape(
         [case["H"], case["W"]], [case["K"]] * 2, [case["S"]] * 2, [case["D"]] * 2, [case["P"]] * 2, [case["P"]] * 2,
         case["C"], case["F"], 1,
@@ -103,13 +103,13 @@ def _any_conv(case: Case) -> list[Measurement]:
 def _transposed(case: Case) -> list[Measurement]:
     import random
 
-    from dlverify.crosscheck import evaluate
+    from dlverify.evaluation import scalar_value
 
     rng = random.Random(case["seed"])
     L, K, S, D = rng.randint(1, 12), rng.randint(1, 5), rng.randint(1, 4), rng.randint(1, 3)
     P, O = rng.randint(0, 3), rng.randint(0, max(S, D) - 1)  # noqa: E741 - PyTorch's output_padding
     d = _derivations().transposed_length()
-    length = int(evaluate(d.result, d.symbols, {"L": L, "K": K, "S": S, "D": D, "P": P, "O": O}))
+    length = int(scalar_value(d.result, d.symbols, {"L": L, "K": K, "S": S, "D": D, "P": P, "O": O}))
     derived = length if length >= 1 else None
     return [_shape_measure("conv_transpose1d length", derived, _numerics().transposed_length(L, K, S, D, P, O))]
 
@@ -117,12 +117,12 @@ def _transposed(case: Case) -> list[Measurement]:
 def _pooled(case: Case) -> list[Measurement]:
     import random
 
-    from dlverify.crosscheck import evaluate
+    from dlverify.evaluation import scalar_value
 
     rng = random.Random(case["seed"])
     L, K, S, D, P = rng.randint(1, 15), rng.randint(1, 5), rng.randint(1, 4), rng.randint(1, 3), rng.randint(0, 3)
     d = _derivations().pool_length()
-    length = int(evaluate(d.result, d.symbols, {"L": L, "K": K, "S": S, "D": D, "P": P}))
+    length = int(scalar_value(d.result, d.symbols, {"L": L, "K": K, "S": S, "D": D, "P": P}))
     # PyTorch's conditions: padding at most half the kernel, and at least one output
     derived = length if 2 * P <= K and length >= 1 else None
     return [_shape_measure("max_pool1d(ceil_mode) length", derived, _numerics().pool_length(L, K, S, D, P))]
@@ -232,7 +232,7 @@ def _identities_compare(problem: Problem, case: Case) -> list[Measurement]:
     """The identity ops against autograd, and (1-D) the derived entry formula at every entry."""
     import numpy as np
 
-    from dlverify.crosscheck import evaluate
+    from dlverify.evaluation import scalar_value
 
     r = _numerics().gradient_identities(case["X"], case["Wf"], case["G"], case["S"], case["D"])
     scale = lambda a: max(1.0, float(np.abs(a).max()))  # noqa: E731
@@ -254,7 +254,7 @@ def _identities_compare(problem: Problem, case: Case) -> list[Measurement]:
         at.update({f"{k}{a + 1}": case[k][a] for k in ("K", "S", "D", "R") for a in range(2)})
         names = ("f", "c", "k1", "k2")
     for index in np.ndindex(grad.shape):
-        value = evaluate(d.result, d.symbols, {**at, **{n: i + 1 for n, i in zip(names, index, strict=True)}})
+        value = scalar_value(d.result, d.symbols, {**at, **{n: i + 1 for n, i in zip(names, index, strict=True)}})
         worst = max(worst, abs(value - grad[index]) / scale(grad))
     out.append(Measurement("derived ∂ℓ/∂W entry formula = autograd, every entry", worst, tol))
     return out
@@ -269,7 +269,7 @@ def _general_entries(step_of: str):
 
         import numpy as np
 
-        from dlverify.crosscheck import evaluate
+        from dlverify.evaluation import scalar_value
 
         seed = int(np.abs(case["x"]).sum() * 1e6) % 2**31  # sizes drawn from the case's own values
         rng = random.Random(seed)
@@ -285,7 +285,7 @@ def _general_entries(step_of: str):
         worst = 0.0
         for index in np.ndindex(tensor.shape):
             point = {**at, **{n: i + 1 for n, i in zip(names, index, strict=True) if not n.isdigit()}}
-            worst = max(worst, abs(evaluate(general, d.symbols, point) - tensor[index]))
+            worst = max(worst, abs(scalar_value(general, d.symbols, point) - tensor[index]))
         label = f"general {step_of} at C={C_}, L={L_}, K={K_}, S={S_}, every entry"
         return [Measurement(label, worst / max(1.0, float(np.abs(tensor).max())), 1e-13)]
 

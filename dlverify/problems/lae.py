@@ -155,8 +155,8 @@ def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
     """The derived claim against autograd, scipy.linalg.eigh and L-BFGS from a random start."""
     import numpy as np
 
-    from dlverify.crosscheck import evaluate, matrix_point, relative_error
-    from dlverify.matrix_eval import evaluate as evaluate_matrix
+    from dlverify.evaluation import matrix_point, relative_error, scalar_value
+    from dlverify.matrix_eval import matrix_value
 
     num, derivation = _numerics(), problem.derive()
     entries = derivation.entries()
@@ -171,7 +171,7 @@ def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
     grad_tol = 64 * (m + n) * EPS
     point = matrix_point(derivation.symbols, {"m": m, "k": k, "n": n})
     derived_zero = {
-        which: evaluate_matrix(entries[f"∂L/∂W{which[-1]} at (C U_kᵀ, U_k C⁻¹)"], point) for which in ("W_1", "W_2")
+        which: matrix_value(entries[f"∂L/∂W{which[-1]} at (C U_kᵀ, U_k C⁻¹)"], point) for which in ("W_1", "W_2")
     }
     out = []
     for label, factor in (("C = I", np.eye(k)), ("random C", C)):  # PCA itself, and the family
@@ -179,7 +179,7 @@ def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
         for which, want in derived_zero.items():
             error = float(np.abs(grads[which] - want).max()) / (2 * scale_sigma * float(np.linalg.cond(factor)))
             out.append(Measurement(f"∂L/∂W{which[-1]} at (C U_kᵀ, U_k C⁻¹), {label} = autograd", error, grad_tol))
-    trailing = evaluate(entries["L there"], derivation.symbols, case)
+    trailing = scalar_value(entries["L there"], derivation.symbols, case)
     loss_tol = 64 * m * (m + n) * EPS
     at_family = num.loss(X, C @ U_k.T, U_k @ np.linalg.inv(C))
     out.append(
@@ -224,7 +224,7 @@ def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
     D2 = D1.T.copy()
     measured = num.curvature(X, U_S.T, U_S, D1, D2)
     sigma = [float(np.sqrt(v)) for v in values]
-    derived = evaluate(
+    derived = scalar_value(
         entries["dᵀ H d at a saddle"], derivation.symbols, {"sigma": sigma, "i": case["i"], "j": case["j"]}
     )
     out.append(

@@ -86,11 +86,11 @@ def _step_scale(mean: bool):
     """The fitted step's scale c and the least-squares residual, against the derivation's scale."""
 
     def measure(case: Case) -> list[Measurement]:
-        from dlverify.crosscheck import evaluate
+        from dlverify.evaluation import scalar_value
 
         d = _derivations()
         fitted = _numerics().fit_weight_decay(case["X"], case["W_1"], case["W_2"], case["lambda"], mean=mean)
-        want = evaluate(d.mean_step_scale(), {"m": d.m}, case) if mean else 1.0
+        want = scalar_value(d.mean_step_scale(), {"m": d.m}, case) if mean else 1.0
         return [
             Measurement("one SGD step lies along −∇L_λ (least-squares residual)", fitted["residual"], STEP_TOL),
             Measurement("the step's scale c = derived", abs(fitted["scale"] - want) / want, STEP_TOL, want,
@@ -102,10 +102,10 @@ def _step_scale(mean: bool):
 
 def _mean_with_scaled_lr(case: Case) -> list[Measurement]:
     """nn.MSELoss's mean with the derived weight_decay and the learning rate times m: exactly the step."""
-    from dlverify.crosscheck import evaluate
+    from dlverify.evaluation import scalar_value
 
     d = _derivations().weight_decay_mean()
-    wd = evaluate(d.result, d.symbols, case)
+    wd = scalar_value(d.result, d.symbols, case)
     num = _numerics()
     ok = num.matches(
         case["X"], case["W_1"], case["W_2"], case["lambda"], wd, STEP_TOL, mean=True, lr=num.LR * case["m"]
@@ -183,21 +183,21 @@ def optimum_at(X: Any, k: int, lam: float, orthogonal: Any = None, derivation: A
     of Σ = XXᵀ/n, with the orthogonal factor O (default I); and eigh's results."""
     import numpy as np
 
-    from dlverify.crosscheck import matrix_point
-    from dlverify.matrix_eval import evaluate as evaluate_matrix
+    from dlverify.evaluation import matrix_point
+    from dlverify.matrix_eval import matrix_value
 
     d = derivation or _derivations().optimum()
     pca = _lae_numerics().pca(X, k)
     values = {"m": X.shape[0], "k": k, "lambda": lam, "U_k": pca["U_k"], "Lambda_k": np.diag(pca["eigenvalues"][:k]),
               "O": np.eye(k) if orthogonal is None else orthogonal}  # fmt: skip
-    return evaluate_matrix(d.result, matrix_point(d.symbols, values)), pca
+    return matrix_value(d.result, matrix_point(d.symbols, values)), pca
 
 
 def _optimum_compare(problem: Problem, case: Case) -> list[Measurement]:
     """L-BFGS from a random start against the derived minimiser (up to O), its loss and its gradient."""
     import numpy as np
 
-    from dlverify.crosscheck import evaluate, relative_error
+    from dlverify.evaluation import relative_error, scalar_value
 
     lae = _lae_numerics()
     X, lam, k = case["X"], case["lambda"], case["k"]
@@ -213,7 +213,7 @@ def _optimum_compare(problem: Problem, case: Case) -> list[Measurement]:
     grads = lae.gradients(X, W2.T, W2, lam)
     at_derived = lae.loss(X, W2.T, W2, lam)
     d_min = _derivations().min_loss()
-    minimum = evaluate(d_min.result, d_min.symbols, {"lambda": lam, "m": m, "k": k, "sigma": case["sigma"]})
+    minimum = scalar_value(d_min.result, d_min.symbols, {"lambda": lam, "m": m, "k": k, "sigma": case["sigma"]})
     eye = np.eye(k)
     # how far the columns are from orthonormal: derived λ/σ_k², measured on L-BFGS's optimum
     distance = float(np.linalg.norm(W2.T @ W2 - eye, 2))

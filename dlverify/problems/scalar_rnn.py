@@ -94,15 +94,15 @@ def _numerics() -> Any:
 
 def _edges_sum_to_total(case: Case) -> list[Measurement]:
     """Per-step autograd edge partials sum to autograd's dy/dw and to the SymPy result."""
-    from dlverify.crosscheck import evaluate, relative_error
+    from dlverify.evaluation import relative_error, scalar_value
 
     num = _numerics()
     u = case["u"] if "u" in case else _u3(case)
     edges = num.edge_partials(case["w"], u)
     general = _derivations().dy_dw_general()
     at = {"w": case["w"], "u": list(u), "T": len(u)}
-    exact = evaluate(general.result, general.symbols, at)
-    magnitude = evaluate(general.result, general.symbols, at, absolute=True)
+    exact = scalar_value(general.result, general.symbols, at)
+    magnitude = scalar_value(general.result, general.symbols, at, absolute=True)
     tol = _tolerance(at)
     return [
         Measurement("Σ edges = autograd dy/dw", relative_error(sum(edges), num.dy_dw(case["w"], u), magnitude), tol),
@@ -112,15 +112,15 @@ def _edges_sum_to_total(case: Case) -> list[Measurement]:
 
 def _edge_formula(case: Case) -> list[Measurement]:
     """Each per-step autograd edge partial equals the derived e_t, for every t ≤ T."""
-    from dlverify.crosscheck import evaluate, relative_error
+    from dlverify.evaluation import relative_error, scalar_value
 
     edge = _derivations().edge_partial_general()
     grads = _numerics().edge_partials(case["w"], case["u"])
     out = []
     for step, grad in enumerate(grads, start=1):
         at = {**case, "t": step}
-        exact = evaluate(edge.result, edge.symbols, at)
-        magnitude = evaluate(edge.result, edge.symbols, at, absolute=True)
+        exact = scalar_value(edge.result, edge.symbols, at)
+        magnitude = scalar_value(edge.result, edge.symbols, at, absolute=True)
         out.append(Measurement(f"e_{step} = autograd", relative_error(grad, exact, magnitude), _tolerance(case)))
     return out
 

@@ -1,0 +1,202 @@
+"""Expression answers (``expr``) and element formulas (``indexed``): both sides evaluated at
+random points of each symbol's domain, in exact rational arithmetic where the answer is
+rational, else in 50-digit arithmetic; an indexed item at every element of random tensors.
+A wrong answer gets the witness point and, where one matches, the common mistake it makes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import sympy as sp
+
+from dlverify.checking.kinds import AnswerKind, Ask
+from dlverify.checking.mutations import mutations
+from dlverify.checking.points import DIGITS, Point, TooLong, defined, draw, same, value_at
+from dlverify.checking.resolve import AnswerRefused, latex_of, read_answer
+from dlverify.checking.verdict import Verdict
+from dlverify.problem import Problem
+
+POINTS = 12
+DIAGNOSIS_EVALUATIONS = 1000
+ELEMENT_DRAWS = 30  # an indexed item is checked on up to POINTS × ELEMENT_DRAWS elements
+MAX_ELEMENTS = 2000
+MAX_TRIES = 60  # points drawn, counting those where an answer is undefined
+
+
+def judge_expression(problem: Problem, answer: Any, ask: Ask, reference: sp.Basic | None = None) -> Verdict:
+    """An expression (or an indexed element formula) against the reference, default the problem's result."""
+    label, rng, hide, report = ask.label, ask.rng, ask.hide, ask.report
+    try:
+        read = read_answer(problem, label, answer, problem.derive().result if reference is None else reference)
+    except AnswerRefused as refused:
+        return refused.verdict
+    student, reference = read.answer, read.reference
+    try:
+        checked, exact, witness = _compare(problem, student, reference, rng)
+    except TooLong as exc:
+        return Verdict(label, "incorrect", str(exc))
+    if witness is not None:
+        point, got, want = witness
+        shown_ref = "(hidden)" if hide else sp.sstr(reference)
+        counter = {
+            "at": point.shown(_used(student) | _used(reference)),
+            "answer_value": _show(got),
+            "reference_value": _show(want),
+        }
+        message = f"not equivalent: at {_fmt(counter['at'])} the answer is {counter['answer_value']}"
+        message += f" but the reference is {counter['reference_value']}"
+        if not hide:
+            message += f" (reference: {shown_ref})"
+        diagnosis = _diagnose(problem, student, reference, random.Random(rng.random()), hide)
+        if diagnosis:
+            message += f"; looks like {diagnosis}"
+        return Verdict(label, "incorrect", message, counterexample=counter, diagnosis=diagnosis)
+    if checked == 0:
+        return Verdict(label, "incorrect", "the reference is undefined at every point drawn; cannot judge")
+    arithmetic = "exact rational arithmetic" if exact else f"{DIGITS}-digit arithmetic"
+    numeric = f"equal to the reference at {checked} random points ({arithmetic})"
+    if report is not None:
+        report(Verdict(label, "correct", numeric + "; symbolic check did not finish in time", score=1.0))
+    proved = _symbolic_zero(student - reference)
+    tail = (
+        "; SymPy also reduces the difference to 0"
+        if proved
+        else "; SymPy's simplification did not reduce the difference to 0"
+    )
+    return Verdict(label, "correct", numeric + tail, score=1.0)
+
+
+def _used(expr: sp.Basic) -> set[sp.Basic]:
+    used = set(expr.free_symbols)
+    used |= {i.base for i in expr.atoms(sp.Indexed)}
+    return used
+
+
+def _points(problem: Problem, reference: sp.Basic, rng: random.Random):
+    """Points where the reference is defined, with its values there.
+
+    For an ``indexed`` item every element is visited: each random draw of the tensors is
+    combined with every value of the free indices (r, c, k…) within their bounds."""
+    indices = [s for s in problem.symbols if s.role == "index"]
+    for _ in range(MAX_TRIES):
+        base = draw(problem, rng)
+        for point in _elements(problem, base, indices) if indices else [base]:
+            want = value_at(reference, point)
+            if defined(want):
+                yield point, want
+
+
+def _elements(problem: Problem, base: Point, indices) -> list[Point]:
+    objects = problem.derive().symbols
+    ranges = []
+    for spec in indices:
+        lo, hi = (_size(b, objects, base) for b in spec.bounds)
+        ranges.append([(objects[spec.name], sp.Integer(v)) for v in range(lo, hi + 1)])
+    combos = list(itertools.product(*ranges))[:MAX_ELEMENTS]
+    # one tensor draw for all elements: the entries are shared, the indices vary
+    return [Point({**base.values, **dict(combo)}, base.rng, base.sequence_values, base.structure) for combo in combos]
+
+
+def _size(name: str, objects, point: Point) -> int:
+    if name.lstrip("-").isdigit():
+        return int(name)
+    return int(point.values[objects[name]])
+
+
+def _compare(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: random.Random):
+    """(points checked, all exact?, None) if equal everywhere, else the witness point."""
+    checked = 0
+    exact = True
+    for point, want in _points(problem, reference, rng):
+        got = value_at(student, point)
+        if not defined(got) or not same(got, want):
+            return checked, exact, (point, got, want)
+        exact = exact and got.is_Rational and want.is_Rational
+        checked += 1
+        if checked >= (POINTS * ELEMENT_DRAWS if problem.kind == "indexed" else POINTS):
+            break
+    return checked, exact, None
+
+
+_INDEX = sp.Symbol("_k", integer=True)
+
+
+def _symbolic_zero(diff: sp.Basic) -> bool:
+    """A cheap symbolic proof that ``diff`` is 0: sums get one index name and are combined.
+
+    Evaluating symbolic sums (``doit``) can take seconds; the random points are the
+    primary evidence, so this only tries what is fast.
+    """
+    try:
+        renamed = diff.replace(
+            lambda e: isinstance(e, (sp.Sum, sp.Product)) and len(e.limits) == 1,
+            lambda e: e.func(e.function.subs(e.limits[0][0], _INDEX), (_INDEX, *e.limits[0][1:])),
+        )
+        expanded = sp.expand(renamed)
+        if expanded == 0:
+            return True
+        if expanded.has(sp.Sum):
+            from sympy.simplify.simplify import sum_combine
+
+            combined = sum_combine(expanded)
+            combined = combined.replace(
+                lambda e: isinstance(e, sp.Sum), lambda e: sp.Sum(sp.expand(e.function), *e.limits)
+            )
+            return sp.expand(combined) == 0
+        if expanded.has(sp.Function) and sp.count_ops(expanded) < 200:
+            return sp.simplify(expanded) == 0
+        return False
+    except Exception:
+        return False
+
+
+def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: random.Random, hide: bool) -> str | None:
+    """The common mistake that the answer agrees with at every one of fresh random points
+    (at most DIAGNOSIS_EVALUATIONS evaluations: a count, so verdicts do not depend on speed)."""
+    budget = DIAGNOSIS_EVALUATIONS
+    try:
+        drawn = zip(_points(problem, reference, rng), range(POINTS), strict=False)
+        sample = [(p, value_at(student, p)) for (p, _want), _ in drawn]
+        if not sample or not all(defined(v) for _, v in sample):
+            return None
+        for m in mutations(reference):
+            budget -= len(sample)
+            if budget < 0:
+                return None
+            values = [value_at(m.expr, p) for p, _ in sample]
+            if all(defined(mv) and same(v, mv) for (_, v), mv in zip(sample, values, strict=True)):
+                return m.hint if hide else m.detail
+    except TooLong:
+        return None
+    return None
+
+
+def _show(value: sp.Basic) -> str:
+    if value.is_Rational:
+        return str(value)
+    if value.is_number and value.is_finite:
+        return sp.sstr(sp.N(value, 12))
+    return "undefined"
+
+
+def _fmt(at: dict[str, str]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in at.items()) or "every point"
+
+
+def typeset_text(problem: Problem, answer: Any, verdict: Verdict) -> None:
+    """Attach a text answer as read (LaTeX printed from the parsed tree)."""
+    if isinstance(answer, str):
+        verdict.answer_latex = latex_of(problem, answer)
+
+
+def warm_entries(problem: Problem) -> None:
+    """The mutations that diagnoses compare with, for each entry of the result."""
+    for expr in problem.derive().entries().values():
+        mutations(expr)
+
+
+EXPR = AnswerKind("expr", judge_expression, typeset_text, warm_entries)
+INDEXED = AnswerKind("indexed", judge_expression, typeset_text, warm_entries)
