@@ -24,6 +24,19 @@ Case = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
+class Topic:
+    """A catalog topic: one module in ``dlverify/problems/`` (or a course's own package) exports
+    it as ``TOPIC`` beside its ``PROBLEMS``.
+
+    ``order`` places it in listings and in the solution manual (the catalog's order; a
+    course's topics default to after the catalog's)."""
+
+    name: str
+    title: str
+    order: int = 1000
+
+
+@dataclass(frozen=True)
 class SymbolSpec:
     """A symbol of a problem, as students write it and as the numerics see it.
 

@@ -1,45 +1,77 @@
 """The one registry of problem descriptions that the CLI, tests, reports and checker read.
 
-Importing the descriptions is cheap (no SymPy, no torch), so listing is fast; the
-derivations and oracles are imported when a problem is first derived or checked.
+Topics are found, not listed: every module of the package ``dlverify.problems`` that exports
+``TOPIC`` and ``PROBLEMS``, and every module named by an entry point in the group
+``dlverify.topics`` (how a course ships its own topics as a separate package).  Importing the
+descriptions is cheap (no SymPy, no torch), so listing is fast; the derivations and oracles
+are imported when a problem is first derived or checked.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from functools import cache
+from importlib.metadata import entry_points
+from types import ModuleType
 
-from dlverify.problem import Problem
-from dlverify.problems import TOPIC_MODULES
+from dlverify.problem import Problem, Topic
 from dlverify.problems.planned import PLANNED
+
+ENTRY_POINT_GROUP = "dlverify.topics"
 
 
 class UnknownProblem(LookupError):
     """An id or topic that the catalog does not have."""
 
 
+def _topic_modules() -> list[ModuleType]:
+    import dlverify.problems as package
+
+    names = [f"{package.__name__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)]
+    names += [ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    modules = [importlib.import_module(name) for name in dict.fromkeys(names)]
+    return [m for m in modules if hasattr(m, "TOPIC") and hasattr(m, "PROBLEMS")]
+
+
 @cache
-def problems() -> dict[str, Problem]:
-    """Every described problem by id, in catalog order."""
+def _catalog() -> tuple[dict[str, Topic], dict[str, Problem]]:
+    modules = sorted(_topic_modules(), key=lambda m: (m.TOPIC.order, m.TOPIC.name))
+    topics: dict[str, Topic] = {}
     found: dict[str, Problem] = {}
-    for module in TOPIC_MODULES:
-        for problem in importlib.import_module(module).PROBLEMS:
+    for module in modules:
+        topic: Topic = module.TOPIC
+        if topic.name in topics:
+            raise ValueError(f"topic {topic.name} is defined twice ({module.__name__})")
+        topics[topic.name] = topic
+        for problem in module.PROBLEMS:
+            if problem.topic != topic.name:
+                raise ValueError(f"{problem.id} is described in topic {topic.name}'s module but says {problem.topic}")
             if problem.id in found:
                 raise ValueError(f"duplicate problem id {problem.id}")
             found[problem.id] = problem
-    clash = found.keys() & {pid for pid, _, _ in PLANNED}
-    if clash:
-        raise ValueError(f"ids both described and planned: {sorted(clash)}")
-    return found
+    return topics, found
+
+
+def problems() -> dict[str, Problem]:
+    """Every described problem by id, in catalog order."""
+    return _catalog()[1]
 
 
 def topics() -> list[str]:
-    return list(dict.fromkeys(p.topic for p in problems().values()))
+    """The topics that have descriptions, in catalog order."""
+    return list(_catalog()[0])
+
+
+def topic(name: str) -> Topic:
+    return _catalog()[0][name]
 
 
 def planned() -> dict[str, tuple[str, str]]:
-    """Catalog ids not described yet: id → (answer kind, topic)."""
-    return {pid: (kind, topic) for pid, kind, topic in PLANNED}
+    """Catalog ids not described yet: id → (answer kind, topic).  A row whose id has been
+    described since is superseded by the description."""
+    described = problems()
+    return {pid: (kind, name) for pid, kind, name in PLANNED if pid not in described}
 
 
 def get(problem_id: str) -> Problem:

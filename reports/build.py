@@ -21,19 +21,6 @@ from dlverify.problem import Problem
 from reports.figures import FIGURES, Figure
 from reports.latex import document, text
 
-TOPIC_TITLES = {
-    "scalar_rnn": "Backprop through a 1-D linear RNN",
-    "rnn": "Vanilla RNN: BPTT, vanishing and exploding gradients",
-    "lstm": "LSTM: the cell-state gradient path",
-    "resnet": "Residual blocks",
-    "gated_rnn": "A gated RNN",
-    "attention_rnn": "AttentionRNN(k)",
-    "gru": "GRU (beyond the homework)",
-    "conv": "Convolutions: output shapes and gradient identities",
-    "conv1d": "A 1-D convolution and its gradients",
-    "lae": "Linear autoencoders and PCA",
-    "rlae": "The ℓ2-regularised linear autoencoder",
-}
 LATEXMK = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-quiet"]
 
 
@@ -199,7 +186,7 @@ def _figures_tex(figures: list[Figure]) -> str:
 
 
 def topic_body(topic: str, checks: list[CrossCheck], figures: list[Figure]) -> str:
-    title = TOPIC_TITLES.get(topic, topic)
+    title = registry.topic(topic).title
     out = [r"\section{" + text(f"{title} ({topic})") + "}", _figures_tex(figures)]
     out += [item_section(c.problem, c) for c in checks]
     return "\n\n".join(out)
@@ -224,7 +211,7 @@ def build(topics: list[str] | None, out: Path, examples: int = 100, pdf: bool = 
         body = topic_body(topic, checks, figures)
         bodies.append(body)
         path = out / f"{topic}.tex"
-        path.write_text(document(f"dlverify: {TOPIC_TITLES.get(topic, topic)}", body), encoding="utf-8")
+        path.write_text(document(f"dlverify: {registry.topic(topic).title}", body), encoding="utf-8")
         built.tex.append(path)
     manual = out / "solution-manual.tex"
     manual.write_text(document("dlverify solution manual", r"\tableofcontents" + "\n\n" + "\n\n".join(bodies)))

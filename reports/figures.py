@@ -6,9 +6,11 @@ Each figure is computed when the report is built: the numeric curve from the ora
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,17 +34,37 @@ def _save(fig, path: Path) -> None:
     fig.savefig(path, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Producer": None})
 
 
-def _finish(plt, fig, ax, path: Path, xlabel: str, ylabel: str, title: str = "", ncol: int = 1) -> None:
-    """Label, save (without dates) and close a figure."""
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=7, ncol=ncol)
-    _save(fig, path)
-    plt.close(fig)
+@contextmanager
+def plot(path: Path, xlabel: str, ylabel: str, title: str = "", ncol: int = 1) -> Iterator[Any]:
+    """The axes of a new figure; on leaving, label them, add the legend, save without dates, close."""
+    plt = _pyplot()
+    fig, ax = plt.subplots()
+    try:
+        yield ax
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title)
+        ax.legend(fontsize=7, ncol=ncol)
+        _save(fig, path)
+    finally:
+        plt.close(fig)
 
 
+FIGURES: dict[str, list[Callable[[Path], Figure]]] = {}
+
+
+def figure(topic: str) -> Callable[[Callable[[Path], Figure]], Callable[[Path], Figure]]:
+    """Register a function that draws one of ``topic``'s figures into a folder."""
+
+    def register(make: Callable[[Path], Figure]) -> Callable[[Path], Figure]:
+        FIGURES.setdefault(topic, []).append(make)
+        return make
+
+    return register
+
+
+@figure("scalar_rnn")
 def scalar_rnn_decay(out: Path) -> Figure:
     """|∂y/∂h_t| against t for w below, at and above 1: autograd against the closed form |w|^{T−t}."""
     import numpy as np
@@ -51,21 +73,20 @@ def scalar_rnn_decay(out: Path) -> Figure:
     from dlverify.evaluation import scalar_value
     from numerics.scalar_rnn import state_gradients
 
-    plt = _pyplot()
     length = 40
     u = np.random.default_rng(0).uniform(-1, 1, size=length).tolist()
     derivation = d.state_gradient_general()
-    fig, ax = plt.subplots()
-    for w, colour in ((0.9, "tab:blue"), (1.0, "tab:green"), (1.1, "tab:red")):
-        grads = state_gradients(w, u)
-        steps = np.arange(1, length + 1)
-        closed = [
-            abs(scalar_value(derivation.result, derivation.symbols, {"w": w, "T": length, "t": int(t)})) for t in steps
-        ]
-        ax.semilogy(steps, closed, "-", color=colour, lw=1, label=f"|w|^(T-t), w = {w}")
-        ax.semilogy(steps, grads, "o", color=colour, ms=3, mfc="none", label=f"autograd, w = {w}")
     name = "scalar_rnn_decay.pdf"
-    _finish(plt, fig, ax, out / name, "t", "|dy/dh_t|", f"linear scalar RNN, T = {length}", ncol=2)
+    with plot(out / name, "t", "|dy/dh_t|", f"linear scalar RNN, T = {length}", ncol=2) as ax:
+        for w, colour in ((0.9, "tab:blue"), (1.0, "tab:green"), (1.1, "tab:red")):
+            grads = state_gradients(w, u)
+            steps = np.arange(1, length + 1)
+            closed = [
+                abs(scalar_value(derivation.result, derivation.symbols, {"w": w, "T": length, "t": int(t)}))
+                for t in steps
+            ]
+            ax.semilogy(steps, closed, "-", color=colour, lw=1, label=f"|w|^(T-t), w = {w}")
+            ax.semilogy(steps, grads, "o", color=colour, ms=3, mfc="none", label=f"autograd, w = {w}")
     return Figure(
         name,
         r"$|\partial y/\partial h_t|$ against $t$ ($T = 40$) for $w = 0.9, 1, 1.1$: autograd (circles) lies on "
@@ -74,22 +95,21 @@ def scalar_rnn_decay(out: Path) -> Figure:
     )
 
 
+@figure("scalar_rnn")
 def scalar_rnn_activations(out: Path) -> Figure:
     """|∂y/∂h_t| for linear, tanh and ReLU scalar RNNs with the same weight and inputs (autograd)."""
     import numpy as np
 
     from numerics.scalar_rnn import state_gradients
 
-    plt = _pyplot()
     length = 40
     u = np.random.default_rng(1).uniform(-1, 1, size=length).tolist()
-    fig, ax = plt.subplots()
-    for activation, marker in (("linear", "o"), ("tanh", "s"), ("relu", "^")):
-        grads = state_gradients(1.1, u, activation)
-        shown = [g if g > 0 else np.nan for g in grads]  # a dead ReLU has gradient 0: off the log scale
-        ax.semilogy(range(1, length + 1), shown, marker + "-", ms=3, lw=0.8, label=activation)
     name = "scalar_rnn_activations.pdf"
-    _finish(plt, fig, ax, out / name, "t", "|dy/dh_t|", "w = 1.1, same inputs")
+    with plot(out / name, "t", "|dy/dh_t|", "w = 1.1, same inputs") as ax:
+        for activation, marker in (("linear", "o"), ("tanh", "s"), ("relu", "^")):
+            grads = state_gradients(1.1, u, activation)
+            shown = [g if g > 0 else np.nan for g in grads]  # a dead ReLU has gradient 0: off the log scale
+            ax.semilogy(range(1, length + 1), shown, marker + "-", ms=3, lw=0.8, label=activation)
     return Figure(
         name,
         r"$|\partial y/\partial h_t|$ for $h_t = \varphi(w(u_t + h_{t-1}))$ with $w = 1.1$ (autograd): the linear "
@@ -99,13 +119,13 @@ def scalar_rnn_activations(out: Path) -> Figure:
     )
 
 
+@figure("rnn")
 def rnn_spectral(out: Path) -> Figure:
     """‖∂L/∂h_t‖ against T − t for spectral radius below, at and above 1; non-normal and Jordan cases."""
     import numpy as np
 
     from numerics.rnn import gradient_norms
 
-    plt = _pyplot()
     T = 60
     rng = np.random.default_rng(3)
     P = np.eye(4) + 0.3 * rng.uniform(-1, 1, (4, 4))
@@ -117,12 +137,11 @@ def rnn_spectral(out: Path) -> Figure:
     non_normal = np.array([[0.9, 4.0, 0, 0], [0, 0.9, 4.0, 0], [0, 0, 0.9, 0], [0, 0, 0, 0.5]])
     jordan = np.array([[1.0, 1.0, 0, 0], [0, 1.0, 0, 0], [0, 0, 0.5, 0], [0, 0, 0, 0.3]])
     cases += [("non-normal, ρ = 0.9", non_normal, "--"), ("Jordan block at 1", jordan, ":")]
-    fig, ax = plt.subplots()
-    for label, W_h, style in cases:
-        norms = gradient_norms(W_h, W_f, T)
-        ax.semilogy(range(T - 1, -1, -1), norms, style, lw=1.2, label=label)
     name = "rnn_spectral.pdf"
-    _finish(plt, fig, ax, out / name, "T - t", "||dL/dh_t||", f"linear RNN, m = 4, T = {T} (autograd)")
+    with plot(out / name, "T - t", "||dL/dh_t||", f"linear RNN, m = 4, T = {T} (autograd)") as ax:
+        for label, W_h, style in cases:
+            norms = gradient_norms(W_h, W_f, T)
+            ax.semilogy(range(T - 1, -1, -1), norms, style, lw=1.2, label=label)
     return Figure(
         name,
         r"$\|\partial L/\partial h_t\|$ of a linear RNN against $T - t$ (autograd), with $W^h = P\Lambda P^{-1}$: "
@@ -132,26 +151,25 @@ def rnn_spectral(out: Path) -> Figure:
     )
 
 
+@figure("rnn")
 def rnn_activations(out: Path) -> Figure:
     """Linear, tanh and ReLU RNNs with the same W^h (ρ = 1.1) and inputs."""
     import numpy as np
 
     from numerics.rnn import state_gradient_norms
 
-    plt = _pyplot()
     T, m, n = 40, 4, 2
     rng = np.random.default_rng(4)
     P = np.eye(m) + 0.3 * rng.uniform(-1, 1, (m, m))
     W_h = P @ np.diag([1.1, 0.5, -0.4, 0.2]) @ np.linalg.inv(P)
     W_x, W_f, b = rng.uniform(-1, 1, (m, n)), rng.uniform(-1, 1, (1, m)), rng.uniform(-0.5, 0.5, m)
     xs = [rng.uniform(-1, 1, n) for _ in range(T)]
-    fig, ax = plt.subplots()
-    for activation, marker in (("linear", "o"), ("tanh", "s"), ("relu", "^")):
-        norms = state_gradient_norms(W_h, W_x, W_f, b, xs, activation)
-        shown = [v if v > 0 else np.nan for v in norms]
-        ax.semilogy(range(1, T + 1), shown, marker + "-", ms=3, lw=0.8, label=activation)
     name = "rnn_activations.pdf"
-    _finish(plt, fig, ax, out / name, "t", "||dL/dh_t||", "same W^h (spectral radius 1.1) and inputs")
+    with plot(out / name, "t", "||dL/dh_t||", "same W^h (spectral radius 1.1) and inputs") as ax:
+        for activation, marker in (("linear", "o"), ("tanh", "s"), ("relu", "^")):
+            norms = state_gradient_norms(W_h, W_x, W_f, b, xs, activation)
+            shown = [v if v > 0 else np.nan for v in norms]
+            ax.semilogy(range(1, T + 1), shown, marker + "-", ms=3, lw=0.8, label=activation)
     return Figure(
         name,
         r"$\|\partial L/\partial h_t\|$ for linear, $\tanh$ and ReLU RNNs sharing $W^h$ (spectral radius 1.1) "
@@ -160,24 +178,23 @@ def rnn_activations(out: Path) -> Figure:
     )
 
 
+@figure("rnn")
 def rnn_training(out: Path) -> Figure:
     """Training curves of the running-average experiment, from its stored results."""
     import json
 
     import numpy as np
 
-    plt = _pyplot()
     results = json.loads(
         (Path(__file__).resolve().parents[1] / "dlverify" / "data" / "running_average.json").read_text()
     )
-    fig, ax = plt.subplots()
-    for layers, r in sorted(results.items()):
-        steps = np.arange(len(r["curve"])) * 100
-        ax.semilogy(steps, r["curve"], label=f"{layers} layer(s): final MSE {r['final_mse']:.1e}")
-    ax.axhline(1e-3, color="grey", lw=0.6, ls="--")
-    ax.axhline(1e-2, color="grey", lw=0.6, ls=":")
     name = "rnn_training.pdf"
-    _finish(plt, fig, ax, out / name, "Adam step", "training MSE")
+    with plot(out / name, "Adam step", "training MSE") as ax:
+        for layers, r in sorted(results.items()):
+            steps = np.arange(len(r["curve"])) * 100
+            ax.semilogy(steps, r["curve"], label=f"{layers} layer(s): final MSE {r['final_mse']:.1e}")
+        ax.axhline(1e-3, color="grey", lw=0.6, ls="--")
+        ax.axhline(1e-2, color="grey", lw=0.6, ls=":")
     cfg = results["1"]["config"]
     return Figure(
         name,
@@ -196,24 +213,23 @@ def _lae_data(m: int = 6, n: int = 40, seed: int = 5):
     return spectrum_case(m, 2, n - m, seed)
 
 
+@figure("lae")
 def lae_angles(out: Path) -> Figure:
     """The largest principal angle between span W2 and the top-k eigenvectors along L-BFGS, random starts."""
     import numpy as np
 
     from numerics.lae import fit, max_principal_angle, pca
 
-    plt = _pyplot()
     case = _lae_data()
     X, k = case["X"], case["k"]
     U_k = pca(X, k)["U_k"]
-    fig, ax = plt.subplots()
-    for seed in range(5):
-        run = fit(X, k, seed=seed, history=True)
-        angles = [max(max_principal_angle(W, U_k), 1e-17) for W in run["W_2_history"]]
-        ax.semilogy(np.arange(len(angles)), angles, lw=1, label=f"start {seed}: final L - min = "
-                    f"{run['loss'] - float(np.sum(np.asarray(case['sigma'][k:]) ** 2)):.1e}")  # fmt: skip
     name = "lae_angles.pdf"
-    _finish(plt, fig, ax, out / name, "L-BFGS iteration", "largest principal angle (rad)", "m = 6, k = 2, n = 40")
+    with plot(out / name, "L-BFGS iteration", "largest principal angle (rad)", "m = 6, k = 2, n = 40") as ax:
+        for seed in range(5):
+            run = fit(X, k, seed=seed, history=True)
+            angles = [max(max_principal_angle(W, U_k), 1e-17) for W in run["W_2_history"]]
+            ax.semilogy(np.arange(len(angles)), angles, lw=1, label=f"start {seed}: final L - min = "
+                        f"{run['loss'] - float(np.sum(np.asarray(case['sigma'][k:]) ** 2)):.1e}")  # fmt: skip
     return Figure(
         name,
         r"The largest principal angle between the column space of $W_2$ and that of $U_k$ (from "
@@ -222,6 +238,7 @@ def lae_angles(out: Path) -> Figure:
     )
 
 
+@figure("rlae")
 def rlae_orthonormality(out: Path) -> Figure:
     """‖W2ᵀW2 − I‖₂ at the regularised optimum against λ: L-BFGS against the derived closed form."""
     import numpy as np
@@ -229,7 +246,6 @@ def rlae_orthonormality(out: Path) -> Figure:
     from dlverify.problems.rlae import optimum_at
     from numerics.lae import fit, pca
 
-    plt = _pyplot()
     case = _lae_data()
     X, k = case["X"], case["k"]
     top = float(pca(X, k)["eigenvalues"][k - 1])
@@ -240,22 +256,13 @@ def rlae_orthonormality(out: Path) -> Figure:
         derived.append(np.linalg.norm(W2.T @ W2 - np.eye(k), 2))
         W2_fit = fit(X, k, lam, seed=0)["W_2"]
         measured.append(np.linalg.norm(W2_fit.T @ W2_fit - np.eye(k), 2))
-    fig, ax = plt.subplots()
-    ax.loglog(lams / top, derived, "-", lw=1, label="derived: U_k (I - λΛ_k^-1)^(1/2) O")
-    ax.loglog(lams / top, measured, "o", ms=3, mfc="none", label="L-BFGS from a random start")
     name = "rlae_orthonormality.pdf"
-    _finish(plt, fig, ax, out / name, "λ / σ_k²", "||W2ᵀW2 - I||₂", "m = 6, k = 2, n = 40")
+    with plot(out / name, "λ / σ_k²", "||W2ᵀW2 - I||₂", "m = 6, k = 2, n = 40") as ax:
+        ax.loglog(lams / top, derived, "-", lw=1, label="derived: U_k (I - λΛ_k^-1)^(1/2) O")
+        ax.loglog(lams / top, measured, "o", ms=3, mfc="none", label="L-BFGS from a random start")
     return Figure(
         name,
         r"How far the columns of the regularised optimum $W_2$ are from orthonormal, $\|W_2^\top W_2 - I\|_2$, "
         r"against $\lambda/\sigma_k^2$: L-BFGS's optimum (circles) lies on the derived closed form (line), which "
         r"equals $\lambda/\sigma_k^2$; as $\lambda \to 0$ the columns become orthonormal, as in plain PCA.",
     )
-
-
-FIGURES: dict[str, tuple[Callable[[Path], Figure], ...]] = {
-    "scalar_rnn": (scalar_rnn_decay, scalar_rnn_activations),
-    "rnn": (rnn_spectral, rnn_activations, rnn_training),
-    "lae": (lae_angles,),
-    "rlae": (rlae_orthonormality,),
-}

@@ -1,14 +1,2 @@
-"""One module per catalog topic, each exporting ``PROBLEMS``: add a topic here."""
-
-TOPIC_MODULES = (
-    "dlverify.problems.scalar_rnn",
-    "dlverify.problems.rnn",
-    "dlverify.problems.lstm",
-    "dlverify.problems.resnet",
-    "dlverify.problems.gated_rnn",
-    "dlverify.problems.attention_rnn",
-    "dlverify.problems.gru",
-    "dlverify.problems.conv",
-    "dlverify.problems.lae",
-    "dlverify.problems.rlae",
-)
+"""The catalog's problem descriptions, one module per topic, each exporting ``TOPIC`` and
+``PROBLEMS``; the registry finds every such module here (add a topic by adding its module)."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dlverify.problem import Case, Measurement, Problem, Property, SymbolSpec
+from dlverify.lazy import lazy
+from dlverify.problem import Case, Measurement, Problem, Property, SymbolSpec, Topic
 
+TOPIC = Topic("attention_rnn", "AttentionRNN(k)", order=60)
+NUMERIC = lazy("numerics.attention_rnn")
+DERIVED = lazy("derivations.attention_rnn")
 EPS = sys.float_info.epsilon
-TOPIC = "attention_rnn"
 SETUP = (
     "AttentionRNN(k): q_i[t] = Q_i s_i, k_i[t] = K_i s_i, v_i[t] = V_i s_i with s_0 = x[t], s_i = h[t−i] (i ≥ 1); "
     "w_i[t] = q_i[t]ᵀ k_i[t]; a[t] = softargmax(w_0, …, w_k); h[t] = Σ_i a_i[t] v_i[t]; all matrices n×n."
@@ -40,18 +43,6 @@ WEIGHTS_A = tuple(
 )  # fmt: skip
 
 
-def _numerics() -> Any:
-    from numerics import attention_rnn
-
-    return attention_rnn
-
-
-def _derivations() -> Any:
-    from derivations import attention_rnn
-
-    return attention_rnn
-
-
 def _cases() -> Any:
     from hypothesis import strategies as st
 
@@ -59,7 +50,7 @@ def _cases() -> Any:
 
     def givens(case: dict) -> dict:
         Q, K, V = ([case[f"{M}_{i}"] for i in range(3)] for M in "QKV")
-        h, a = _numerics().step(Q, K, V, case["x_t"], [case["h_{t-1}"], case["h_{t-2}"]])
+        h, a = NUMERIC.step(Q, K, V, case["x_t"], [case["h_{t-1}"], case["h_{t-2}"]])
         return {**case, "h_t": h, "v_1": case["V_1"] @ case["h_{t-1}"], **{f"a_{i}": float(a[i]) for i in range(3)}}
 
     return sizes_then(
@@ -77,7 +68,7 @@ def _infinite_cases() -> Any:
     from dlverify.strategies import matrix, sizes_then
 
     def givens(case: dict) -> dict:
-        h, a = _numerics().infinite_step(case["Q"], case["K"], case["V"], case["x_t"], case["past"])
+        h, a = NUMERIC.infinite_step(case["Q"], case["K"], case["V"], case["x_t"], case["past"])
         return {**case, "h_{t-1}": case["past"][0], "h_t": h, "v_1": case["V"] @ case["past"][0], "a_1": float(a[1])}
 
     return sizes_then(
@@ -103,7 +94,7 @@ def _any_k(case: Case) -> list[Measurement]:
     Q, K, V = ([rng.uniform(-1, 1, (n, n)) for _ in range(k + 1)] for _ in "QKV")
     x = rng.uniform(-1, 1, (n, 1))
     past = [rng.uniform(-1, 1, (n, 1)) for _ in range(k)]
-    h, a = _numerics().step(Q, K, V, x, past)
+    h, a = NUMERIC.step(Q, K, V, x, past)
     at = {
         "Q_1": Q[1],
         "K_1": K[1],
@@ -113,8 +104,8 @@ def _any_k(case: Case) -> list[Measurement]:
         "v_1": V[1] @ past[0],
         "a_1": float(a[1]),
     }
-    d = _derivations().dh_dhprev()
-    expected = _numerics().dh_dhprev(Q, K, V, x, past)
+    d = DERIVED.dh_dhprev()
+    expected = NUMERIC.dh_dhprev(Q, K, V, x, past)
     m = matrix_agreement(f"AttentionRNN({k})", d.result, d.symbols, at, expected, _tolerance({"n": n, "t": k}))
     return [m]
 
@@ -128,7 +119,7 @@ NOTE = "64(n+k+2)·eps relative to max(1, largest entry): dot products of length
 
 
 def _common(**kw: Any) -> dict[str, Any]:
-    return {"topic": TOPIC, "tolerance": _tolerance, "tolerance_note": NOTE, **kw}
+    return {"topic": TOPIC.name, "tolerance": _tolerance, "tolerance_note": NOTE, **kw}
 
 
 PROBLEMS = (
@@ -138,8 +129,8 @@ PROBLEMS = (
         kind="shape",
         statement=SETUP + " With k = 2, what is the shape of a[t]?",
         symbols=(),
-        derive=lambda: _derivations().a_shape(),
-        oracle=lambda c: _numerics().step(*c["weights"], c["x"], c["past"])[1].shape,
+        derive=lambda: DERIVED.a_shape(),
+        oracle=lambda c: NUMERIC.step(*c["weights"], c["x"], c["past"])[1].shape,
         oracle_name="the weights PyTorch computes for k = 2",
         cases=lambda: _shape_cases(),
         **_common(tolerance=lambda c: 0.5, tolerance_note="shapes must match exactly"),
@@ -150,8 +141,8 @@ PROBLEMS = (
         kind="matrix",
         statement=SETUP + " With k = 2, find ∂h[t]/∂h[t−1].",
         symbols=(N, *WEIGHTS, *STATES, *WEIGHTS_A),
-        derive=lambda: _derivations().dh_dhprev(),
-        oracle=lambda c: _numerics().dh_dhprev(
+        derive=lambda: DERIVED.dh_dhprev(),
+        oracle=lambda c: NUMERIC.dh_dhprev(
             [c[f"Q_{i}"] for i in range(3)],
             [c[f"K_{i}"] for i in range(3)],
             [c[f"V_{i}"] for i in range(3)],
@@ -180,8 +171,8 @@ PROBLEMS = (
             STATES[4],
             WEIGHTS_A[1],
         ),
-        derive=lambda: _derivations().infinite(),
-        oracle=lambda c: _numerics().infinite_dh_dhprev(c["Q"], c["K"], c["V"], c["x_t"], c["past"]),
+        derive=lambda: DERIVED.infinite(),
+        oracle=lambda c: NUMERIC.infinite_dh_dhprev(c["Q"], c["K"], c["V"], c["x_t"], c["past"]),
         oracle_name="torch.func.jacrev of the shared-weight model over t past states (float64)",
         cases=_infinite_cases,
         sizes=("n", "t"),

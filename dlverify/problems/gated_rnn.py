@@ -8,10 +8,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dlverify.problem import AnswerSpec, Case, Problem, SymbolSpec
+from dlverify.lazy import lazy
+from dlverify.problem import AnswerSpec, Case, Problem, SymbolSpec, Topic
 
+TOPIC = Topic("gated_rnn", "A gated RNN", order=50)
+NUMERIC = lazy("numerics.gated_rnn")
+DERIVED = lazy("derivations.gated_rnn")
 EPS = sys.float_info.epsilon
-TOPIC = "gated_rnn"
 SETUP = (
     "A gated RNN: c[t] = σ(W_c x[t] + W_h h[t−1]), h[t] = c[t] ⊙ h[t−1] + (1 − c[t]) ⊙ W_x x[t], with x ∈ R^n, "
     "h ∈ R^m, W_c m×n, W_h m×m, W_x m×n, h[0] = 0."
@@ -43,20 +46,8 @@ SUM_SYMBOLS = (
 )  # fmt: skip
 
 
-def _numerics() -> Any:
-    from numerics import gated_rnn
-
-    return gated_rnn
-
-
-def _derivations() -> Any:
-    from derivations import gated_rnn
-
-    return gated_rnn
-
-
 def _params(case: Case) -> Any:
-    return _numerics().Params.from_arrays(case["W_c"], case["W_h"], case["W_x"])
+    return NUMERIC.Params.from_arrays(case["W_c"], case["W_h"], case["W_x"])
 
 
 def _step_cases() -> Any:
@@ -85,7 +76,7 @@ def _sum_cases() -> Any:
     from dlverify.strategies import matrix, sizes_then
 
     def givens(case: dict) -> dict:
-        run = _numerics().unrolled(_params(case), case["x"], case["targets"])
+        run = NUMERIC.unrolled(_params(case), case["x"], case["targets"])
         return {**case, "g": run.g, "c": run.c, "_dl_dWx": run.dl_dWx}
 
     return sizes_then(
@@ -119,7 +110,7 @@ def _witness_oracle(case: Case) -> frozenset[str]:
     """'true' if the stored witness still shows the behaviour when re-measured by autograd."""
     data = _witnesses()
     w = data[case["kind"]]
-    norms = _numerics().backprop_norms(_numerics().Params.from_arrays(w["W_c"], w["W_h"], w["W_x"]), w["x"], w["h0"])
+    norms = NUMERIC.backprop_norms(NUMERIC.Params.from_arrays(w["W_c"], w["W_h"], w["W_x"]), w["x"], w["h0"])
     if case["kind"] == "explode":
         shown = norms[-1] > data["explode_threshold"] and norms[-1] > 100 * norms[0]
     else:
@@ -135,7 +126,7 @@ NOTE = "32(m+n+K+2)·eps relative to max(1, largest entry): a few dot products o
 
 
 def _common(**kw: Any) -> dict[str, Any]:
-    return {"topic": TOPIC, "tolerance": _tolerance, "tolerance_note": NOTE, **kw}
+    return {"topic": TOPIC.name, "tolerance": _tolerance, "tolerance_note": NOTE, **kw}
 
 
 def _witness_problem(kind: str, title: str, behaviour: str) -> Problem:
@@ -146,7 +137,7 @@ def _witness_problem(kind: str, title: str, behaviour: str) -> Problem:
         kind="choice",
         statement=SETUP + f" True or false: the gradient backpropagated through many steps can {behaviour}.",
         symbols=(),
-        derive=lambda: getattr(_derivations(), f"can_{kind}")(),
+        derive=lambda: getattr(DERIVED, f"can_{kind}")(),
         oracle=_witness_oracle,
         oracle_name="a stored witness re-measured by autograd (‖∂h[K]/∂h[0]‖ over 30 steps)",
         cases=lambda: _witness_case(kind),
@@ -162,8 +153,8 @@ PROBLEMS = (
         kind="shape",
         statement=SETUP + " What is the shape of c[t]?",
         symbols=(M, N),
-        derive=lambda: _derivations().c_shape(),
-        oracle=lambda c: _numerics().gate_shape(c["m"], c["n"]),
+        derive=lambda: DERIVED.c_shape(),
+        oracle=lambda c: NUMERIC.gate_shape(c["m"], c["n"]),
         oracle_name="the shape of c[t] computed by PyTorch",
         cases=_shape_cases,
         sizes=("m", "n"),
@@ -175,8 +166,8 @@ PROBLEMS = (
         kind="matrix",
         statement=SETUP + " Find ∂h[t]/∂h[t−1].",
         symbols=STEP_SYMBOLS,
-        derive=lambda: _derivations().dh_dhprev(),
-        oracle=lambda c: _numerics().dh_dhprev(_params(c), c["x_t"], c["h_{t-1}"]),
+        derive=lambda: DERIVED.dh_dhprev(),
+        oracle=lambda c: NUMERIC.dh_dhprev(_params(c), c["x_t"], c["h_{t-1}"]),
         oracle_name="torch.func.jacrev of one step (float64)",
         cases=_step_cases,
         sizes=("m", "n"),
@@ -189,7 +180,7 @@ PROBLEMS = (
         statement=SETUP + " Given the total (backpropagated) gradients g_t = ∂ℓ/∂h[t] ∈ R^m for t = 1..K, find "
         "∂ℓ/∂W_x (m×n); a sum over t = 1..K is allowed.",
         symbols=SUM_SYMBOLS,
-        derive=lambda: _derivations().dl_dWx(),
+        derive=lambda: DERIVED.dl_dWx(),
         oracle=lambda c: c["_dl_dWx"],
         oracle_name="torch autograd through K unrolled steps (float64)",
         cases=_sum_cases,

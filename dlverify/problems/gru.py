@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dlverify.problem import Case, Problem, SymbolSpec
+from dlverify.problem import Case, Problem, SymbolSpec, Topic
 
+TOPIC = Topic("gru", "GRU (beyond the homework)", order=70)
 EPS = sys.float_info.epsilon
 
 

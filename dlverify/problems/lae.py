@@ -5,8 +5,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dlverify.problem import Case, Measurement, Problem, SymbolSpec
+from dlverify.lazy import lazy
+from dlverify.problem import Case, Measurement, Problem, SymbolSpec, Topic
 
+TOPIC = Topic("lae", "Linear autoencoders and PCA", order=90)
+NUMERIC = lazy("numerics.lae")
+DERIVED = lazy("derivations.lae")
 EPS = sys.float_info.epsilon
 SETUP = (
     "A linear autoencoder: X ∈ R^{m×n} zero-centred, encoder W1 (k×m), decoder W2 (m×k), "
@@ -25,18 +29,6 @@ MATRICES = (
     SymbolSpec("W_1", "W_1", "matrix", "the encoder (k×m)", ("W1", "W^1", "W_{1}"), shape=("k", "m")),
     SymbolSpec("W_2", "W_2", "matrix", "the decoder (m×k)", ("W2", "W^2", "W_{2}"), shape=("m", "k")),
 )
-
-
-def _derivations() -> Any:
-    from derivations import lae
-
-    return lae
-
-
-def _numerics() -> Any:
-    from numerics import lae
-
-    return lae
 
 
 def _cases() -> Any:
@@ -118,7 +110,7 @@ def gradient_problem(which: str, topic: str = "lae", setup: str = SETUP, cases: 
         statement=setup + f" Find the gradient ∂{loss}/∂{which}" + extra,
         symbols=(*SIZES, *MATRICES, *(() if topic == "lae" else (LAMBDA,))),
         derive=derive,
-        oracle=lambda c: _numerics().gradients(c["X"], c["W_1"], c["W_2"], c.get("lambda", 0.0))[which],
+        oracle=lambda c: NUMERIC.gradients(c["X"], c["W_1"], c["W_2"], c.get("lambda", 0.0))[which],
         oracle_name="torch autograd (float64)",
         cases=cases or _cases,
         tolerance=lambda c: 32 * (c["m"] + c["n"] + c["k"]) * EPS,
@@ -158,7 +150,7 @@ def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
     from dlverify.evaluation import matrix_point, relative_error, scalar_value
     from dlverify.matrix_eval import matrix_value
 
-    num, derivation = _numerics(), problem.derive()
+    num, derivation = NUMERIC, problem.derive()
     entries = derivation.entries()
     X, k, C = case["X"], case["k"], case["C"]
     m, n = X.shape
@@ -251,7 +243,7 @@ def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
 
 
 def _min_oracle(case: Case) -> float:
-    return _numerics().loss_at_pca(case["X"], case["k"])
+    return NUMERIC.loss_at_pca(case["X"], case["k"])
 
 
 PROBLEMS = (
@@ -269,7 +261,7 @@ PROBLEMS = (
             SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
             SymbolSpec("i", "i", "index", "summation index", bounds=("1", "m")),
         ),
-        derive=lambda: _derivations().min_loss(),
+        derive=lambda: DERIVED.min_loss(),
         oracle=_min_oracle,
         oracle_name="the loss at W1 = U_kᵀ, W2 = U_k from scipy.linalg.eigh (float64)",
         cases=_min_cases,
@@ -293,7 +285,7 @@ PROBLEMS = (
             SymbolSpec("i", "i", "index", "an eigen-direction left out (σ_i > σ_j)", bounds=("1", "m")),
             SymbolSpec("j", "j", "index", "an eigen-direction kept", bounds=("1", "m")),
         ),
-        derive=lambda: _derivations().pca_is_optimal(),
+        derive=lambda: DERIVED.pca_is_optimal(),
         oracle=lambda c: None,
         oracle_name="autograd gradients and Hessians at scipy.linalg.eigh's eigenvectors; L-BFGS from random starts",
         cases=_optimality_cases,

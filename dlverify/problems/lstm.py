@@ -10,10 +10,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dlverify.problem import Case, Problem, SymbolSpec
+from dlverify.lazy import lazy
+from dlverify.problem import Case, Problem, SymbolSpec, Topic
 
+TOPIC = Topic("lstm", "LSTM: the cell-state gradient path", order=30)
+NUMERIC = lazy("numerics.lstm")
+DERIVED = lazy("derivations.lstm")
 EPS = sys.float_info.epsilon
-TOPIC = "lstm"
 SETUP = (
     "An LSTM in the row-vector convention: f_t = σ(x_t U^f + h_{t−1} W^f + b^f), i_t and o_t likewise, "
     "C̃_t = tanh(x_t U^g + h_{t−1} W^g + b^g), C_t = f_t ∘ C_{t−1} + i_t ∘ C̃_t, h_t = tanh(C_t) ∘ o_t."
@@ -34,18 +37,6 @@ G = SymbolSpec("g", "g", "matrix", "∂L/∂h_T (a row vector)", (r"\frac{\parti
 J = SymbolSpec("J", "J", "matrix", "dh_T/dh_{T−1}, the whole one-step Jacobian", shape=("m", "m"))
 
 
-def _numerics() -> Any:
-    from numerics import lstm
-
-    return lstm
-
-
-def _derivations() -> Any:
-    from derivations import lstm
-
-    return lstm
-
-
 def _cases() -> Any:
     from hypothesis import strategies as st
 
@@ -64,14 +55,14 @@ def _cases() -> Any:
         }
 
     def givens(case: dict) -> dict:
-        two = _numerics().two_steps(_params(case), case["x"], case["h0"], case["c0"], case["target"])
+        two = NUMERIC.two_steps(_params(case), case["x"], case["h0"], case["c0"], case["target"])
         return {**case, **two.givens, "_dL_dCprev": two.dL_dCprev}
 
     return sizes_then({"m": st.integers(1, 5), "n": st.integers(1, 3)}, build).map(givens)
 
 
 def _params(case: Case) -> Any:
-    return _numerics().Params.from_arrays(
+    return NUMERIC.Params.from_arrays(
         {k: case[f"U^{k}"] for k in "fiog"}, {k: case[f"W^{k}"] for k in "fiog"}, {k: case[f"b^{k}"] for k in "fiog"}
     )
 
@@ -86,7 +77,7 @@ NOTE = "32(m+n+2)·eps relative to max(1, largest entry): dot products of length
 
 def _common(**kw: Any) -> dict[str, Any]:
     return {
-        "topic": TOPIC,
+        "topic": TOPIC.name,
         "cases": _cases,
         "tolerance": _tolerance,
         "tolerance_note": NOTE,
@@ -102,9 +93,9 @@ PROBLEMS = (
         kind="matrix",
         statement=SETUP + " Find ∂C_t/∂C_{t−1} with h_{t−1} held fixed.",
         symbols=(SIZE, F_T),
-        derive=lambda: _derivations().dC_dCprev(),
+        derive=lambda: DERIVED.dC_dCprev(),
         # the second step of the two: C_T from C_{T−1} with h_{T−1} fixed
-        oracle=lambda c: _numerics().dC_dCprev(_params(c), c["x"][1], _h_prev(c), c["C_{T-1}"]),
+        oracle=lambda c: NUMERIC.dC_dCprev(_params(c), c["x"][1], _h_prev(c), c["C_{T-1}"]),
         oracle_name="torch.func.jacrev of an explicit LSTM cell (float64)",
         **_common(),
     ),
@@ -114,8 +105,8 @@ PROBLEMS = (
         kind="matrix",
         statement=SETUP + " Find ∂h_t/∂C_t.",
         symbols=(SIZE, O_T, C_T),
-        derive=lambda: _derivations().dh_dC(),
-        oracle=lambda c: _numerics().dh_dC(_params(c), c["x"][1], _h_prev(c), c["C_{T-1}"]),
+        derive=lambda: DERIVED.dh_dC(),
+        oracle=lambda c: NUMERIC.dh_dC(_params(c), c["x"][1], _h_prev(c), c["C_{T-1}"]),
         oracle_name="torch.func.jacrev of an explicit LSTM cell (float64)",
         **_common(),
     ),
@@ -127,7 +118,7 @@ PROBLEMS = (
         "the total Jacobian of one step, find ∂L/∂C_{T−1} through both paths (via C_T and via h_{T−1}), in g, "
         "f_T, o_T, C_T, o_{T−1}, C_{T−1} and J.",
         symbols=(SIZE, G, F_T, O_T, C_T, O_PREV, C_PREV, J),
-        derive=lambda: _derivations().dL_dCprev(),
+        derive=lambda: DERIVED.dL_dCprev(),
         oracle=lambda c: c["_dL_dCprev"],
         oracle_name="torch autograd through two explicit LSTM steps (float64)",
         **_common(),

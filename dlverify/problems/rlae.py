@@ -6,11 +6,16 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec
+from dlverify.lazy import lazy
+from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec, Topic
 from dlverify.problems.lae import LAMBDA, SIGMA, gradient_problem, spectrum_cases
 
+TOPIC = Topic("rlae", "The ℓ2-regularised linear autoencoder", order=100)
+NUMERIC = lazy("numerics.rlae")
+DERIVED = lazy("derivations.rlae")
+LAE_NUMERIC = lazy("numerics.lae")
+
 EPS = sys.float_info.epsilon
-TOPIC = "rlae"
 SETUP = (
     "The ℓ2-regularised linear autoencoder: X ∈ R^{m×n} zero-centred, encoder W1 (k×m), decoder W2 (m×k), "
     "L_λ = (1/n)‖X − W2 W1 X‖_F² + λ‖W1‖_F² + λ‖W2‖_F²; Σ = (1/n) X Xᵀ with eigenvalues σ_1² > … > σ_m² > 0, "
@@ -19,24 +24,6 @@ SETUP = (
 M = SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "6"))
 STEP_TOL = 1e-9  # two float64 steps of size η‖∇L_λ‖ agree to ~1e-15; a wrong setup is off by O(1)
 STEP_NOTE = "steps equal within 1e-9 relative to η‖∇L_λ‖ (float64 steps agree to ~1e-15; a wrong setup is O(1) off)"
-
-
-def _derivations() -> Any:
-    from derivations import rlae
-
-    return rlae
-
-
-def _numerics() -> Any:
-    from numerics import rlae
-
-    return rlae
-
-
-def _lae_numerics() -> Any:
-    from numerics import lae
-
-    return lae
 
 
 def _training_cases() -> Any:
@@ -57,12 +44,12 @@ def _training_cases() -> Any:
 def _choice(pid: str, title: str, ask: str, options: tuple[str, ...], oracle, oracle_name: str, multiple=False):
     return Problem(
         id=pid,
-        topic=TOPIC,
+        topic=TOPIC.name,
         title=title,
         kind="choice",
         statement=SETUP + " " + ask + " Options: " + ", ".join(options) + ".",
         symbols=(),
-        derive=lambda: getattr(_derivations(), pid.split(".")[1])(),
+        derive=lambda: getattr(DERIVED, pid.split(".")[1])(),
         oracle=lambda c: oracle()(c["X"], c["W_1"], c["W_2"], c["lambda"], STEP_TOL),
         oracle_name=oracle_name,
         cases=_training_cases,
@@ -75,9 +62,7 @@ def _choice(pid: str, title: str, ask: str, options: tuple[str, ...], oracle, or
 
 def _weight_decay_oracle(mean: bool):
     def oracle(case: Case) -> float:
-        return _numerics().fit_weight_decay(case["X"], case["W_1"], case["W_2"], case["lambda"], mean=mean)[
-            "weight_decay"
-        ]
+        return NUMERIC.fit_weight_decay(case["X"], case["W_1"], case["W_2"], case["lambda"], mean=mean)["weight_decay"]
 
     return oracle
 
@@ -88,8 +73,8 @@ def _step_scale(mean: bool):
     def measure(case: Case) -> list[Measurement]:
         from dlverify.evaluation import scalar_value
 
-        d = _derivations()
-        fitted = _numerics().fit_weight_decay(case["X"], case["W_1"], case["W_2"], case["lambda"], mean=mean)
+        d = DERIVED
+        fitted = NUMERIC.fit_weight_decay(case["X"], case["W_1"], case["W_2"], case["lambda"], mean=mean)
         want = scalar_value(d.mean_step_scale(), {"m": d.m}, case) if mean else 1.0
         return [
             Measurement("one SGD step lies along −∇L_λ (least-squares residual)", fitted["residual"], STEP_TOL),
@@ -104,9 +89,9 @@ def _mean_with_scaled_lr(case: Case) -> list[Measurement]:
     """nn.MSELoss's mean with the derived weight_decay and the learning rate times m: exactly the step."""
     from dlverify.evaluation import scalar_value
 
-    d = _derivations().weight_decay_mean()
+    d = DERIVED.weight_decay_mean()
     wd = scalar_value(d.result, d.symbols, case)
-    num = _numerics()
+    num = NUMERIC
     ok = num.matches(
         case["X"], case["W_1"], case["W_2"], case["lambda"], wd, STEP_TOL, mean=True, lr=num.LR * case["m"]
     )
@@ -126,12 +111,12 @@ def _weight_decay(mean: bool) -> Problem:
         props.append(Property("lr scaled by m gives the step exactly", _mean_with_scaled_lr))
     return Problem(
         id=f"rlae.{which}",
-        topic=TOPIC,
+        topic=TOPIC.name,
         title=f"torch.optim.SGD's weight_decay for L_λ ({'mean' if mean else 'summed'} MSE)",
         kind="expr",
         statement=SETUP + f" When {loss}, which weight_decay of torch.optim.SGD {ask}? In λ and m.",
         symbols=(LAMBDA, M),
-        derive=lambda: getattr(_derivations(), which)(),
+        derive=lambda: getattr(DERIVED, which)(),
         oracle=_weight_decay_oracle(mean),
         oracle_name="one torch.optim.SGD step of two nn.Linear layers, fitted to −η∇L_λ from autograd",
         cases=_training_cases,
@@ -186,8 +171,8 @@ def optimum_at(X: Any, k: int, lam: float, orthogonal: Any = None, derivation: A
     from dlverify.evaluation import matrix_point
     from dlverify.matrix_eval import matrix_value
 
-    d = derivation or _derivations().optimum()
-    pca = _lae_numerics().pca(X, k)
+    d = derivation or DERIVED.optimum()
+    pca = LAE_NUMERIC.pca(X, k)
     values = {"m": X.shape[0], "k": k, "lambda": lam, "U_k": pca["U_k"], "Lambda_k": np.diag(pca["eigenvalues"][:k]),
               "O": np.eye(k) if orthogonal is None else orthogonal}  # fmt: skip
     return matrix_value(d.result, matrix_point(d.symbols, values)), pca
@@ -199,7 +184,7 @@ def _optimum_compare(problem: Problem, case: Case) -> list[Measurement]:
 
     from dlverify.evaluation import relative_error, scalar_value
 
-    lae = _lae_numerics()
+    lae = LAE_NUMERIC
     X, lam, k = case["X"], case["lambda"], case["k"]
     m, n = X.shape
     W2, pca = optimum_at(X, k, lam, case["O"], problem.derive())
@@ -212,7 +197,7 @@ def _optimum_compare(problem: Problem, case: Case) -> list[Measurement]:
     tol = 100 * max(fit["grad_norm"], 1e-12) / curvature
     grads = lae.gradients(X, W2.T, W2, lam)
     at_derived = lae.loss(X, W2.T, W2, lam)
-    d_min = _derivations().min_loss()
+    d_min = DERIVED.min_loss()
     minimum = scalar_value(d_min.result, d_min.symbols, {"lambda": lam, "m": m, "k": k, "sigma": case["sigma"]})
     eye = np.eye(k)
     # how far the columns are from orthonormal: derived λ/σ_k², measured on L-BFGS's optimum
@@ -238,7 +223,7 @@ def _rank_drop(case: Case) -> list[Measurement]:
     derived formula with k = r (zero for r = 0)."""
     import numpy as np
 
-    lae = _lae_numerics()
+    lae = LAE_NUMERIC
     X, k, r, lam = case["X"], case["k"], case["r"], case["lambda_drop"]
     fit = lae.fit(X, k, lam, seed=case["seed"])
     want, pca = optimum_at(X, r, lam) if r else (np.zeros((case["m"], 0)), lae.pca(X, k))
@@ -271,25 +256,25 @@ OPTIMUM_SYMBOLS = (
 
 PROBLEMS = (
     _choice("rlae.layers", "How many linear layers", "How many linear layers does a model trained on L_λ have?",
-            ("0", "1", "2", "3"), lambda: _numerics().layer_counts_matching,
+            ("0", "1", "2", "3"), lambda: NUMERIC.layer_counts_matching,
             "nn.Sequential of 0–3 bias-free nn.Linear layers: parameters and one SGD step against −η∇L_λ"),
     _choice("rlae.loss_fn", "Which loss function", "Which torch.nn loss trains L_λ?", ("L1Loss", "MSELoss",
-            "CrossEntropyLoss"), lambda: _numerics().loss_functions_along_gradient,
+            "CrossEntropyLoss"), lambda: NUMERIC.loss_functions_along_gradient,
             "one SGD step with each loss, fitted to −η∇L_λ over weight_decay and learning-rate scale"),
     _choice("rlae.needed", "What training L_λ needs", "Which of these does training on L_λ need (several)?",
             ("weight decay", "dropout", "layer norm", "batch norm", "SGD"),
-            lambda: _numerics().minimal_components,
+            lambda: NUMERIC.minimal_components,
             "brute force over the 32 subsets: the smallest whose optimizer step is −η∇L_λ", multiple=True),
     _weight_decay(mean=False),
     _weight_decay(mean=True),
     Problem(
         id="rlae.sigma_minimizer",
-        topic=TOPIC,
+        topic=TOPIC.name,
         title="The minimiser of 1/σ² + σ²",
         kind="number",
         statement=SETUP + " Find the minimiser of 1/σ² + σ² over σ > 0.",
         symbols=(),
-        derive=lambda: _derivations().sigma_minimizer(),
+        derive=lambda: DERIVED.sigma_minimizer(),
         oracle=_sigma_oracle,
         oracle_name="scipy.optimize.minimize_scalar (bounded Brent) on random brackets",
         cases=_sigma_cases,
@@ -300,13 +285,13 @@ PROBLEMS = (
     ),
     Problem(
         id="rlae.optimum",
-        topic=TOPIC,
+        topic=TOPIC.name,
         title="The global minimiser of L_λ",
         kind="matrix",
         statement=SETUP + " For λ < σ_k², find the global minimiser W2 (W1 = W2ᵀ there) in U_k, Λ_k, λ, I and an "
         "arbitrary orthogonal O (which may be omitted: O = I).",
         symbols=OPTIMUM_SYMBOLS,
-        derive=lambda: _derivations().optimum(),
+        derive=lambda: DERIVED.optimum(),
         oracle=lambda c: None,
         oracle_name="L-BFGS (scipy.optimize) from a random start, autograd gradients, scipy.linalg.eigh",
         cases=_optimum_cases,
@@ -319,7 +304,7 @@ PROBLEMS = (
     ),
     Problem(
         id="rlae.min_loss",
-        topic=TOPIC,
+        topic=TOPIC.name,
         title="The minimum of L_λ (beyond the catalog)",
         kind="expr",
         statement=SETUP + " For λ < σ_k², the minimum of L_λ in σ_i, λ, m and k.",
@@ -330,14 +315,14 @@ PROBLEMS = (
             SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
             SymbolSpec("i", "i", "index", "summation index", bounds=("1", "m")),
         ),
-        derive=lambda: _derivations().min_loss(),
-        oracle=lambda c: _lae_numerics().fit(c["X"], c["k"], c["lambda"], seed=c["seed"])["loss"],
+        derive=lambda: DERIVED.min_loss(),
+        oracle=lambda c: LAE_NUMERIC.fit(c["X"], c["k"], c["lambda"], seed=c["seed"])["loss"],
         oracle_name="L-BFGS (scipy.optimize) from a random start (float64)",
         cases=_optimum_cases,
         tolerance=lambda c: 1e-11,
         tolerance_note="1e-11 relative: L-BFGS stops at ‖∇L_λ‖ ≈ 1e-8, a loss error of ‖∇‖²/curvature",
         sizes=("m", "k"),
     ),
-    gradient_problem("W_1", TOPIC, SETUP, _training_cases),
-    gradient_problem("W_2", TOPIC, SETUP, _training_cases),
+    gradient_problem("W_1", TOPIC.name, SETUP, _training_cases),
+    gradient_problem("W_2", TOPIC.name, SETUP, _training_cases),
 )  # fmt: skip

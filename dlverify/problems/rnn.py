@@ -10,10 +10,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec
+from dlverify.lazy import lazy
+from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec, Topic
 
+TOPIC = Topic("rnn", "Vanilla RNN: BPTT, vanishing and exploding gradients", order=20)
+NUMERIC = lazy("numerics.rnn")
+DERIVED = lazy("derivations.rnn")
 EPS = sys.float_info.epsilon
-TOPIC = "rnn"
 SETUP = (
     "A vanilla RNN h_t = σ(W^h h_{t−1} + W^x x_t + b), ŷ_t = W^f h_t + b^f, h_0 = 0, with h ∈ R^m, x ∈ R^n, "
     "W^h m×m, W^x m×n, W^f 1×m (ŷ_t a scalar)."
@@ -36,18 +39,6 @@ MATRIX_SYMBOLS = (
     SymbolSpec("W^h", "W^h", "matrix", "recurrent weights (m×m)", shape=("m", "m")),
 )  # fmt: skip
 STATES = SymbolSpec("h", "h", "vector_sequence", "the states h_k (m-vectors), written h_k or h[k]", shape=("m", "1"))
-
-
-def _derivations() -> Any:
-    from derivations import rnn
-
-    return rnn
-
-
-def _numerics() -> Any:
-    from numerics import rnn
-
-    return rnn
 
 
 # ---- losses ------------------------------------------------------------------------------
@@ -83,7 +74,7 @@ def _network_cases(activation: str) -> Any:
     from dlverify.strategies import matrix, reals, sizes_then
 
     def givens(case: dict) -> dict:
-        states, yhat = _numerics().states_and_output(
+        states, yhat = NUMERIC.states_and_output(
             case["W^h"], case["W^x"], case["W^f"], case["b"], case["b^f"], case["x"], activation
         )
         return {**case, "h": states, "yhat": yhat}
@@ -107,7 +98,7 @@ def _network_cases(activation: str) -> Any:
 
 def _gradient_oracle(activation: str):
     def oracle(case: Case) -> Any:
-        return _numerics().dL_dh(
+        return NUMERIC.dL_dh(
             case["W^h"], case["W^x"], case["W^f"], case["b"], case["b^f"], case["x"], case["y"], case["t"], activation
         )
 
@@ -155,7 +146,7 @@ STEPS = 80
 
 
 def _growth(case: Case) -> tuple[float, list[float]]:
-    norms = _numerics().gradient_norms(case["W^h"], case["W^f"], STEPS)
+    norms = NUMERIC.gradient_norms(case["W^h"], case["W^f"], STEPS)
     far, near = norms[0], norms[40]  # ‖g_1‖ and ‖g_41‖: 40 steps apart, far from the output
     return (far / near) ** (1 / 40), norms
 
@@ -218,7 +209,7 @@ def _stacked_cases() -> Any:
 
 
 def _common(**kw: Any) -> dict[str, Any]:
-    return {"topic": TOPIC, **kw}
+    return {"topic": TOPIC.name, **kw}
 
 
 def _gradient_problem(activation: str, title: str, ask: str, symbols: tuple) -> Problem:
@@ -229,7 +220,7 @@ def _gradient_problem(activation: str, title: str, ask: str, symbols: tuple) -> 
         kind="matrix",
         statement=SETUP + ask,
         symbols=symbols,
-        derive=lambda: getattr(_derivations(), f"dL_dh_{activation}")(),
+        derive=lambda: getattr(DERIVED, f"dL_dh_{activation}")(),
         oracle=_gradient_oracle(activation),
         oracle_name="torch autograd through the unrolled RNN (float64)",
         cases=lambda: _network_cases(activation),
@@ -247,8 +238,8 @@ PROBLEMS = (
         kind="expr",
         statement=SETUP + " Write the MSE loss of one sequence when every step is scored (ŷ_t against y_t).",
         symbols=LOSS_SYMBOLS,
-        derive=lambda: _derivations().loss_all_steps(),
-        oracle=lambda c: _numerics().mse_all_steps(c["yhat"], c["y"]),
+        derive=lambda: DERIVED.loss_all_steps(),
+        oracle=lambda c: NUMERIC.mse_all_steps(c["yhat"], c["y"]),
         oracle_name="torch.nn.functional.mse_loss (float64)",
         cases=_loss_cases,
         tolerance=_loss_tolerance,
@@ -262,8 +253,8 @@ PROBLEMS = (
         kind="expr",
         statement=SETUP + " Write the MSE loss of one sequence when only the last step is scored.",
         symbols=LOSS_SYMBOLS[:3],
-        derive=lambda: _derivations().loss_last_step(),
-        oracle=lambda c: _numerics().mse_last_step(c["yhat"], c["y"]),
+        derive=lambda: DERIVED.loss_last_step(),
+        oracle=lambda c: NUMERIC.mse_last_step(c["yhat"], c["y"]),
         oracle_name="torch.nn.functional.mse_loss (float64)",
         cases=_loss_cases,
         tolerance=_loss_tolerance,
@@ -292,7 +283,7 @@ PROBLEMS = (
         "T − t grows (for generic W^f and ŷ − y)? Options: spectral radius > 1, spectral radius < 1, spectral "
         "radius = 1, norm of W^f > 1.",
         symbols=(),
-        derive=lambda: _derivations().explode_condition(),
+        derive=lambda: DERIVED.explode_condition(),
         oracle=_explode_oracle,
         oracle_name="autograd gradient norms over 80 steps, W^h built from chosen eigenvalues",
         cases=_spectrum_cases,
@@ -311,7 +302,7 @@ PROBLEMS = (
         "training MSE below 0.001 and a 1-layer RNN below 0.01, with at most 8 hidden units: 256 sequences of "
         "length 10, x ~ U(0, 1), σ the logistic sigmoid, full-batch Adam (lr 0.01, 3000 steps), torch seed 0.",
         symbols=(),
-        derive=lambda: _derivations().stacked(),
+        derive=lambda: DERIVED.stacked(),
         oracle=lambda c: None,
         oracle_name="training in PyTorch (numerics.running_average, float64, fixed seed)",
         cases=_stacked_cases,

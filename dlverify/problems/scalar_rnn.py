@@ -9,9 +9,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from dlverify.problem import Case, Measurement, Problem, Property, SymbolSpec
+from dlverify.lazy import lazy
+from dlverify.problem import Case, Measurement, Problem, Property, SymbolSpec, Topic
 
-TOPIC = "scalar_rnn"
+TOPIC = Topic("scalar_rnn", "Backprop through a 1-D linear RNN", order=10)
+NUMERIC = lazy("numerics.scalar_rnn")
+DERIVED = lazy("derivations.scalar_rnn")
 ORACLE_BACKWARD = "torch autograd, unrolled recurrence (float64)"
 ORACLE_FORWARD = "torch forward pass (float64)"
 EPS = sys.float_info.epsilon
@@ -80,26 +83,14 @@ def _u3(case: Case) -> list[float]:
     return [case["u_1"], case["u_2"], case["u_3"]]
 
 
-def _derivations() -> Any:
-    from derivations import scalar_rnn
-
-    return scalar_rnn
-
-
-def _numerics() -> Any:
-    from numerics import scalar_rnn
-
-    return scalar_rnn
-
-
 def _edges_sum_to_total(case: Case) -> list[Measurement]:
     """Per-step autograd edge partials sum to autograd's dy/dw and to the SymPy result."""
     from dlverify.evaluation import relative_error, scalar_value
 
-    num = _numerics()
+    num = NUMERIC
     u = case["u"] if "u" in case else _u3(case)
     edges = num.edge_partials(case["w"], u)
-    general = _derivations().dy_dw_general()
+    general = DERIVED.dy_dw_general()
     at = {"w": case["w"], "u": list(u), "T": len(u)}
     exact = scalar_value(general.result, general.symbols, at)
     magnitude = scalar_value(general.result, general.symbols, at, absolute=True)
@@ -114,8 +105,8 @@ def _edge_formula(case: Case) -> list[Measurement]:
     """Each per-step autograd edge partial equals the derived e_t, for every t ≤ T."""
     from dlverify.evaluation import relative_error, scalar_value
 
-    edge = _derivations().edge_partial_general()
-    grads = _numerics().edge_partials(case["w"], case["u"])
+    edge = DERIVED.edge_partial_general()
+    grads = NUMERIC.edge_partials(case["w"], case["u"])
     out = []
     for step, grad in enumerate(grads, start=1):
         at = {**case, "t": step}
@@ -127,7 +118,7 @@ def _edge_formula(case: Case) -> list[Measurement]:
 
 def _common(**kw: Any) -> dict[str, Any]:
     return {
-        "topic": TOPIC,
+        "topic": TOPIC.name,
         "oracle_name": ORACLE_BACKWARD,
         "tolerance": _tolerance,
         "tolerance_note": TOLERANCE_NOTE,
@@ -142,8 +133,8 @@ PROBLEMS = (
         kind="table",
         statement=SETUP + " Give every node p, q, r, s, t, y as an expression in w and u_1, u_2, u_3.",
         symbols=(W, H0, *INPUTS_T3),
-        derive=lambda: _derivations().forward(),
-        oracle=lambda c: _numerics().graph_nodes(c["w"], _u3(c)),
+        derive=lambda: DERIVED.forward(),
+        oracle=lambda c: NUMERIC.graph_nodes(c["w"], _u3(c)),
         cases=_cases_t3,
         fixed_sizes="T=3",
         entries=("p", "q", "r", "s", "t", "y"),
@@ -155,8 +146,8 @@ PROBLEMS = (
         kind="expr",
         statement=SETUP + " Find dy/dw from the closed form of y.",
         symbols=(W, H0, *INPUTS_T3),
-        derive=lambda: _derivations().dy_dw(),
-        oracle=lambda c: _numerics().dy_dw(c["w"], _u3(c)),
+        derive=lambda: DERIVED.dy_dw(),
+        oracle=lambda c: NUMERIC.dy_dw(c["w"], _u3(c)),
         cases=_cases_t3,
         fixed_sizes="T=3",
         **_common(),
@@ -167,8 +158,8 @@ PROBLEMS = (
         kind="expr",
         statement=SETUP + " Find the backward-pass partial ∂y/∂p.",
         symbols=(W, H0, *INPUTS_T3),
-        derive=lambda: _derivations().dy_dp(),
-        oracle=lambda c: _numerics().dy_dp(c["w"], _u3(c)),
+        derive=lambda: DERIVED.dy_dp(),
+        oracle=lambda c: NUMERIC.dy_dp(c["w"], _u3(c)),
         cases=_cases_t3,
         fixed_sizes="T=3",
         **_common(),
@@ -179,8 +170,8 @@ PROBLEMS = (
         kind="table",
         statement=SETUP + " Give the partial of y along each edge leaving w (into q, s and y); they must sum to dy/dw.",
         symbols=(W, H0, *INPUTS_T3, *NODES_T3, *ADJOINTS_T3),
-        derive=lambda: _derivations().edge_partials(),
-        oracle=lambda c: dict(zip("qsy", _numerics().edge_partials(c["w"], _u3(c)), strict=True)),
+        derive=lambda: DERIVED.edge_partials(),
+        oracle=lambda c: dict(zip("qsy", NUMERIC.edge_partials(c["w"], _u3(c)), strict=True)),
         cases=_cases_t3,
         fixed_sizes="T=3",
         entries=("q", "s", "y"),
@@ -193,8 +184,8 @@ PROBLEMS = (
         kind="expr",
         statement=SETUP + " Find dy/dw for any T, as a sum over t in w, T and u_t.",
         symbols=GENERAL,
-        derive=lambda: _derivations().dy_dw_general(),
-        oracle=lambda c: _numerics().dy_dw(c["w"], c["u"]),
+        derive=lambda: DERIVED.dy_dw_general(),
+        oracle=lambda c: NUMERIC.dy_dw(c["w"], c["u"]),
         cases=_cases_general,
         sizes=("T",),
         properties=(
