@@ -47,8 +47,10 @@ def main() -> None:
         pool, _ = _timed(lambda: lae.fit(X, k, 0.1 * top, seed=0))
     finally:
         lae._one_thread = original
-    print(f"L-BFGS fit, λ = 0.1σ_k²: one torch thread {one * 1e3:.1f} ms, default pool "
-          f"({torch.get_num_threads()} threads) {pool * 1e3:.1f} ms; ratio {pool / one:.1f}")  # fmt: skip
+    print(
+        f"L-BFGS fit, λ = 0.1σ_k²: one torch thread {one * 1e3:.1f} ms, default pool "
+        f"({torch.get_num_threads()} threads) {pool * 1e3:.1f} ms; ratio {pool / one:.1f}"
+    )
 
     for f in (0.9, 0.1, 0.01, 0.001):
         t, run = _timed(lambda f=f: lae.fit(X, k, f * top, seed=0))
@@ -61,8 +63,10 @@ def main() -> None:
     loss = sp.Trace(R.T * R) / d_lae.n + lam * sp.Trace(d_lae.W1.T * d_lae.W1) + lam * sp.Trace(d_lae.W2.T * d_lae.W2)
     naive_t, naive = _timed(lambda: sp.diff(loss, d_lae.W1), repeat=1)
     ours_t, _ = _timed(lambda: d_lae._entrywise("W_1", lam), repeat=1)
-    print(f"∂L_λ/∂W1: SymPy's matrix derivative {naive_t * 1e3:.1f} ms, returning {naive}; entrywise {ours_t:.2f} s; "
-          f"ratio {ours_t / naive_t:.0f} (a right answer costs more than a wrong one)")  # fmt: skip
+    print(
+        f"∂L_λ/∂W1: SymPy's matrix derivative {naive_t * 1e3:.1f} ms, returning {naive}; entrywise {ours_t:.2f} s; "
+        f"ratio {ours_t / naive_t:.0f} (a right answer costs more than a wrong one)"
+    )
 
 
 if __name__ == "__main__":

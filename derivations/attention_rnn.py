@@ -30,10 +30,17 @@ a = {i: sp.Symbol(f"a_{i}", positive=True) for i in range(3)}
 S = {0: x_t, 1: h_prev, 2: h_prev2}
 
 SYMBOLS = {
-    "n": n, **{f"Q_{i}": Q[i] for i in range(3)}, **{f"K_{i}": K[i] for i in range(3)},
-    **{f"V_{i}": V[i] for i in range(3)}, "x_t": x_t, "h_{t-1}": h_prev, "h_{t-2}": h_prev2,
-    **{f"a_{i}": a[i] for i in range(3)}, "h_t": h_t, "v_1": v_1,
-}  # fmt: skip
+    "n": n,
+    **{f"Q_{i}": Q[i] for i in range(3)},
+    **{f"K_{i}": K[i] for i in range(3)},
+    **{f"V_{i}": V[i] for i in range(3)},
+    "x_t": x_t,
+    "h_{t-1}": h_prev,
+    "h_{t-2}": h_prev2,
+    **{f"a_{i}": a[i] for i in range(3)},
+    "h_t": h_t,
+    "v_1": v_1,
+}
 DEFINITIONS = {"v_1": V[1] * h_prev, "h_t": sp.MatAdd(*(a[i] * V[i] * S[i] for i in range(3)))}
 
 
@@ -43,9 +50,14 @@ def a_shape() -> Derivation:
     w = sp.MatrixSymbol("w", k + 1, 1)
     shape = sp.Tuple(*w.shape).subs(k, 2)
     steps = (
-        Step("There is one score w_i = q_iᵀ k_i (a scalar) for each of s_0, …, s_k, so a[t] has k + 1 entries; "
-             "at k = 2:", shape, "shape of a[t]", r"\text{shape of } a[t]"),
-    )  # fmt: skip
+        Step(
+            "There is one score w_i = q_iᵀ k_i (a scalar) for each of s_0, …, s_k, so a[t] has k + 1 entries; "
+            "at k = 2:",
+            rhs=shape,
+            lhs="shape of a[t]",
+            lhs_latex=r"\text{shape of } a[t]",
+        ),
+    )
     return Derivation(sp.Tuple(k + 1).subs(k, 2), steps, {})
 
 
@@ -63,10 +75,14 @@ def softmax_derivative() -> Derivation:
     if any(c != 0 for c in checks):
         raise ArithmeticError("softargmax derivative")
     steps = (
-        Step("With a_i = e^{w_i} / Σ_j e^{w_j}, SymPy differentiates each a_i in each w_j; the difference from "
-             "a_i(δ_ij − a_j) simplifies to 0 for all nine pairs:", sp.Integer(0), "∂a_i/∂w_j − a_i(δ_ij − a_j)",
-             r"\frac{\partial a_i}{\partial w_j} - a_i(\delta_{ij} - a_j)"),
-    )  # fmt: skip
+        Step(
+            "With a_i = e^{w_i} / Σ_j e^{w_j}, SymPy differentiates each a_i in each w_j; the difference from "
+            "a_i(δ_ij − a_j) simplifies to 0 for all nine pairs:",
+            rhs=sp.Integer(0),
+            lhs="∂a_i/∂w_j − a_i(δ_ij − a_j)",
+            lhs_latex=r"\frac{\partial a_i}{\partial w_j} - a_i(\delta_{ij} - a_j)",
+        ),
+    )
     return Derivation(sp.Integer(0), steps, {})
 
 
@@ -78,16 +94,26 @@ def dh_dhprev() -> Derivation:
     dv = jacobian(V[1] * h_prev, h_prev, trace)
     result = a[1] * dv + a[1] * (v_1 - h_t) * dw
     steps = (
-        Step("Only s_1 = h[t−1] depends on h[t−1]: through v_1 = V_1 h[t−1], whose Jacobian is", dv, "∂v_1/∂h[t−1]",
-             r"\frac{\partial v_1}{\partial h[t-1]}"),
-        Step("and through the score w_1 = (Q_1 h[t−1])ᵀ (K_1 h[t−1]):", score, "w_1", "w_1"),
+        Step(
+            "Only s_1 = h[t−1] depends on h[t−1]: through v_1 = V_1 h[t−1], whose Jacobian is",
+            rhs=dv,
+            lhs="∂v_1/∂h[t−1]",
+            lhs_latex=r"\frac{\partial v_1}{\partial h[t-1]}",
+        ),
+        Step("and through the score w_1 = (Q_1 h[t−1])ᵀ (K_1 h[t−1]):", rhs=score, lhs="w_1", lhs_latex="w_1"),
         *trace.steps,
-        Step("so its gradient (a row) is", dw, "∂w_1/∂h[t−1]", r"\frac{\partial w_1}{\partial h[t-1]}"),
+        Step(
+            "so its gradient (a row) is", rhs=dw, lhs="∂w_1/∂h[t−1]", lhs_latex=r"\frac{\partial w_1}{\partial h[t-1]}"
+        ),
         *softmax_derivative().steps,
-        Step("h[t] = Σ_i a_i v_i, so ∂h[t]/∂h[t−1] = a_1 ∂v_1/∂h[t−1] + Σ_i v_i ∂a_i/∂w_1 ∂w_1/∂h[t−1], and "
-             "Σ_i v_i a_i(δ_i1 − a_1) = a_1 (v_1 − Σ_i a_i v_i) = a_1 (v_1 − h[t]):", result, "∂h[t]/∂h[t−1]",
-             r"\frac{\partial h[t]}{\partial h[t-1]}"),
-    )  # fmt: skip
+        Step(
+            "h[t] = Σ_i a_i v_i, so ∂h[t]/∂h[t−1] = a_1 ∂v_1/∂h[t−1] + Σ_i v_i ∂a_i/∂w_1 ∂w_1/∂h[t−1], and "
+            "Σ_i v_i a_i(δ_i1 − a_1) = a_1 (v_1 − Σ_i a_i v_i) = a_1 (v_1 − h[t]):",
+            rhs=result,
+            lhs="∂h[t]/∂h[t−1]",
+            lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}",
+        ),
+    )
     return Derivation(result, steps, SYMBOLS, DEFINITIONS)
 
 
@@ -98,11 +124,23 @@ def infinite() -> Derivation:
     base = dh_dhprev()
     result = base.result.xreplace(shared)
     steps = (
-        Step("With weight sharing, s_1 = h[t−1] is still the only attended state that depends on h[t−1] "
-             "(earlier states do not depend on it), so the k = 2 derivation holds with Q_1, K_1, V_1 → Q, K, V and "
-             "a_1, h[t] computed over all past states:", result, "∂h[t]/∂h[t−1]",
-             r"\frac{\partial h[t]}{\partial h[t-1]}"),
-    )  # fmt: skip
-    symbols = {"n": n, "Q": shared[Q[1]], "K": shared[K[1]], "V": shared[V[1]], "h_{t-1}": h_prev, "a_1": a[1],
-               "h_t": h_t, "v_1": v_1}  # fmt: skip
+        Step(
+            "With weight sharing, s_1 = h[t−1] is still the only attended state that depends on h[t−1] "
+            "(earlier states do not depend on it), so the k = 2 derivation holds with Q_1, K_1, V_1 → Q, K, V and "
+            "a_1, h[t] computed over all past states:",
+            rhs=result,
+            lhs="∂h[t]/∂h[t−1]",
+            lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}",
+        ),
+    )
+    symbols = {
+        "n": n,
+        "Q": shared[Q[1]],
+        "K": shared[K[1]],
+        "V": shared[V[1]],
+        "h_{t-1}": h_prev,
+        "a_1": a[1],
+        "h_t": h_t,
+        "v_1": v_1,
+    }
     return Derivation(result, steps, symbols, {"v_1": shared[V[1]] * h_prev})

@@ -31,18 +31,36 @@ def output_length() -> Derivation:
     # SymPy check on a grid: the count of admissible starts 0, S, 2S, … equals the formula
     for vals in [(7, 0, 0, 3, 2, 1), (21, 0, 0, 4, 4, 1), (9, 1, 2, 3, 2, 2), (5, 2, 2, 2, 3, 3)]:
         sub = dict(zip((L, P_l, P_r, K, S, D), vals, strict=True))
-        starts = [q for q in range(0, int(padded.subs(sub))) if q % int(S.subs(sub)) == 0
-                  and q + int((D * (K - 1)).subs(sub)) <= int((padded - 1).subs(sub))]  # fmt: skip
+        starts = [
+            q
+            for q in range(0, int(padded.subs(sub)))
+            if q % int(S.subs(sub)) == 0 and q + int((D * (K - 1)).subs(sub)) <= int((padded - 1).subs(sub))
+        ]
         if len(starts) != result.subs(sub):
             raise ArithmeticError(f"window count at {vals}")
     steps = (
-        Step("Padding makes the input", padded, "L'", "L'"),
-        Step("A window starting at p (0-based) has its last tap at", last_tap, "p + D(K−1)", "p + D(K-1)"),
-        Step("It must end inside the padded input; SymPy solves for the start:", bound, "admissible p", r"p"),
-        Step("The starts are 0, S, 2S, … up to", span, "largest start", r"p_{\max}"),
-        Step("so their number is (valid when the largest start is ≥ 0, i.e. L' ≥ D(K−1) + 1; a grid of values "
-             "is counted by SymPy to confirm):", result, "output length", r"L_{\text{out}}"),
-    )  # fmt: skip
+        Step("Padding makes the input", rhs=padded, lhs="L'", lhs_latex="L'"),
+        Step(
+            "A window starting at p (0-based) has its last tap at",
+            rhs=last_tap,
+            lhs="p + D(K−1)",
+            lhs_latex="p + D(K-1)",
+        ),
+        Step(
+            "It must end inside the padded input; SymPy solves for the start:",
+            rhs=bound,
+            lhs="admissible p",
+            lhs_latex=r"p",
+        ),
+        Step("The starts are 0, S, 2S, … up to", rhs=span, lhs="largest start", lhs_latex=r"p_{\max}"),
+        Step(
+            "so their number is (valid when the largest start is ≥ 0, i.e. L' ≥ D(K−1) + 1; a grid of values "
+            "is counted by SymPy to confirm):",
+            rhs=result,
+            lhs="output length",
+            lhs_latex=r"L_{\text{out}}",
+        ),
+    )
     return Derivation(result, steps, {"L": L, "P_l": P_l, "P_r": P_r, "K": K, "S": S, "D": D})
 
 
@@ -58,10 +76,14 @@ def transposed_length() -> Derivation:
     out_pad = sp.Symbol("O", integer=True, nonnegative=True)  # output_padding
     result = (L - 1) * S - 2 * P + D * (K - 1) + out_pad + 1
     steps = (
-        Step("The last input position lands at (L − 1)S and writes its last tap D(K − 1) further; padding P "
-             "removes P positions at each end and output_padding O adds O at the end (O < max(S, D)):", result,
-             "output length", r"L_{\text{out}}"),
-    )  # fmt: skip
+        Step(
+            "The last input position lands at (L − 1)S and writes its last tap D(K − 1) further; padding P "
+            "removes P positions at each end and output_padding O adds O at the end (O < max(S, D)):",
+            rhs=result,
+            lhs="output length",
+            lhs_latex=r"L_{\text{out}}",
+        ),
+    )
     return Derivation(result, steps, {"L": L, "K": K, "S": S, "D": D, "P": P, "O": out_pad})
 
 
@@ -71,10 +93,19 @@ def pool_length() -> Derivation:
     ceil = sp.ceiling((L + 2 * P - D * (K - 1) - 1) / S) + 1
     result = sp.Piecewise((ceil - 1, (ceil - 1) * S >= L + P), (ceil, True))
     steps = (
-        Step("With ceil_mode the count rounds up, keeping a partial last window:", ceil, "count", r"\text{count}"),
-        Step("but a window that would start in the right padding is dropped (PyTorch's rule):", result,
-             "output length", r"L_{\text{out}}"),
-    )  # fmt: skip
+        Step(
+            "With ceil_mode the count rounds up, keeping a partial last window:",
+            rhs=ceil,
+            lhs="count",
+            lhs_latex=r"\text{count}",
+        ),
+        Step(
+            "but a window that would start in the right padding is dropped (PyTorch's rule):",
+            rhs=result,
+            lhs="output length",
+            lhs_latex=r"L_{\text{out}}",
+        ),
+    )
     return Derivation(result, steps, {"L": L, "K": K, "S": S, "D": D, "P": P})
 
 
@@ -82,8 +113,8 @@ def pool_length() -> Derivation:
 def out_shape_example() -> Derivation:
     h, w = length(21, 4, 4, 1, 0, 0), length(12, 5, 4, 1, 0, 0)
     steps = (
-        Step("Height: 21 rows, kernel 4, stride 4, no padding:", h, "H_out", r"H_{\text{out}}"),
-        Step("Width: 12 columns, kernel 5, stride 4:", w, "W_out", r"W_{\text{out}}"),
+        Step("Height: 21 rows, kernel 4, stride 4, no padding:", rhs=h, lhs="H_out", lhs_latex=r"H_{\text{out}}"),
+        Step("Width: 12 columns, kernel 5, stride 4:", rhs=w, lhs="W_out", lhs_latex=r"W_{\text{out}}"),
     )
     return Derivation(sp.Tuple(h, w), steps, {})
 
@@ -93,9 +124,14 @@ def out_shape_general() -> Derivation:
     h, w = length(H, K, S, D, P, P), length(W_in, K, S, D, P, P)
     result = sp.Tuple(F, h, w)
     steps = (
-        Step("Each of the F filters gives one output channel; each spatial axis follows the output length with "
-             "P_l = P_r = P:", result, "output shape", r"\text{output shape}"),
-    )  # fmt: skip
+        Step(
+            "Each of the F filters gives one output channel; each spatial axis follows the output length with "
+            "P_l = P_r = P:",
+            rhs=result,
+            lhs="output shape",
+            lhs_latex=r"\text{output shape}",
+        ),
+    )
     return Derivation(result, steps, {"H": H, "W": W_in, "K": K, "P": P, "S": S, "D": D, "F": F, "C": C})
 
 
@@ -135,10 +171,17 @@ def conv1d_out_value() -> Derivation:
     general = _f_general().xreplace({_c: c, _k: k})  # only r is free here: the sums may use c and k
     result = _specialise(general)
     steps = (
-        Step("Output r starts at input position S(r − 1) + 1 (1-based) and correlates the C × K filter with the "
-             "window, without flipping it:", general, "f_W(x)[r]", r"f_W(x)[r]"),
-        Step("With C = 5 channels, kernel K = 3 and stride S = 2:", result, "f_W(x)[r]", r"f_W(x)[r]"),
-    )  # fmt: skip
+        Step(
+            "Output r starts at input position S(r − 1) + 1 (1-based) and correlates the C × K filter with the "
+            "window, without flipping it:",
+            rhs=general,
+            lhs="f_W(x)[r]",
+            lhs_latex=r"f_W(x)[r]",
+        ),
+        Step(
+            "With C = 5 channels, kernel K = 3 and stride S = 2:", rhs=result, lhs="f_W(x)[r]", lhs_latex=r"f_W(x)[r]"
+        ),
+    )
     return Derivation(result, steps, INDEXED)
 
 
@@ -148,11 +191,15 @@ def conv1d_df_dW() -> Derivation:
     general = _in_range(raw, {c >= 1, c <= C, k >= 1, k <= K})
     result = _specialise(general)
     steps = (
-        Step("Differentiate f_W(x)[r] in the filter entry W[1, c, k]: only the term with c' = c, k' = k survives "
-             "(SymPy sums the Kronecker deltas):", general, "∂f[r]/∂W[1, c, k]",
-             r"\frac{\partial f[r]}{\partial W[1,c,k]}"),
-        Step("In the example:", result, "entry [r, 1, c, k]", r"[r, 1, c, k]"),
-    )  # fmt: skip
+        Step(
+            "Differentiate f_W(x)[r] in the filter entry W[1, c, k]: only the term with c' = c, k' = k survives "
+            "(SymPy sums the Kronecker deltas):",
+            rhs=general,
+            lhs="∂f[r]/∂W[1, c, k]",
+            lhs_latex=r"\frac{\partial f[r]}{\partial W[1,c,k]}",
+        ),
+        Step("In the example:", rhs=result, lhs="entry [r, 1, c, k]", lhs_latex=r"[r, 1, c, k]"),
+    )
     return Derivation(result, steps, INDEXED)
 
 
@@ -162,10 +209,15 @@ def conv1d_df_dx() -> Derivation:
     general = _in_range(raw, {c >= 1, c <= C})  # only c's range: the window's indicator on k stays
     result = _specialise(general)
     steps = (
-        Step("Differentiate f_W(x)[r] in the input entry x[n, c]: the tap k = n − S(r − 1) touches it, if that "
-             "k is within 1..K (an indicator):", general, "∂f[r]/∂x[n, c]", r"\frac{\partial f[r]}{\partial x[n,c]}"),
-        Step("In the example:", result, "entry [r, n, c]", r"[r, n, c]"),
-    )  # fmt: skip
+        Step(
+            "Differentiate f_W(x)[r] in the input entry x[n, c]: the tap k = n − S(r − 1) touches it, if that "
+            "k is within 1..K (an indicator):",
+            rhs=general,
+            lhs="∂f[r]/∂x[n, c]",
+            lhs_latex=r"\frac{\partial f[r]}{\partial x[n,c]}",
+        ),
+        Step("In the example:", rhs=result, lhs="entry [r, n, c]", lhs_latex=r"[r, n, c]"),
+    )
     return Derivation(result, steps, INDEXED)
 
 
@@ -176,12 +228,25 @@ def conv1d_dl_dW() -> Derivation:
     general = sp.Sum(g[r] * per_entry, (r, 1, outputs))
     result = _specialise(general)
     steps = (
-        Step("The chain rule over the outputs: ∂ℓ/∂W[1, c, k] = Σ_r g[r] ∂f[r]/∂W[1, c, k], with the per-entry "
-             "Jacobian", per_entry, "∂f[r]/∂W[1, c, k]", r"\frac{\partial f[r]}{\partial W[1,c,k]}"),
-        Step("Summed over the output positions r = 1..L_out — a correlation of x with g spread S apart:", general,
-             "∂ℓ/∂W[1, c, k]", r"\frac{\partial \ell}{\partial W[1,c,k]}"),
-        Step("In the example (L_out = 3):", result, "∂ℓ/∂W[1, c, k]", r"\frac{\partial \ell}{\partial W[1,c,k]}"),
-    )  # fmt: skip
+        Step(
+            "The chain rule over the outputs: ∂ℓ/∂W[1, c, k] = Σ_r g[r] ∂f[r]/∂W[1, c, k], with the per-entry Jacobian",
+            rhs=per_entry,
+            lhs="∂f[r]/∂W[1, c, k]",
+            lhs_latex=r"\frac{\partial f[r]}{\partial W[1,c,k]}",
+        ),
+        Step(
+            "Summed over the output positions r = 1..L_out — a correlation of x with g spread S apart:",
+            rhs=general,
+            lhs="∂ℓ/∂W[1, c, k]",
+            lhs_latex=r"\frac{\partial \ell}{\partial W[1,c,k]}",
+        ),
+        Step(
+            "In the example (L_out = 3):",
+            rhs=result,
+            lhs="∂ℓ/∂W[1, c, k]",
+            lhs_latex=r"\frac{\partial \ell}{\partial W[1,c,k]}",
+        ),
+    )
     return Derivation(result, steps, INDEXED)
 
 
@@ -191,9 +256,11 @@ def conv1d_shapes() -> dict[str, Derivation]:
     out = length(L, K, S, 1, 0, 0).xreplace(EXAMPLE)
     f_shape, W_shape, x_shape = (out,), (1, EXAMPLE[C], EXAMPLE[K]), (EXAMPLE[L], EXAMPLE[C])
     shapes = {
-        "out_shape": f_shape, "df_dW_shape": f_shape + W_shape, "df_dx_shape": f_shape + x_shape,
+        "out_shape": f_shape,
+        "df_dW_shape": f_shape + W_shape,
+        "df_dx_shape": f_shape + x_shape,
         "dl_dW_shape": W_shape,
-    }  # fmt: skip
+    }
     text = {
         "out_shape": "With one filter the output has L_out = floor((7 − 3)/2) + 1 positions (filter axis dropped):",
         "df_dW_shape": "A Jacobian has the shape of f followed by the shape of W (1 × 5 × 3):",
@@ -201,7 +268,9 @@ def conv1d_shapes() -> dict[str, Derivation]:
         "dl_dW_shape": "The gradient of the scalar ℓ has the shape of W:",
     }
     return {
-        name: Derivation(sp.Tuple(*shape), (Step(text[name], sp.Tuple(*shape), "shape", r"\text{shape}"),), {})
+        name: Derivation(
+            sp.Tuple(*shape), (Step(text[name], rhs=sp.Tuple(*shape), lhs="shape", lhs_latex=r"\text{shape}"),), {}
+        )
         for name, shape in shapes.items()
     }
 
@@ -212,8 +281,21 @@ X, Wf, G = sp.IndexedBase("X"), sp.IndexedBase("Wf"), sp.IndexedBase("G")
 f_, ci, ki, ri, ni = sp.symbols("f c k r n", integer=True, positive=True)
 Fs = sp.Symbol("F", integer=True, positive=True)
 R = sp.Symbol("R", integer=True, positive=True)  # number of output positions
-GENERAL_GRADIENT_SYMBOLS = {"X": X, "Wf": Wf, "G": G, "f": f_, "c": ci, "k": ki, "n": ni, "C": C, "K": K, "S": S,
-                            "D": D, "F": Fs, "R": R}  # fmt: skip
+GENERAL_GRADIENT_SYMBOLS = {
+    "X": X,
+    "Wf": Wf,
+    "G": G,
+    "f": f_,
+    "c": ci,
+    "k": ki,
+    "n": ni,
+    "C": C,
+    "K": K,
+    "S": S,
+    "D": D,
+    "F": Fs,
+    "R": R,
+}
 
 
 @cache
@@ -228,18 +310,31 @@ def gradient_identities() -> Derivation:
     (var_r, *lim_r), (var_q, *lim_q) = raw.limits
     raw = sp.Sum(sp.Sum(raw.function, (var_q, *lim_q)).doit(), (var_r, *lim_r))
     dW = _in_range(raw, {f_ >= 1, f_ <= Fs, ci >= 1, ci <= C, ki >= 1, ki <= K})
-    dx = sp.Sum(sp.Sum(sp.Sum(G[q, ri] * Wf[q, ni, j] * sp.KroneckerDelta(ci, pos(ri, j)), (j, 1, K)), (ri, 1, R)),
-                (q, 1, Fs))  # fmt: skip
+    dx = sp.Sum(
+        sp.Sum(sp.Sum(G[q, ri] * Wf[q, ni, j] * sp.KroneckerDelta(ci, pos(ri, j)), (j, 1, K)), (ri, 1, R)), (q, 1, Fs)
+    )
     steps = (
-        Step("With F filters and channel-first x[c, n], output r of filter f reads the taps S(r − 1) + D(k − 1) + 1:",
-             y.xreplace({q: f_}), "y[f, r]", "y[f, r]"),
-        Step("For ℓ = Σ_f Σ_r g[f, r] y[f, r], SymPy differentiates in W[f, c, k] (the Kronecker deltas summed): a "
-             "correlation of x with g whose taps are S apart — a convolution with dilation S, read every D:", dW,
-             "∂ℓ/∂W[f, c, k]", r"\frac{\partial \ell}{\partial W[f,c,k]}"),
-        Step("In x[c', n'] every tap with S(r − 1) + D(k − 1) + 1 = n' contributes g[f, r] W[f, c', k]: a transposed "
-             "convolution of g with W (stride S, dilation D):", dx, "∂ℓ/∂x[c', n']",
-             r"\frac{\partial \ell}{\partial x[c',n']}"),
-    )  # fmt: skip
+        Step(
+            "With F filters and channel-first x[c, n], output r of filter f reads the taps S(r − 1) + D(k − 1) + 1:",
+            rhs=y.xreplace({q: f_}),
+            lhs="y[f, r]",
+            lhs_latex="y[f, r]",
+        ),
+        Step(
+            "For ℓ = Σ_f Σ_r g[f, r] y[f, r], SymPy differentiates in W[f, c, k] (the Kronecker deltas summed): a "
+            "correlation of x with g whose taps are S apart — a convolution with dilation S, read every D:",
+            rhs=dW,
+            lhs="∂ℓ/∂W[f, c, k]",
+            lhs_latex=r"\frac{\partial \ell}{\partial W[f,c,k]}",
+        ),
+        Step(
+            "In x[c', n'] every tap with S(r − 1) + D(k − 1) + 1 = n' contributes g[f, r] W[f, c', k]: a transposed "
+            "convolution of g with W (stride S, dilation D):",
+            rhs=dx,
+            lhs="∂ℓ/∂x[c', n']",
+            lhs_latex=r"\frac{\partial \ell}{\partial x[c',n']}",
+        ),
+    )
     return Derivation(dW, steps, GENERAL_GRADIENT_SYMBOLS)
 
 
@@ -250,17 +345,43 @@ def gradient_identities_2d() -> Derivation:
     k1, k2, r1, r2 = sp.symbols("k1 k2 r1 r2", integer=True, positive=True)
     i, j1, j2, q = sp.symbols("i j1 j2 q", integer=True, positive=True)
     X2, W2, G2 = sp.IndexedBase("X"), sp.IndexedBase("Wf"), sp.IndexedBase("G")
-    y = sp.Sum(W2[q, i, j1, j2] * X2[i, S1 * (r1 - 1) + D1 * (j1 - 1) + 1, S2 * (r2 - 1) + D2 * (j2 - 1) + 1],
-               (j1, 1, K1), (j2, 1, K2), (i, 1, C))  # fmt: skip
+    y = sp.Sum(
+        W2[q, i, j1, j2] * X2[i, S1 * (r1 - 1) + D1 * (j1 - 1) + 1, S2 * (r2 - 1) + D2 * (j2 - 1) + 1],
+        (j1, 1, K1),
+        (j2, 1, K2),
+        (i, 1, C),
+    )
     loss = sp.Sum(G2[q, r1, r2] * y, (r1, 1, R1), (r2, 1, R2), (q, 1, Fs))
     raw = sp.diff(loss, W2[f_, ci, k1, k2]).doit()
     (v1, *l1), (v2, *l2), (vq, *lq) = raw.limits
     raw = sp.Sum(sp.Sum(raw.function, (vq, *lq)).doit(), (v1, *l1), (v2, *l2))
     dW = _in_range(raw, {f_ >= 1, f_ <= Fs, ci >= 1, ci <= C, k1 >= 1, k1 <= K1, k2 >= 1, k2 <= K2})
     steps = (
-        Step("With two spatial axes, SymPy differentiates ℓ in W[f, c, k1, k2]: a 2-D correlation of x with g whose "
-             "taps are (S1, S2) apart:", dW, "∂ℓ/∂W[f, c, k1, k2]", r"\frac{\partial \ell}{\partial W[f,c,k_1,k_2]}"),
-    )  # fmt: skip
-    symbols = {"X": X2, "Wf": W2, "G": G2, "f": f_, "c": ci, "k1": k1, "k2": k2, "C": C, "F": Fs, "S1": S1,
-               "S2": S2, "D1": D1, "D2": D2, "K1": K1, "K2": K2, "R1": R1, "R2": R2}  # fmt: skip
+        Step(
+            "With two spatial axes, SymPy differentiates ℓ in W[f, c, k1, k2]: a 2-D correlation of x with g whose "
+            "taps are (S1, S2) apart:",
+            rhs=dW,
+            lhs="∂ℓ/∂W[f, c, k1, k2]",
+            lhs_latex=r"\frac{\partial \ell}{\partial W[f,c,k_1,k_2]}",
+        ),
+    )
+    symbols = {
+        "X": X2,
+        "Wf": W2,
+        "G": G2,
+        "f": f_,
+        "c": ci,
+        "k1": k1,
+        "k2": k2,
+        "C": C,
+        "F": Fs,
+        "S1": S1,
+        "S2": S2,
+        "D1": D1,
+        "D2": D2,
+        "K1": K1,
+        "K2": K2,
+        "R1": R1,
+        "R2": R2,
+    }
     return Derivation(dW, steps, symbols)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 import sympy as sp
 
@@ -20,6 +20,7 @@ class Step:
     """
 
     text: str
+    _: KW_ONLY  # Step("…", rhs=…, lhs=…, lhs_latex=…): the parts are named where they are written
     rhs: sp.Basic | None = None
     lhs: str = ""
     lhs_latex: str = ""

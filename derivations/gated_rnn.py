@@ -37,11 +37,20 @@ SUM_SYMBOLS = {"m": m, "n": n, "K": K, "t": t, "c": seq("c", m, 0), "g": seq("g"
 def c_shape() -> Derivation:
     pre = W_c * x_t + W_h * h_prev
     steps = (
-        Step(f"W_c x[t] is ({m}×{n})({n}×1) = {m}×1 and W_h h[t−1] is ({m}×{m})({m}×1) = {m}×1; "
-             "SymPy's shape algebra gives the shape of the sum:", sp.Tuple(*pre.shape), "shape", r"\text{shape}"),
-        Step("σ acts entry by entry, so it keeps the shape:", sp.Tuple(*GATE.shape), "shape of c[t]",
-             r"\text{shape of } c[t]"),
-    )  # fmt: skip
+        Step(
+            f"W_c x[t] is ({m}×{n})({n}×1) = {m}×1 and W_h h[t−1] is ({m}×{m})({m}×1) = {m}×1; "
+            "SymPy's shape algebra gives the shape of the sum:",
+            rhs=sp.Tuple(*pre.shape),
+            lhs="shape",
+            lhs_latex=r"\text{shape}",
+        ),
+        Step(
+            "σ acts entry by entry, so it keeps the shape:",
+            rhs=sp.Tuple(*GATE.shape),
+            lhs="shape of c[t]",
+            lhs_latex=r"\text{shape of } c[t]",
+        ),
+    )
     return Derivation(sp.Tuple(*GATE.shape), steps, {"m": m, "n": n})
 
 
@@ -52,12 +61,16 @@ def dh_dhprev() -> Derivation:
     # In terms of the gate itself: σ(z) = c[t] and σ'(z) = c[t] ⊙ (1 − c[t]).
     result = raw.xreplace({Elementwise("sigma'", GATE.arg): sp.HadamardProduct(c_t, ONES - c_t), GATE: c_t})
     steps = (
-        Step("One step of the gated RNN as a function of h[t−1]:", STEP, "h[t]", "h[t]"),
+        Step("One step of the gated RNN as a function of h[t−1]:", rhs=STEP, lhs="h[t]", lhs_latex="h[t]"),
         *trace.steps,
-        Step("By the rules above:", raw, "∂h[t]/∂h[t−1]", r"\frac{\partial h[t]}{\partial h[t-1]}"),
-        Step("Writing c[t] = σ(W_c x[t] + W_h h[t−1]) and σ' = σ(1 − σ):", result, "∂h[t]/∂h[t−1]",
-             r"\frac{\partial h[t]}{\partial h[t-1]}"),
-    )  # fmt: skip
+        Step("By the rules above:", rhs=raw, lhs="∂h[t]/∂h[t−1]", lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}"),
+        Step(
+            "Writing c[t] = σ(W_c x[t] + W_h h[t−1]) and σ' = σ(1 − σ):",
+            rhs=result,
+            lhs="∂h[t]/∂h[t−1]",
+            lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}",
+        ),
+    )
     return Derivation(result, steps, SYMBOLS, DEFINITIONS)
 
 
@@ -88,17 +101,37 @@ def dl_dWx() -> Derivation:
     term = sp.HadamardProduct(ONES - seq("c", m), seq("g", m)) * seq("x", n).T
     result = MatrixSum(term, (t, 1, K))
     steps = (
-        Step("W_x enters h[t] only through (1 − c[t]) ⊙ W_x x[t]; its i-th entry is", direct,
-             "h[t]_i ⊃", r"h[t]_i \supset"),
-        Step("Differentiating in the entry (W_x)_{kl} (c[t] does not depend on W_x):", local,
-             "∂h[t]_i/∂(W_x)_{kl}", r"\frac{\partial h[t]_i}{\partial (W_x)_{kl}}"),
-        Step("With g_t = ∂ℓ/∂h[t] the backpropagated gradient, step t contributes Σ_i g_t[i] ∂h[t]_i/∂(W_x)_{kl}:",
-             entry, "step t's part of ∂ℓ/∂(W_x)_{kl}", r"\left(\frac{\partial \ell}{\partial W_x}\right)_{kl}"),
-        Step("which is entry [k, l] of the outer product ((1 − c[t]) ⊙ g_t) x[t]ᵀ (the difference simplifies to 0):",
-             gap, "difference", r"\text{difference}"),
-        Step("W_x is shared by all steps, so the contributions of t = 1..K add up:", result, "∂ℓ/∂W_x",
-             r"\frac{\partial \ell}{\partial W_x}"),
-    )  # fmt: skip
+        Step(
+            "W_x enters h[t] only through (1 − c[t]) ⊙ W_x x[t]; its i-th entry is",
+            rhs=direct,
+            lhs="h[t]_i ⊃",
+            lhs_latex=r"h[t]_i \supset",
+        ),
+        Step(
+            "Differentiating in the entry (W_x)_{kl} (c[t] does not depend on W_x):",
+            rhs=local,
+            lhs="∂h[t]_i/∂(W_x)_{kl}",
+            lhs_latex=r"\frac{\partial h[t]_i}{\partial (W_x)_{kl}}",
+        ),
+        Step(
+            "With g_t = ∂ℓ/∂h[t] the backpropagated gradient, step t contributes Σ_i g_t[i] ∂h[t]_i/∂(W_x)_{kl}:",
+            rhs=entry,
+            lhs="step t's part of ∂ℓ/∂(W_x)_{kl}",
+            lhs_latex=r"\left(\frac{\partial \ell}{\partial W_x}\right)_{kl}",
+        ),
+        Step(
+            "which is entry [k, l] of the outer product ((1 − c[t]) ⊙ g_t) x[t]ᵀ (the difference simplifies to 0):",
+            rhs=gap,
+            lhs="difference",
+            lhs_latex=r"\text{difference}",
+        ),
+        Step(
+            "W_x is shared by all steps, so the contributions of t = 1..K add up:",
+            rhs=result,
+            lhs="∂ℓ/∂W_x",
+            lhs_latex=r"\frac{\partial \ell}{\partial W_x}",
+        ),
+    )
     return Derivation(result, steps, SUM_SYMBOLS)
 
 
@@ -115,10 +148,14 @@ def _can(kind: str) -> Derivation:
         "products over many steps shrink to 0."
     )
     steps = (
-        Step("The backpropagated gradient is multiplied by one step's Jacobian per step:", jac.result,
-             "∂h[t]/∂h[t−1]", r"\frac{\partial h[t]}{\partial h[t-1]}"),
+        Step(
+            "The backpropagated gradient is multiplied by one step's Jacobian per step:",
+            rhs=jac.result,
+            lhs="∂h[t]/∂h[t−1]",
+            lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}",
+        ),
         Step(text + " A stored witness (found by search, re-measured by the tests) shows it."),
-    )  # fmt: skip
+    )
     return Derivation(frozenset({"true"}), steps, {})
 
 

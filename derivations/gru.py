@@ -22,10 +22,15 @@ W_h = {g: sp.MatrixSymbol(f"W_h{g}", m, m) for g in "rzn"}
 b_i = {g: sp.MatrixSymbol(f"b_i{g}", m, 1) for g in "rzn"}
 b_h = {g: sp.MatrixSymbol(f"b_h{g}", m, 1) for g in "rzn"}
 SYMBOLS = {
-    "m": m, "d": d, "x_t": x, "h_{t-1}": h,
-    **{f"W_i{g}": W_i[g] for g in "rzn"}, **{f"W_h{g}": W_h[g] for g in "rzn"},
-    **{f"b_i{g}": b_i[g] for g in "rzn"}, **{f"b_h{g}": b_h[g] for g in "rzn"},
-}  # fmt: skip
+    "m": m,
+    "d": d,
+    "x_t": x,
+    "h_{t-1}": h,
+    **{f"W_i{g}": W_i[g] for g in "rzn"},
+    **{f"W_h{g}": W_h[g] for g in "rzn"},
+    **{f"b_i{g}": b_i[g] for g in "rzn"},
+    **{f"b_h{g}": b_h[g] for g in "rzn"},
+}
 
 
 @cache
@@ -37,9 +42,13 @@ def dh_dhprev() -> Derivation:
     trace = Trace()
     result = jacobian(cell, h, trace)
     steps = (
-        Step("PyTorch's GRU cell (torch.nn.GRUCell) as a function of h_{t−1}:", cell, "h_t", "h_t"),
+        Step("PyTorch's GRU cell (torch.nn.GRUCell) as a function of h_{t−1}:", rhs=cell, lhs="h_t", lhs_latex="h_t"),
         *trace.steps,
-        Step("Collecting the terms (the reset gate enters n inside tanh, the update gate twice):", result,
-             "∂h_t/∂h_{t−1}", r"\frac{\partial h_t}{\partial h_{t-1}}"),
-    )  # fmt: skip
+        Step(
+            "Collecting the terms (the reset gate enters n inside tanh, the update gate twice):",
+            rhs=result,
+            lhs="∂h_t/∂h_{t−1}",
+            lhs_latex=r"\frac{\partial h_t}{\partial h_{t-1}}",
+        ),
+    )
     return Derivation(result, steps, SYMBOLS)

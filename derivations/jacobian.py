@@ -34,7 +34,7 @@ class Trace:
     steps: list[Step] = field(default_factory=list)
 
     def note(self, text: str, rhs: sp.Basic | None = None, lhs: str = "", lhs_latex: str = "") -> None:
-        self.steps.append(Step(text, rhs, lhs, lhs_latex))
+        self.steps.append(Step(text, rhs=rhs, lhs=lhs, lhs_latex=lhs_latex))
 
 
 def _rows(f: MatrixExpr) -> sp.Basic:

@@ -60,12 +60,21 @@ def gradient(which: str, result: sp.MatrixExpr, form: str, lam: sp.Symbol | None
     if gap != sp.zeros(*gap.shape):
         raise ArithmeticError(f"the matrix form of ∂{name}/∂{which} disagrees at explicit sizes")
     steps = (
-        Step("Entry by entry, with R = X − W2 W1 X:", loss, name, tex),
-        Step(f"SymPy differentiates in the entry [p, q] of {which} (its Kronecker deltas summed):", entry,
-             f"∂{name}/∂{which}[p, q]", rf"\frac{{\partial {tex}}}{{\partial {which}[p,q]}}"),
-        Step(f"This is entry [p, q] of {form} (at explicit sizes 3, 2, 4 the difference simplifies to 0 entry by "
-             "entry):", result, f"∂{name}/∂{which}", rf"\frac{{\partial {tex}}}{{\partial {which}}}"),
-    )  # fmt: skip
+        Step("Entry by entry, with R = X − W2 W1 X:", rhs=loss, lhs=name, lhs_latex=tex),
+        Step(
+            f"SymPy differentiates in the entry [p, q] of {which} (its Kronecker deltas summed):",
+            rhs=entry,
+            lhs=f"∂{name}/∂{which}[p, q]",
+            lhs_latex=rf"\frac{{\partial {tex}}}{{\partial {which}[p,q]}}",
+        ),
+        Step(
+            f"This is entry [p, q] of {form} (at explicit sizes 3, 2, 4 the difference simplifies to 0 entry by "
+            "entry):",
+            rhs=result,
+            lhs=f"∂{name}/∂{which}",
+            lhs_latex=rf"\frac{{\partial {tex}}}{{\partial {which}}}",
+        ),
+    )
     symbols = MATRIX_SYMBOLS if lam is None else {**MATRIX_SYMBOLS, "lambda": lam}
     return Derivation(result, steps, symbols)
 
@@ -95,13 +104,23 @@ def min_loss() -> Derivation:
     if check != 0:
         raise ArithmeticError("the trailing-eigenvalue sum")
     steps = (
-        Step("L(W1, W2) = (1/n)‖(I − W2W1)X‖_F² = tr((I − W2W1)ᵀ(I − W2W1) Σ) with Σ = XXᵀ/n. At the PCA solution "
-             "W2W1 = U_k U_kᵀ = P, a projection, so L = tr((I − P) Σ)."),
-        Step("In the eigenbasis of Σ, P keeps the top-k directions; SymPy at m = 5, k = 2:", trace,
-             "tr((I − P)Σ)", r"\operatorname{tr}((I - P)\Sigma)"),
-        Step("In general the trailing eigenvalues remain (the m = 5, k = 2 case agrees):", result, "L_min",
-             r"L_{\min}"),
-    )  # fmt: skip
+        Step(
+            "L(W1, W2) = (1/n)‖(I − W2W1)X‖_F² = tr((I − W2W1)ᵀ(I − W2W1) Σ) with Σ = XXᵀ/n. At the PCA solution "
+            "W2W1 = U_k U_kᵀ = P, a projection, so L = tr((I − P) Σ)."
+        ),
+        Step(
+            "In the eigenbasis of Σ, P keeps the top-k directions; SymPy at m = 5, k = 2:",
+            rhs=trace,
+            lhs="tr((I − P)Σ)",
+            lhs_latex=r"\operatorname{tr}((I - P)\Sigma)",
+        ),
+        Step(
+            "In general the trailing eigenvalues remain (the m = 5, k = 2 case agrees):",
+            rhs=result,
+            lhs="L_min",
+            lhs_latex=r"L_{\min}",
+        ),
+    )
     return Derivation(result, steps, {"m": m, "k": k, "sigma": sigma, "i": i})
 
 
@@ -178,22 +197,58 @@ def pca_is_optimal() -> Derivation:
         "dᵀ H d at a saddle": -2 * (sigma[i] ** 2 - sigma[j] ** 2),
     }
     steps = (
-        Step("With X Xᵀ = nΣ, the derived gradients read", g1, "∂L/∂W1", r"\frac{\partial L}{\partial W_1}"),
-        Step("and", g2, "∂L/∂W2", r"\frac{\partial L}{\partial W_2}"),
-        Step("Put W1 = C U_kᵀ, W2 = U_k C⁻¹ (C invertible; C⁻¹C = I cancels) and use U_kᵀU_k = I, Σ U_k = U_k Λ_k "
-             "and U_kᵀ Σ = Λ_k U_kᵀ, factor by factor without reordering: the terms cancel.", at1,
-             "∂L/∂W1 there", r"\left.\frac{\partial L}{\partial W_1}\right|_{C U_k^\top,\,U_k C^{-1}}"),
-        Step("Likewise", at2, "∂L/∂W2 there",
-             r"\left.\frac{\partial L}{\partial W_2}\right|_{C U_k^\top,\,U_k C^{-1}}"),
-        Step("The product W2 W1 = U_k U_kᵀ does not depend on C, so the loss on the whole family is the minimum "
-             "(lae.min_loss); the minimiser is unique only as the product.", min_loss().result, "L", "L"),
-        Step("Any other subset S of k eigenvectors also gives a critical point (the same cancellation). If S leaves "
-             "out u_i and keeps u_j with σ_i² > σ_j², move u_j towards u_i: along W + εd, d = (e_j u_iᵀ, u_i e_jᵀ), "
-             "the loss restricted to the plane (u_i, u_j) is", plane_loss, "L(ε) − const", r"L(\epsilon) - c"),
-        Step("Its second derivative at ε = 0, which is dᵀ H d (the gradient vanishes there), is negative: S is "
-             "a saddle, not a minimum (Baldi and Hornik, 1989). With ‖d‖² = 2 the Hessian's smallest eigenvalue is "
-             "at most −(σ_i² − σ_j²).", derived, "dᵀ H d", r"d^\top H d"),
-    )  # fmt: skip
-    symbols = {**MATRIX_SYMBOLS, "sigma": sigma, "i": i, "j": j, "C": C, "U_k": U_k, "Sigma": Sigma,
-               "Lambda_k": Lambda_k}  # fmt: skip
+        Step(
+            "With X Xᵀ = nΣ, the derived gradients read",
+            rhs=g1,
+            lhs="∂L/∂W1",
+            lhs_latex=r"\frac{\partial L}{\partial W_1}",
+        ),
+        Step("and", rhs=g2, lhs="∂L/∂W2", lhs_latex=r"\frac{\partial L}{\partial W_2}"),
+        Step(
+            "Put W1 = C U_kᵀ, W2 = U_k C⁻¹ (C invertible; C⁻¹C = I cancels) and use U_kᵀU_k = I, Σ U_k = U_k Λ_k "
+            "and U_kᵀ Σ = Λ_k U_kᵀ, factor by factor without reordering: the terms cancel.",
+            rhs=at1,
+            lhs="∂L/∂W1 there",
+            lhs_latex=r"\left.\frac{\partial L}{\partial W_1}\right|_{C U_k^\top,\,U_k C^{-1}}",
+        ),
+        Step(
+            "Likewise",
+            rhs=at2,
+            lhs="∂L/∂W2 there",
+            lhs_latex=r"\left.\frac{\partial L}{\partial W_2}\right|_{C U_k^\top,\,U_k C^{-1}}",
+        ),
+        Step(
+            "The product W2 W1 = U_k U_kᵀ does not depend on C, so the loss on the whole family is the minimum "
+            "(lae.min_loss); the minimiser is unique only as the product.",
+            rhs=min_loss().result,
+            lhs="L",
+            lhs_latex="L",
+        ),
+        Step(
+            "Any other subset S of k eigenvectors also gives a critical point (the same cancellation). If S leaves "
+            "out u_i and keeps u_j with σ_i² > σ_j², move u_j towards u_i: along W + εd, d = (e_j u_iᵀ, u_i e_jᵀ), "
+            "the loss restricted to the plane (u_i, u_j) is",
+            rhs=plane_loss,
+            lhs="L(ε) − const",
+            lhs_latex=r"L(\epsilon) - c",
+        ),
+        Step(
+            "Its second derivative at ε = 0, which is dᵀ H d (the gradient vanishes there), is negative: S is "
+            "a saddle, not a minimum (Baldi and Hornik, 1989). With ‖d‖² = 2 the Hessian's smallest eigenvalue is "
+            "at most −(σ_i² − σ_j²).",
+            rhs=derived,
+            lhs="dᵀ H d",
+            lhs_latex=r"d^\top H d",
+        ),
+    )
+    symbols = {
+        **MATRIX_SYMBOLS,
+        "sigma": sigma,
+        "i": i,
+        "j": j,
+        "C": C,
+        "U_k": U_k,
+        "Sigma": Sigma,
+        "Lambda_k": Lambda_k,
+    }
     return Derivation(result, steps, symbols)

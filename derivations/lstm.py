@@ -39,8 +39,9 @@ SYMBOLS = {"m": m, "f_T": f_T, "o_T": o_T, "C_T": C_T, "o_{T-1}": o_prev, "C_{T-
 x = sp.MatrixSymbol("x", n, 1)
 h_prev = _col("h_prev")
 c_prev = _col("c_prev")
-GATE_WEIGHTS = {gate: (sp.MatrixSymbol(f"U_{gate}", n, m), sp.MatrixSymbol(f"W_{gate}", m, m), _col(f"b_{gate}"))
-                for gate in "fiog"}  # fmt: skip
+GATE_WEIGHTS = {
+    gate: (sp.MatrixSymbol(f"U_{gate}", n, m), sp.MatrixSymbol(f"W_{gate}", m, m), _col(f"b_{gate}")) for gate in "fiog"
+}
 
 
 def _gate(name: str, activation: str) -> sp.MatrixExpr:
@@ -61,11 +62,20 @@ def dC_dCprev() -> Derivation:
     f_col = _col("f_T")
     result = _to_rows(column.xreplace({f: f_col}), {f_col: f_T})
     steps = (
-        Step("The cell update, with the gates computed from x_t and h_{t−1} (held fixed here):", cell, "C_t", "C_t"),
+        Step(
+            "The cell update, with the gates computed from x_t and h_{t−1} (held fixed here):",
+            rhs=cell,
+            lhs="C_t",
+            lhs_latex="C_t",
+        ),
         *trace.steps,
-        Step("The gates do not depend on C_{t−1} when h_{t−1} is fixed, so only f_t ∘ C_{t−1} remains:",
-             result, "∂C_t/∂C_{t−1}", r"\frac{\partial C_t}{\partial C_{t-1}}"),
-    )  # fmt: skip
+        Step(
+            "The gates do not depend on C_{t−1} when h_{t−1} is fixed, so only f_t ∘ C_{t−1} remains:",
+            rhs=result,
+            lhs="∂C_t/∂C_{t−1}",
+            lhs_latex=r"\frac{\partial C_t}{\partial C_{t-1}}",
+        ),
+    )
     return Derivation(result, steps, SYMBOLS)
 
 
@@ -83,7 +93,9 @@ def dh_dC() -> Derivation:
     steps = (
         Step("The output h_t = tanh(C_t) ∘ o_t, with the output gate o_t not depending on C_t."),
         *trace.steps,
-        Step("so the Jacobian is diagonal:", result, "∂h_t/∂C_t", r"\frac{\partial h_t}{\partial C_t}"),
+        Step(
+            "so the Jacobian is diagonal:", rhs=result, lhs="∂h_t/∂C_t", lhs_latex=r"\frac{\partial h_t}{\partial C_t}"
+        ),
     )
     return Derivation(result, steps, {k: SYMBOLS[k] for k in ("m", "o_T", "C_T")})
 
@@ -95,15 +107,29 @@ def dL_dCprev() -> Derivation:
     through_state = J * _dh_dC(C_prev, o_prev, trace)
     result = g * through_cell + g * through_state
     steps = (
-        Step("L depends on h_T only; g = ∂L/∂h_T is a row vector. C_{T−1} reaches h_T along two paths: "
-             "through C_T = f_T ∘ C_{T−1} + … (h_{T−1} fixed), and through h_{T−1} = tanh(C_{T−1}) ∘ o_{T−1}, "
-             "which then moves h_T by the whole one-step Jacobian J = dh_T/dh_{T−1}."),
+        Step(
+            "L depends on h_T only; g = ∂L/∂h_T is a row vector. C_{T−1} reaches h_T along two paths: "
+            "through C_T = f_T ∘ C_{T−1} + … (h_{T−1} fixed), and through h_{T−1} = tanh(C_{T−1}) ∘ o_{T−1}, "
+            "which then moves h_T by the whole one-step Jacobian J = dh_T/dh_{T−1}."
+        ),
         *trace.steps,
-        Step("Path through C_T: ∂h_T/∂C_T times ∂C_T/∂C_{T−1} = diag(f_T):", through_cell,
-             "∂h_T/∂C_T ∂C_T/∂C_{T−1}", r"\frac{\partial h_T}{\partial C_T}\frac{\partial C_T}{\partial C_{T-1}}"),
-        Step("Path through h_{T−1}: J times ∂h_{T−1}/∂C_{T−1}:", through_state, "J ∂h_{T−1}/∂C_{T−1}",
-             r"J \frac{\partial h_{T-1}}{\partial C_{T-1}}"),
-        Step("The multivariate chain rule adds the paths, with g on the left:", result, "∂L/∂C_{T−1}",
-             r"\frac{\partial L}{\partial C_{T-1}}"),
-    )  # fmt: skip
+        Step(
+            "Path through C_T: ∂h_T/∂C_T times ∂C_T/∂C_{T−1} = diag(f_T):",
+            rhs=through_cell,
+            lhs="∂h_T/∂C_T ∂C_T/∂C_{T−1}",
+            lhs_latex=r"\frac{\partial h_T}{\partial C_T}\frac{\partial C_T}{\partial C_{T-1}}",
+        ),
+        Step(
+            "Path through h_{T−1}: J times ∂h_{T−1}/∂C_{T−1}:",
+            rhs=through_state,
+            lhs="J ∂h_{T−1}/∂C_{T−1}",
+            lhs_latex=r"J \frac{\partial h_{T-1}}{\partial C_{T-1}}",
+        ),
+        Step(
+            "The multivariate chain rule adds the paths, with g on the left:",
+            rhs=result,
+            lhs="∂L/∂C_{T−1}",
+            lhs_latex=r"\frac{\partial L}{\partial C_{T-1}}",
+        ),
+    )
     return Derivation(result, steps, SYMBOLS)

@@ -23,14 +23,14 @@ def jacobian_step() -> Derivation:
     trace = Trace()
     result = jacobian(block, h, trace)
     steps = (
-        Step("The residual block: a σ layer plus the identity path.", block, "h_{t+1}", "h_{t+1}"),
+        Step("The residual block: a σ layer plus the identity path.", rhs=block, lhs="h_{t+1}", lhs_latex="h_{t+1}"),
         Step("The identity path contributes ∂h_t/∂h_t = I."),
         *trace.steps,
         Step(
             "The affine map W_t h_t + b_t contributes W_t; adding the two paths:",
-            result,
-            "∂h_{t+1}/∂h_t",
-            r"\frac{\partial h_{t+1}}{\partial h_t}",
+            rhs=result,
+            lhs="∂h_{t+1}/∂h_t",
+            lhs_latex=r"\frac{\partial h_{t+1}}{\partial h_t}",
         ),
     )
     return Derivation(result, steps, SYMBOLS)

@@ -28,15 +28,17 @@ OPTIMUM = U_k * sp.MatPow(I_k - lam * Lambda_k.I, sp.Rational(1, 2)) * O
 @cache
 def grad_W1() -> Derivation:
     R = X - W2 * W1 * X
-    return lae.gradient("W_1", -sp.Rational(2) / n * W2.T * R * X.T + 2 * lam * W1,
-                        "−(2/n) W2ᵀ (X − W2 W1 X) Xᵀ + 2λ W1", lam)  # fmt: skip
+    return lae.gradient(
+        "W_1", -sp.Rational(2) / n * W2.T * R * X.T + 2 * lam * W1, "−(2/n) W2ᵀ (X − W2 W1 X) Xᵀ + 2λ W1", lam
+    )
 
 
 @cache
 def grad_W2() -> Derivation:
     R = X - W2 * W1 * X
-    return lae.gradient("W_2", -sp.Rational(2) / n * R * X.T * W1.T + 2 * lam * W2,
-                        "−(2/n) (X − W2 W1 X) Xᵀ W1ᵀ + 2λ W2", lam)  # fmt: skip
+    return lae.gradient(
+        "W_2", -sp.Rational(2) / n * R * X.T * W1.T + 2 * lam * W2, "−(2/n) (X − W2 W1 X) Xᵀ W1ᵀ + 2λ W2", lam
+    )
 
 
 def _sgd_steps(mean: bool) -> tuple[sp.Basic, sp.Basic, tuple[Step, ...]]:
@@ -58,19 +60,38 @@ def _sgd_steps(mean: bool) -> tuple[sp.Basic, sp.Basic, tuple[Step, ...]]:
     if len(solved) != 1:
         raise ArithmeticError(f"the SGD step matches −∇L_λ in {len(solved)} ways")
     value, step_scale = solved[0][wd], solved[0][c]
-    loss_text = ("nn.MSELoss() (the mean over the n·m entries of a batch of n) = D/m"
-                 if mean else "the per-sample summed squared error averaged over the batch = D")  # fmt: skip
+    loss_text = (
+        "nn.MSELoss() (the mean over the n·m entries of a batch of n) = D/m"
+        if mean
+        else "the per-sample summed squared error averaged over the batch = D"
+    )
     steps = (
-        Step("PyTorch's SGD adds weight_decay·W to each parameter's gradient: W ← W − η(∇ℓ + ω·W) with ω the "
-             "weight_decay (torch.optim.SGD's documented update, measured in the check)."),
-        Step("The penalty's gradient, SymPy entry by entry:", d_penalty, "∂(λ‖W‖_F²)/∂W[p, q]",
-             r"\frac{\partial (\lambda \|W\|_F^2)}{\partial W[p,q]}"),
-        Step(f"With the loss ℓ = {loss_text}, where D = (1/n)‖X − W2W1X‖_F² is L_λ's data term with gradient G, "
-             "one SGD step with weight_decay ω is along (entry by entry)", sgd, "∇ℓ + ω·W", r"\nabla \ell + \omega W"),
-        Step("It must be c·∇L_λ = c(G + 2λW); G and W vary independently, so SymPy matches both coefficients and "
-             "finds the step's scale", step_scale, "c", "c"),
-        Step("and the weight decay", value, "weight_decay", r"\mathrm{weight\_decay}"),
-    )  # fmt: skip
+        Step(
+            "PyTorch's SGD adds weight_decay·W to each parameter's gradient: W ← W − η(∇ℓ + ω·W) with ω the "
+            "weight_decay (torch.optim.SGD's documented update, measured in the check)."
+        ),
+        Step(
+            "The penalty's gradient, SymPy entry by entry:",
+            rhs=d_penalty,
+            lhs="∂(λ‖W‖_F²)/∂W[p, q]",
+            lhs_latex=r"\frac{\partial (\lambda \|W\|_F^2)}{\partial W[p,q]}",
+        ),
+        Step(
+            f"With the loss ℓ = {loss_text}, where D = (1/n)‖X − W2W1X‖_F² is L_λ's data term with gradient G, "
+            "one SGD step with weight_decay ω is along (entry by entry)",
+            rhs=sgd,
+            lhs="∇ℓ + ω·W",
+            lhs_latex=r"\nabla \ell + \omega W",
+        ),
+        Step(
+            "It must be c·∇L_λ = c(G + 2λW); G and W vary independently, so SymPy matches both coefficients and "
+            "finds the step's scale",
+            rhs=step_scale,
+            lhs="c",
+            lhs_latex="c",
+        ),
+        Step("and the weight decay", rhs=value, lhs="weight_decay", lhs_latex=r"\mathrm{weight\_decay}"),
+    )
     return value, step_scale, steps
 
 
@@ -83,8 +104,14 @@ def weight_decay() -> Derivation:
 @cache
 def weight_decay_mean() -> Derivation:
     value, scale, steps = _sgd_steps(mean=True)
-    steps += (Step("The step is then 1/m as long as η∇L_λ: multiply the learning rate by m for the same step.",
-                   scale, "step scale", r"\text{step scale}"),)  # fmt: skip
+    steps += (
+        Step(
+            "The step is then 1/m as long as η∇L_λ: multiply the learning rate by m for the same step.",
+            rhs=scale,
+            lhs="step scale",
+            lhs_latex=r"\text{step scale}",
+        ),
+    )
     return Derivation(value, steps, {"lambda": lam, "m": m})
 
 
@@ -103,15 +130,24 @@ def sigma_minimizer() -> Derivation:
     second = sp.diff(f, s, 2).subs(s, 1)
     ends = (sp.limit(f, s, 0, "+"), sp.limit(f, s, sp.oo))
     steps = (
-        Step("For a fixed product a·b = 1 of two factors (a singular value of W2 times W1's), the penalty "
-             "a² + b² with a = σ, b = 1/σ is", f, "f(σ)", r"f(\sigma)"),
-        Step("Its derivative", sp.diff(f, s), "f′(σ)", r"f'(\sigma)"),
-        Step("vanishes on σ > 0 only at", critical[0], "σ*", r"\sigma^*"),
-        Step("f″ there is positive,", second, "f″(1)", r"f''(1)"),
-        Step("and f → ∞ at both ends of (0, ∞), so σ = 1 is the global minimiser: the penalty prefers balanced "
-             "factors, which is why W1 = W2ᵀ at the regularised optimum.", sp.Tuple(*ends), "(f(0⁺), f(∞))",
-             r"(f(0^+), f(\infty))"),
-    )  # fmt: skip
+        Step(
+            "For a fixed product a·b = 1 of two factors (a singular value of W2 times W1's), the penalty "
+            "a² + b² with a = σ, b = 1/σ is",
+            rhs=f,
+            lhs="f(σ)",
+            lhs_latex=r"f(\sigma)",
+        ),
+        Step("Its derivative", rhs=sp.diff(f, s), lhs="f′(σ)", lhs_latex=r"f'(\sigma)"),
+        Step("vanishes on σ > 0 only at", rhs=critical[0], lhs="σ*", lhs_latex=r"\sigma^*"),
+        Step("f″ there is positive,", rhs=second, lhs="f″(1)", lhs_latex=r"f''(1)"),
+        Step(
+            "and f → ∞ at both ends of (0, ∞), so σ = 1 is the global minimiser: the penalty prefers balanced "
+            "factors, which is why W1 = W2ᵀ at the regularised optimum.",
+            rhs=sp.Tuple(*ends),
+            lhs="(f(0⁺), f(∞))",
+            lhs_latex=r"(f(0^+), f(\infty))",
+        ),
+    )
     return Derivation(sp.Integer(1), steps, {})
 
 
@@ -173,24 +209,49 @@ def optimum() -> Derivation:
     if explicit != sp.zeros(*explicit.shape):
         raise ArithmeticError("the gradients at the closed form do not vanish at m = 3, k = 2")
     steps = (
-        Step("The gradients of L_λ (rlae.grad_W1, rlae.grad_W2) in Σ = XXᵀ/n give, expanded factor by factor, "
-             "W1-gradient·W1ᵀ − W2ᵀ·W2-gradient =", balance, "∇_{W1}W1ᵀ − W2ᵀ∇_{W2}",
-             r"\nabla_{W_1} W_1^\top - W_2^\top \nabla_{W_2}"),
-        Step("So at every critical point W1W1ᵀ = W2ᵀW2 (λ > 0): the two layers are balanced, as W1 = W2ᵀ is (the "
-             "penalty a² + b² at a fixed product ab prefers a = b: rlae.sigma_minimizer)."),
-        Step("With W2 = U_k S O, W1 = W2ᵀ, S = diag(s_i) and u_i eigenvectors of Σ, the loss splits into one term per "
-             "direction, with t = s_i² ≥ 0 (Kunin et al. 2019 show the global minimum has this form):", f, "f(t)",
-             "f(t)"),
-        Step("Its stationary point, a minimum on t ≥ 0 exactly when λ < σ_i² (else f′ ≥ 0 on t ≥ 0 and t = 0):",
-             root, "t*", "t^*"),
-        Step("Keeping direction i (t = t*) instead of dropping it (t = 0, loss σ_i²) saves", _saving(),
-             "σ_i² − f(t*)", r"\sigma_i^2 - f(t^*)"),
-        Step("which grows with σ_i² above λ, so the k largest eigenvalues are kept, each with t* > 0 when λ < σ_k². "
-             "SymPy confirms at m = 3, k = 2 with a symbolic rotation O that both gradients vanish there "
-             "(the difference simplifies to 0). The minimiser, W1 = W2ᵀ:", OPTIMUM, "W2*", r"W_2^*"),
-        Step("For λ ≥ σ_k² the directions with σ_i² ≤ λ get t* = 0: the optimum's rank drops to #{i : σ_i² > λ}, "
-             "and W2 W2ᵀ = Σ_i max(0, 1 − λ/σ_i²) u_i u_iᵀ."),
-    )  # fmt: skip
+        Step(
+            "The gradients of L_λ (rlae.grad_W1, rlae.grad_W2) in Σ = XXᵀ/n give, expanded factor by factor, "
+            "W1-gradient·W1ᵀ − W2ᵀ·W2-gradient =",
+            rhs=balance,
+            lhs="∇_{W1}W1ᵀ − W2ᵀ∇_{W2}",
+            lhs_latex=r"\nabla_{W_1} W_1^\top - W_2^\top \nabla_{W_2}",
+        ),
+        Step(
+            "So at every critical point W1W1ᵀ = W2ᵀW2 (λ > 0): the two layers are balanced, as W1 = W2ᵀ is (the "
+            "penalty a² + b² at a fixed product ab prefers a = b: rlae.sigma_minimizer)."
+        ),
+        Step(
+            "With W2 = U_k S O, W1 = W2ᵀ, S = diag(s_i) and u_i eigenvectors of Σ, the loss splits into one term per "
+            "direction, with t = s_i² ≥ 0 (Kunin et al. 2019 show the global minimum has this form):",
+            rhs=f,
+            lhs="f(t)",
+            lhs_latex="f(t)",
+        ),
+        Step(
+            "Its stationary point, a minimum on t ≥ 0 exactly when λ < σ_i² (else f′ ≥ 0 on t ≥ 0 and t = 0):",
+            rhs=root,
+            lhs="t*",
+            lhs_latex="t^*",
+        ),
+        Step(
+            "Keeping direction i (t = t*) instead of dropping it (t = 0, loss σ_i²) saves",
+            rhs=_saving(),
+            lhs="σ_i² − f(t*)",
+            lhs_latex=r"\sigma_i^2 - f(t^*)",
+        ),
+        Step(
+            "which grows with σ_i² above λ, so the k largest eigenvalues are kept, each with t* > 0 when λ < σ_k². "
+            "SymPy confirms at m = 3, k = 2 with a symbolic rotation O that both gradients vanish there "
+            "(the difference simplifies to 0). The minimiser, W1 = W2ᵀ:",
+            rhs=OPTIMUM,
+            lhs="W2*",
+            lhs_latex=r"W_2^*",
+        ),
+        Step(
+            "For λ ≥ σ_k² the directions with σ_i² ≤ λ get t* = 0: the optimum's rank drops to #{i : σ_i² > λ}, "
+            "and W2 W2ᵀ = Σ_i max(0, 1 − λ/σ_i²) u_i u_iᵀ."
+        ),
+    )
     symbols = {"m": m, "k": k, "lambda": lam, "U_k": U_k, "Lambda_k": Lambda_k, "O": O}
     return Derivation(OPTIMUM, steps, symbols)
 
@@ -201,38 +262,48 @@ def min_loss() -> Derivation:
     per_direction = _scalar_problem()[2]
     result = sp.Sum(per_direction.subs(s_i, sigma[i]), (i, 1, k)) + sp.Sum(sigma[i] ** 2, (i, k + 1, m))
     steps = (
-        Step("At t* = 1 − λ/σ_i² one direction's loss is", per_direction, "f(t*)", "f(t^*)"),
-        Step("The k kept directions contribute that and the others σ_i² (as in lae.min_loss); for λ < σ_k²:",
-             result, "min L_λ", r"\min L_\lambda"),
-    )  # fmt: skip
+        Step("At t* = 1 − λ/σ_i² one direction's loss is", rhs=per_direction, lhs="f(t*)", lhs_latex="f(t^*)"),
+        Step(
+            "The k kept directions contribute that and the others σ_i² (as in lae.min_loss); for λ < σ_k²:",
+            rhs=result,
+            lhs="min L_λ",
+            lhs_latex=r"\min L_\lambda",
+        ),
+    )
     return Derivation(result, steps, {"lambda": lam, "m": m, "k": k, "sigma": sigma, "i": i})
 
 
 @cache
 def layers() -> Derivation:
     steps = (
-        Step("L_λ has exactly two weight matrices, the encoder W1 (k×m) and the decoder W2 (m×k), composed with no "
-             "nonlinearity and no bias (X is centred) and each penalised by λ‖·‖_F²: two bias-free nn.Linear layers. "
-             "One layer would learn a single m×m matrix with a different penalty, three a third penalised matrix."),
-    )  # fmt: skip
+        Step(
+            "L_λ has exactly two weight matrices, the encoder W1 (k×m) and the decoder W2 (m×k), composed with no "
+            "nonlinearity and no bias (X is centred) and each penalised by λ‖·‖_F²: two bias-free nn.Linear layers. "
+            "One layer would learn a single m×m matrix with a different penalty, three a third penalised matrix."
+        ),
+    )
     return Derivation(frozenset({"2"}), steps, {})
 
 
 @cache
 def loss_fn() -> Derivation:
     steps = (
-        Step("The data term (1/n)‖X − W2W1X‖_F² is a mean of squared errors: nn.MSELoss (summed per sample and "
-             "averaged over the batch; with its default mean it is 1/m of that, fixed by rlae.weight_decay_mean). "
-             "L1Loss penalises absolute errors and CrossEntropyLoss compares class scores, not reconstructions."),
-    )  # fmt: skip
+        Step(
+            "The data term (1/n)‖X − W2W1X‖_F² is a mean of squared errors: nn.MSELoss (summed per sample and "
+            "averaged over the batch; with its default mean it is 1/m of that, fixed by rlae.weight_decay_mean). "
+            "L1Loss penalises absolute errors and CrossEntropyLoss compares class scores, not reconstructions."
+        ),
+    )
     return Derivation(frozenset({"MSELoss"}), steps, {})
 
 
 @cache
 def needed() -> Derivation:
     steps = (
-        Step("The penalty λ‖W1‖² + λ‖W2‖² is weight decay (weight_decay = 2λ, rlae.weight_decay), and the plain "
-             "gradient step is torch.optim.SGD (Adam rescales each coordinate). Dropout and layer or batch "
-             "normalisation change the function being trained, so none of them belongs to L_λ."),
-    )  # fmt: skip
+        Step(
+            "The penalty λ‖W1‖² + λ‖W2‖² is weight decay (weight_decay = 2λ, rlae.weight_decay), and the plain "
+            "gradient step is torch.optim.SGD (Adam rescales each coordinate). Dropout and layer or batch "
+            "normalisation change the function being trained, so none of them belongs to L_λ."
+        ),
+    )
     return Derivation(frozenset({"weight decay", "SGD"}), steps, {})

@@ -38,9 +38,19 @@ def x(index: sp.Basic) -> SequenceElement:
 
 
 MATRIX_SYMBOLS = {
-    "m": m, "n": n, "T": T, "t": t, "W^h": W_h, "W^x": W_x, "W^f": W_f, "b": b,
-    "yhat": yhat, "y": y, "h": h(0), "x": x(0),
-}  # fmt: skip
+    "m": m,
+    "n": n,
+    "T": T,
+    "t": t,
+    "W^h": W_h,
+    "W^x": W_x,
+    "W^f": W_f,
+    "b": b,
+    "yhat": yhat,
+    "y": y,
+    "h": h(0),
+    "x": x(0),
+}
 LOSS_SYMBOLS = {"T": T, "t": t, "yhat": yhat_seq, "y": y_seq}
 
 
@@ -49,8 +59,8 @@ def loss_all_steps() -> Derivation:
     squared = (yhat_seq[t] - y_seq[t]) ** 2
     result = sp.Sum(squared, (t, 1, T)) / T
     steps = (
-        Step("Each step t predicts ŷ_t; its squared error is", squared, "e_t", "e_t"),
-        Step("The mean squared error averages the T errors of one sequence.", result, "L", "L"),
+        Step("Each step t predicts ŷ_t; its squared error is", rhs=squared, lhs="e_t", lhs_latex="e_t"),
+        Step("The mean squared error averages the T errors of one sequence.", rhs=result, lhs="L", lhs_latex="L"),
     )
     return Derivation(result, steps, LOSS_SYMBOLS)
 
@@ -58,7 +68,7 @@ def loss_all_steps() -> Derivation:
 @cache
 def loss_last_step() -> Derivation:
     result = (yhat_seq[T] - y_seq[T]) ** 2
-    steps = (Step("Only the last prediction is scored: a mean over one term.", result, "L", "L"),)
+    steps = (Step("Only the last prediction is scored: a mean over one term.", rhs=result, lhs="L", lhs_latex="L"),)
     return Derivation(result, steps, LOSS_SYMBOLS)
 
 
@@ -72,14 +82,27 @@ def _backward(activation: str) -> tuple[list[Step], sp.Basic, sp.MatrixExpr]:
     step_trace = Trace()
     step_jacobian = jacobian(step_map, h(k - 1), step_trace)
     steps = [
-        Step("The loss of the last step, L = (ŷ_T − y_T)², differentiated in ŷ_T:", dL_dyhat, "∂L/∂ŷ_T",
-             r"\frac{\partial L}{\partial \hat{y}_T}"),
-        Step("The output layer ŷ_T = W^f h_T + b^f has the Jacobian", dyhat_dh, "∂ŷ_T/∂h_T",
-             r"\frac{\partial \hat{y}_T}{\partial h_T}"),
-        Step("One recurrence step maps h_{k−1} to", step_map, "h_k", "h_k"),
+        Step(
+            "The loss of the last step, L = (ŷ_T − y_T)², differentiated in ŷ_T:",
+            rhs=dL_dyhat,
+            lhs="∂L/∂ŷ_T",
+            lhs_latex=r"\frac{\partial L}{\partial \hat{y}_T}",
+        ),
+        Step(
+            "The output layer ŷ_T = W^f h_T + b^f has the Jacobian",
+            rhs=dyhat_dh,
+            lhs="∂ŷ_T/∂h_T",
+            lhs_latex=r"\frac{\partial \hat{y}_T}{\partial h_T}",
+        ),
+        Step("One recurrence step maps h_{k−1} to", rhs=step_map, lhs="h_k", lhs_latex="h_k"),
         *step_trace.steps,
-        Step("so one step's Jacobian is", step_jacobian, "∂h_k/∂h_{k−1}", r"\frac{\partial h_k}{\partial h_{k-1}}"),
-    ]  # fmt: skip
+        Step(
+            "so one step's Jacobian is",
+            rhs=step_jacobian,
+            lhs="∂h_k/∂h_{k−1}",
+            lhs_latex=r"\frac{\partial h_k}{\partial h_{k-1}}",
+        ),
+    ]
     return steps, dL_dyhat * dyhat_dh, step_jacobian
 
 
@@ -93,9 +116,9 @@ def dL_dh_linear() -> Derivation:
         Step(
             "From h_t to h_T there are T − t steps, each contributing W^h (the same matrix), so by the chain rule "
             "(row-vector gradient on the left):",
-            result,
-            "∂L/∂h_t",
-            r"\frac{\partial L}{\partial h_t}",
+            rhs=result,
+            lhs="∂L/∂h_t",
+            lhs_latex=r"\frac{\partial L}{\partial h_t}",
         )
     ]
     return Derivation(result, tuple(steps), MATRIX_SYMBOLS)
@@ -112,17 +135,21 @@ def dL_dh_tanh() -> Derivation:
     factor = in_states.xreplace({k: T - j})
     result = head * OrderedProduct(factor, (j, 0, T - t - 1))
     steps += [
-        Step("Since h_k = tanh(z_k), tanh'(z_k) = 1 − h_k ⊙ h_k:", in_states, "∂h_k/∂h_{k−1}",
-             r"\frac{\partial h_k}{\partial h_{k-1}}"),
+        Step(
+            "Since h_k = tanh(z_k), tanh'(z_k) = 1 − h_k ⊙ h_k:",
+            rhs=in_states,
+            lhs="∂h_k/∂h_{k−1}",
+            lhs_latex=r"\frac{\partial h_k}{\partial h_{k-1}}",
+        ),
         Step(
             "The chain rule multiplies the step Jacobians from the output backwards: ∂h_T/∂h_{T−1} first, then "
             "∂h_{T−1}/∂h_{T−2}, …, ∂h_{t+1}/∂h_t — a product over k = T, T−1, …, t+1, written with j = T − k "
             "increasing (left to right):",
-            result,
-            "∂L/∂h_t",
-            r"\frac{\partial L}{\partial h_t}",
+            rhs=result,
+            lhs="∂L/∂h_t",
+            lhs_latex=r"\frac{\partial L}{\partial h_t}",
         ),
-    ]  # fmt: skip
+    ]
     return Derivation(result, tuple(steps), MATRIX_SYMBOLS)
 
 
@@ -142,18 +169,30 @@ def explode_condition() -> Derivation:
     if not (rho_above == sp.oo and rho_below == 0 and rho_one == 1):
         raise ArithmeticError("unexpected limits")
     steps = (
-        Step("∂L/∂h_t = 2(ŷ_T − y_T) W^f (W^h)^{T−t}, and with W^h = P Λ P⁻¹ diagonalizable, "
-             "(W^h)^K = P Λ^K P⁻¹ with K = T − t; each entry is a combination of the powers", lam**steps_k, "λ_i^K",
-             r"\lambda_i^K"),
-        Step("|λ^K| = |λ|^K; as K → ∞ the largest modulus, the spectral radius ρ, dominates:", grows,
-             r"lim |λ|^K", r"\lim_{K\to\infty} |\lambda|^K"),
-        Step("For ρ = 11/10 the limit is", rho_above, "lim (11/10)^K", r"\lim_{K\to\infty} (11/10)^K"),
-        Step("for ρ = 9/10 it is", rho_below, "lim (9/10)^K", r"\lim_{K\to\infty} (9/10)^K"),
-        Step("and for ρ = 1 the powers stay bounded:", rho_one, "lim 1^K", r"\lim_{K\to\infty} 1^K"),
-        Step("So for generic W^f and ŷ − y the gradient grows without bound exactly when the spectral radius "
-             "exceeds 1; the norm of W^f only scales it. (A non-normal W^h with ρ < 1 can grow for a while before "
-             "it decays, and a Jordan block at eigenvalue 1 grows polynomially: P is then not invertible.)"),
-    )  # fmt: skip
+        Step(
+            "∂L/∂h_t = 2(ŷ_T − y_T) W^f (W^h)^{T−t}, and with W^h = P Λ P⁻¹ diagonalizable, "
+            "(W^h)^K = P Λ^K P⁻¹ with K = T − t; each entry is a combination of the powers",
+            rhs=lam**steps_k,
+            lhs="λ_i^K",
+            lhs_latex=r"\lambda_i^K",
+        ),
+        Step(
+            "|λ^K| = |λ|^K; as K → ∞ the largest modulus, the spectral radius ρ, dominates:",
+            rhs=grows,
+            lhs=r"lim |λ|^K",
+            lhs_latex=r"\lim_{K\to\infty} |\lambda|^K",
+        ),
+        Step(
+            "For ρ = 11/10 the limit is", rhs=rho_above, lhs="lim (11/10)^K", lhs_latex=r"\lim_{K\to\infty} (11/10)^K"
+        ),
+        Step("for ρ = 9/10 it is", rhs=rho_below, lhs="lim (9/10)^K", lhs_latex=r"\lim_{K\to\infty} (9/10)^K"),
+        Step("and for ρ = 1 the powers stay bounded:", rhs=rho_one, lhs="lim 1^K", lhs_latex=r"\lim_{K\to\infty} 1^K"),
+        Step(
+            "So for generic W^f and ŷ − y the gradient grows without bound exactly when the spectral radius "
+            "exceeds 1; the norm of W^f only scales it. (A non-normal W^h with ρ < 1 can grow for a while before "
+            "it decays, and a Jordan block at eigenvalue 1 grows polynomially: P is then not invertible.)"
+        ),
+    )
     return Derivation(frozenset({"spectral radius > 1"}), steps, {})
 
 
@@ -170,12 +209,20 @@ def stacked() -> Derivation:
         raise ArithmeticError("running-mean recurrence")
     thresholds = sp.Tuple(sp.Rational(1, 1000), sp.Rational(1, 100))
     steps = (
-        Step("The target is the running mean of the inputs:", mean, "y_t", "y_t"),
-        Step("Peeling the last term, it obeys y_t = y_{t−1} + (x_t − y_{t−1})/t; the difference simplifies to", gap,
-             "y_t − y_{t−1} − (x_t − y_{t−1})/t", r"y_t - y_{t-1} - \frac{x_t - y_{t-1}}{t}"),
-        Step("A recurrence with the time-varying gain 1/t: an RNN with fixed weights can only approximate it, "
-             "through its state (it must count steps). The claim: with at most 8 hidden units, training reaches an "
-             "MSE below these thresholds (2 layers, 1 layer):", thresholds, "MSE thresholds",
-             r"\text{MSE thresholds}"),
-    )  # fmt: skip
+        Step("The target is the running mean of the inputs:", rhs=mean, lhs="y_t", lhs_latex="y_t"),
+        Step(
+            "Peeling the last term, it obeys y_t = y_{t−1} + (x_t − y_{t−1})/t; the difference simplifies to",
+            rhs=gap,
+            lhs="y_t − y_{t−1} − (x_t − y_{t−1})/t",
+            lhs_latex=r"y_t - y_{t-1} - \frac{x_t - y_{t-1}}{t}",
+        ),
+        Step(
+            "A recurrence with the time-varying gain 1/t: an RNN with fixed weights can only approximate it, "
+            "through its state (it must count steps). The claim: with at most 8 hidden units, training reaches an "
+            "MSE below these thresholds (2 layers, 1 layer):",
+            rhs=thresholds,
+            lhs="MSE thresholds",
+            lhs_latex=r"\text{MSE thresholds}",
+        ),
+    )
     return Derivation(thresholds, steps, {})

@@ -55,16 +55,16 @@ def _name(node: sp.Symbol) -> str:
 def forward() -> Derivation:
     """Forward pass of the T = 3 graph: every node as a polynomial in w and u_1..u_3."""
     values: dict[sp.Symbol, sp.Basic] = {h0: sp.Integer(0)}
-    steps = [Step("Start from the empty state.", sp.Integer(0), "h_0", "h_0")]
+    steps = [Step("Start from the empty state.", rhs=sp.Integer(0), lhs="h_0", lhs_latex="h_0")]
     for node in NODES:
         local = GRAPH[node]
         values[node] = sp.expand(local.xreplace(values))
         steps.append(
             Step(
                 f"Node {node.name} = {sp.sstr(local)}; substitute the earlier nodes.",
-                values[node],
-                node.name,
-                sp.latex(node),
+                rhs=values[node],
+                lhs=node.name,
+                lhs_latex=sp.latex(node),
             )
         )
     table = {node.name: values[node] for node in NODES}
@@ -109,12 +109,12 @@ def dy_dw() -> Derivation:
     y_closed = forward().result["y"]
     result = sp.expand(sp.diff(y_closed, w))
     steps = (
-        Step("Unroll the recurrence (forward pass with h_0 = 0).", y_closed, "y", "y"),
+        Step("Unroll the recurrence (forward pass with h_0 = 0).", rhs=y_closed, lhs="y", lhs_latex="y"),
         Step(
             "Differentiate the closed form with respect to w term by term.",
-            result,
-            "dy/dw",
-            r"\frac{dy}{dw}",
+            rhs=result,
+            lhs="dy/dw",
+            lhs_latex=r"\frac{dy}{dw}",
         ),
     )
     return Derivation(result, steps, T3_SYMBOLS, {"h_0": sp.Integer(0)})
@@ -124,16 +124,23 @@ def dy_dw() -> Derivation:
 def dy_dp() -> Derivation:
     """The backward-pass partial ∂y/∂p of the T = 3 graph."""
     adj = adjoints()
-    steps = [Step("Seed the backward pass at the output.", sp.Integer(1), "∂y/∂y", r"\frac{\partial y}{\partial y}")]
+    steps = [
+        Step(
+            "Seed the backward pass at the output.",
+            rhs=sp.Integer(1),
+            lhs="∂y/∂y",
+            lhs_latex=r"\frac{\partial y}{\partial y}",
+        )
+    ]
     for node in reversed(NODES[:-1]):
         consumers = [c for c in NODES if node in GRAPH[c].free_symbols]
         chain = " + ".join(f"∂y/∂{c.name}·∂{c.name}/∂{node.name}" for c in consumers)
         steps.append(
             Step(
                 f"Chain rule through the consumers of {node.name}: ∂y/∂{node.name} = {chain}.",
-                adj[node],
-                f"∂y/∂{node.name}",
-                rf"\frac{{\partial y}}{{\partial {node.name}}}",
+                rhs=adj[node],
+                lhs=f"∂y/∂{node.name}",
+                lhs_latex=rf"\frac{{\partial y}}{{\partial {node.name}}}",
             )
         )
     return Derivation(_in_inputs(adj[p]), tuple(steps), T3_SYMBOLS, {"h_0": sp.Integer(0)})
@@ -159,9 +166,9 @@ def edge_partials() -> Derivation:
             Step(
                 f"Edge w → {node.name}: ∂y/∂{node.name} · ∂{node.name}/∂w = "
                 f"({sp.sstr(adj[node])})·({sp.sstr(local)}); in the inputs:",
-                table[node.name],
-                f"e_{node.name}",
-                rf"e_{{{node.name}}}",
+                rhs=table[node.name],
+                lhs=f"e_{node.name}",
+                lhs_latex=rf"e_{{{node.name}}}",
             )
         )
     total = sp.expand(sum(table.values()))
@@ -171,9 +178,9 @@ def edge_partials() -> Derivation:
     steps.append(
         Step(
             "Sum the three edges; SymPy simplifies the difference from dy/dw to 0.",
-            total,
-            "e_q + e_s + e_y",
-            r"e_q + e_s + e_y",
+            rhs=total,
+            lhs="e_q + e_s + e_y",
+            lhs_latex=r"e_q + e_s + e_y",
         )
     )
     return Derivation(table, tuple(steps), T3_GRAPH_SYMBOLS, graph_definitions())
@@ -201,32 +208,32 @@ def hidden_state_general() -> Derivation:
         raise ArithmeticError(f"induction failed: base {base_gap}, step {step_gap}")
 
     steps = (
-        Step("The recurrence, with h_0 = 0.", recurrence.rhs, "h_t", "h_t"),
+        Step("The recurrence, with h_0 = 0.", rhs=recurrence.rhs, lhs="h_t", lhs_latex="h_t"),
         Step(
             "Variation of constants: write h_t = w^t c_t (w ≠ 0; the polynomial result "
             "extends to w = 0) and solve for the increment c_t − c_{t−1}.",
-            increment,
-            "c_t − c_{t−1}",
-            r"c_t - c_{t-1}",
+            rhs=increment,
+            lhs="c_t − c_{t−1}",
+            lhs_latex=r"c_t - c_{t-1}",
         ),
         Step(
             "Since c_0 = 0, c_t telescopes to the sum of its increments; multiply by w^t.",
-            closed,
-            "h_t",
-            "h_t",
+            rhs=closed,
+            lhs="h_t",
+            lhs_latex="h_t",
         ),
         Step(
             "Induction, base t = 1: the closed form minus w(u_1 + h_0) simplifies to",
-            base_gap,
-            "h_1 − w u_1",
-            r"h_1 - w u_1",
+            rhs=base_gap,
+            lhs="h_1 − w u_1",
+            lhs_latex=r"h_1 - w u_1",
         ),
         Step(
             "Induction step: peel the term i = t + 1 off the sum at t + 1; "
             "its difference from w(u_{t+1} + h_t) simplifies to",
-            step_gap,
-            "h_{t+1} − w(u_{t+1} + h_t)",
-            r"h_{t+1} - w\,(u_{t+1} + h_t)",
+            rhs=step_gap,
+            lhs="h_{t+1} − w(u_{t+1} + h_t)",
+            lhs_latex=r"h_{t+1} - w\,(u_{t+1} + h_t)",
         ),
     )
     return Derivation(closed, steps, GENERAL_SYMBOLS)
@@ -251,18 +258,18 @@ def dy_dw_general() -> Derivation:
     if gap != 0:
         raise ArithmeticError(f"general dy/dw disagrees with T = 3: {gap}")
     steps = h_t.steps + (
-        Step("The output is the last state.", y_general, "y = h_T", "y = h_T"),
+        Step("The output is the last state.", rhs=y_general, lhs="y = h_T", lhs_latex="y = h_T"),
         Step(
             "A finite sum is differentiated term by term (the bounds do not depend on w).",
-            result,
-            "dy/dw",
-            r"\frac{dy}{dw}",
+            rhs=result,
+            lhs="dy/dw",
+            lhs_latex=r"\frac{dy}{dw}",
         ),
         Step(
             "At T = 3 it agrees with the unrolled graph: the difference simplifies to",
-            gap,
-            "dy/dw|_{T=3} − (3w²u_1 + 2wu_2 + u_3)",
-            r"\left.\frac{dy}{dw}\right|_{T=3} - \frac{dy}{dw}\Big|_{\text{graph}}",
+            rhs=gap,
+            lhs="dy/dw|_{T=3} − (3w²u_1 + 2wu_2 + u_3)",
+            lhs_latex=r"\left.\frac{dy}{dw}\right|_{T=3} - \frac{dy}{dw}\Big|_{\text{graph}}",
         ),
     )
     return Derivation(result, steps, GENERAL_SYMBOLS)
@@ -277,15 +284,15 @@ def state_gradient_general() -> Derivation:
     steps = (
         Step(
             "One step of the recurrence has the local partial ∂h_{j+1}/∂h_j",
-            local,
-            "∂h_{j+1}/∂h_j",
-            r"\frac{\partial h_{j+1}}{\partial h_j}",
+            rhs=local,
+            lhs="∂h_{j+1}/∂h_j",
+            lhs_latex=r"\frac{\partial h_{j+1}}{\partial h_j}",
         ),
         Step(
             "The chain rule multiplies the T − t local partials from h_t to h_T.",
-            result,
-            "∂y/∂h_t",
-            r"\frac{\partial y}{\partial h_t}",
+            rhs=result,
+            lhs="∂y/∂h_t",
+            lhs_latex=r"\frac{\partial y}{\partial h_t}",
         ),
     )
     return Derivation(result, steps, GENERAL_SYMBOLS)
@@ -305,10 +312,10 @@ def edge_partial_general() -> Derivation:
     steps = (
         Step(
             "Backpropagate from y = h_T: each step multiplies by ∂h_{j+1}/∂h_j = w.",
-            dy_dh,
-            "∂y/∂h_t",
-            r"\frac{\partial y}{\partial h_t}",
+            rhs=dy_dh,
+            lhs="∂y/∂h_t",
+            lhs_latex=r"\frac{\partial y}{\partial h_t}",
         ),
-        Step("Times the local partial ∂h_t/∂w = u_t + h_{t−1}.", result, "e_t", "e_t"),
+        Step("Times the local partial ∂h_t/∂w = u_t + h_{t−1}.", rhs=result, lhs="e_t", lhs_latex="e_t"),
     )
     return Derivation(result, steps, GENERAL_SYMBOLS)

@@ -25,8 +25,8 @@ from dlverify.problem import Case, Measurement, Problem
 
 def agreement(problem: Problem, case: Case) -> list[Measurement]:
     """The derivation against the oracle at one case, entry by entry."""
-    if problem.compare is not None:
-        return problem.compare(problem, case)
+    if problem.compare:
+        return [m for check in problem.compare for m in check.measure(problem, case)]
     derivation = problem.derive()
     observed = problem.oracle(case)
     if isinstance(derivation.result, frozenset):

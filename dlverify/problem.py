@@ -22,7 +22,6 @@ Case = Mapping[str, Any]
 """One numeric instance: symbol name → float, int (sizes) or list (a sequence u_1..u_T)."""
 
 
-
 @dataclass(frozen=True)
 class Topic:
     """A catalog topic: one module in ``dlverify/problems/`` (or a course's own package) exports
@@ -82,6 +81,16 @@ class Property:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A named comparison of the derived result with a measurement, for items whose agreement is
+    not "reference equals oracle" (a claim, an experiment against derived thresholds).  It reads
+    the derivation through the problem, so a perturbed derivation is seen by every check."""
+
+    name: str
+    measure: Callable[[Problem, Case], list[Measurement]]
+
+
+@dataclass(frozen=True)
 class AnswerSpec:
     """How answers of a problem are judged, beyond its kind.
 
@@ -119,8 +128,8 @@ class Problem:
     entries: tuple[str, ...] = ()
     properties: tuple[Property, ...] = field(default=())
     answer: AnswerSpec = field(default_factory=AnswerSpec)
-    # A claim measured by an experiment compares its own way (measured ≤ threshold, say).
-    compare: Callable[[Problem, Case], list[Measurement]] | None = None
+    # A claim measured by experiments compares its own way (measured ≤ threshold, say): its checks.
+    compare: tuple[Check, ...] = ()
     # An experiment too long for every report build: its stored results, and the command
     # that regenerates them; the report shows these instead of rerunning it.
     recorded: Callable[[Problem], list[Measurement]] | None = None

@@ -17,9 +17,16 @@ DTYPE = torch.float64
 
 
 def conv_shape(
-    sizes: Sequence[int], kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
-    pad_left: Sequence[int], pad_right: Sequence[int], channels: int, filters: int, groups: int,
-) -> tuple[int, ...] | None:  # fmt: skip
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    pad_left: Sequence[int],
+    pad_right: Sequence[int],
+    channels: int,
+    filters: int,
+    groups: int,
+) -> tuple[int, ...] | None:
     """(filters, *spatial) of convNd after asymmetric padding (F.pad), or None where PyTorch raises."""
     dims = len(sizes)
     conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[dims]
@@ -105,6 +112,9 @@ def gradient_identities(x: np.ndarray, W: np.ndarray, g: np.ndarray, stride: tup
     pad = [v for a in reversed(range(dims)) for v in (0, x.shape[1 + a] - out.shape[2 + a])]
     dx = F.pad(out, pad)[0]
     return {
-        "autograd_W": W_.grad.numpy(), "autograd_x": x_.grad[0].numpy(),
-        "identity_W": dW.numpy(), "identity_x": dx.numpy(), "output_shape": tuple(y.shape[2:]),
-    }  # fmt: skip
+        "autograd_W": W_.grad.numpy(),
+        "autograd_x": x_.grad[0].numpy(),
+        "identity_W": dW.numpy(),
+        "identity_x": dx.numpy(),
+        "output_shape": tuple(y.shape[2:]),
+    }

@@ -39,8 +39,11 @@ def step(p: Params, x: torch.Tensor, h: torch.Tensor, W_x: torch.Tensor | None =
 def gate_shape(m: int, n: int, seed: int = 0) -> tuple[int, int]:
     """The shape PyTorch gives c[t] for column vectors x (n×1), h (m×1)."""
     g = torch.Generator().manual_seed(seed)
-    p = Params(torch.randn(m, n, generator=g, dtype=DTYPE), torch.randn(m, m, generator=g, dtype=DTYPE),
-               torch.randn(m, n, generator=g, dtype=DTYPE))  # fmt: skip
+    p = Params(
+        torch.randn(m, n, generator=g, dtype=DTYPE),
+        torch.randn(m, m, generator=g, dtype=DTYPE),
+        torch.randn(m, n, generator=g, dtype=DTYPE),
+    )
     c = gate(p, torch.randn(n, 1, generator=g, dtype=DTYPE), torch.randn(m, 1, generator=g, dtype=DTYPE))
     return tuple(c.shape)
 
@@ -73,8 +76,12 @@ def unrolled(p: Params, xs: list, targets: list) -> Unrolled:
         loss = loss + 0.5 * torch.sum((h - _t(target).reshape(-1)) ** 2)
     loss.backward()
     col = lambda v: v.numpy().reshape(-1, 1)  # noqa: E731 - a local shorthand
-    return Unrolled(W_x.grad.numpy(), [col(s.grad) for s in states], [col(c) for c in gates],
-                    [np.asarray(x, dtype=float).reshape(-1, 1) for x in xs])  # fmt: skip
+    return Unrolled(
+        W_x.grad.numpy(),
+        [col(s.grad) for s in states],
+        [col(c) for c in gates],
+        [np.asarray(x, dtype=float).reshape(-1, 1) for x in xs],
+    )
 
 
 def backprop_norms(p: Params, xs: list, h0: ArrayLike) -> list[float]:

@@ -17,9 +17,11 @@ def dh_dhprev(weights: dict[str, np.ndarray], x: np.ndarray, h: np.ndarray) -> n
         np.concatenate([weights[f"{prefix}{g}"] for g in "rzn"]), dtype=DTYPE
     )
     params = {
-        "weight_ih": cat("W_i"), "weight_hh": cat("W_h"),
-        "bias_ih": cat("b_i").reshape(-1), "bias_hh": cat("b_h").reshape(-1),
-    }  # fmt: skip
+        "weight_ih": cat("W_i"),
+        "weight_hh": cat("W_h"),
+        "bias_ih": cat("b_i").reshape(-1),
+        "bias_hh": cat("b_h").reshape(-1),
+    }
     x_ = torch.as_tensor(x, dtype=DTYPE).reshape(1, -1)
 
     def step(h_: torch.Tensor) -> torch.Tensor:

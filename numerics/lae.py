@@ -71,6 +71,22 @@ def curvature(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, D1: ArrayLike, D2: Arr
     return float(torch.func.grad(torch.func.grad(along))(zero))
 
 
+def saddle(X: ArrayLike, k: int, subset: list[int], i: int, j: int) -> dict[str, float]:
+    """At W1 = U_Sᵀ, W2 = U_S for the eigenvectors ``subset`` (1-based, descending eigenvalues): the
+    largest gradient entry (autograd), dᵀHd along the direction that moves u_j towards u_i, and the
+    smallest eigenvalue of the full Hessian."""
+    U = pca(X, k)["U"]
+    U_S = U[:, [s - 1 for s in subset]]
+    at = gradients(X, U_S.T, U_S)
+    D1 = np.zeros((k, X.shape[0]))
+    D1[subset.index(j)] = U[:, i - 1]
+    return {
+        "gradient": max(float(np.abs(g).max()) for g in at.values()),
+        "curvature": curvature(X, U_S.T, U_S, D1, D1.T.copy()),
+        "smallest_eigenvalue": float(np.linalg.eigvalsh(hessian(X, U_S.T, U_S))[0]),
+    }
+
+
 @contextmanager
 def _one_thread() -> Iterator[None]:
     """Tiny tensors: torch's thread pool and SciPy's BLAS threads only contend (30× slower on 2 cores)."""

@@ -31,8 +31,11 @@ class Params:
 
     @classmethod
     def from_arrays(cls, U: dict, W: dict, b: dict) -> Params:
-        return cls({k: _t(v) for k, v in U.items()}, {k: _t(v) for k, v in W.items()},
-                   {k: _t(v).reshape(-1) for k, v in b.items()})  # fmt: skip
+        return cls(
+            {k: _t(v) for k, v in U.items()},
+            {k: _t(v) for k, v in W.items()},
+            {k: _t(v).reshape(-1) for k, v in b.items()},
+        )
 
 
 def gates(p: Params, x: torch.Tensor, h: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -87,7 +90,12 @@ def two_steps(p: Params, xs: list, h0: ArrayLike, c0: ArrayLike, target: ArrayLi
     a = gates(p, x2, h_prev.detach())
     row = lambda v: v.detach().numpy().reshape(1, -1)  # noqa: E731 - a local shorthand
     givens = {
-        "g": row(h_T - target_), "J": J, "f_T": row(a["f"]), "o_T": row(a["o"]), "C_T": row(c_T),
-        "o_{T-1}": row(o_prev), "C_{T-1}": row(c_prev),
-    }  # fmt: skip
+        "g": row(h_T - target_),
+        "J": J,
+        "f_T": row(a["f"]),
+        "o_T": row(a["o"]),
+        "C_T": row(c_T),
+        "o_{T-1}": row(o_prev),
+        "C_{T-1}": row(c_prev),
+    }
     return TwoSteps(givens, grad.numpy().reshape(1, -1))

@@ -112,8 +112,9 @@ def fit_weight_decay(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float, **s
     return {"weight_decay": float(wd), "scale": float(c), "residual": residual}
 
 
-def _is_gradient_step(after: tuple[np.ndarray, ...], X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float,
-                      tol: float, lr: float = LR) -> bool:  # fmt: skip
+def _is_gradient_step(
+    after: tuple[np.ndarray, ...], X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float, tol: float, lr: float = LR
+) -> bool:
     """Whether parameters ``after`` one step from (W1, W2) are the gradient step −η∇L_λ, within ``tol``."""
     got = _flat(*after) - _flat(np.asarray(W1, dtype=float), np.asarray(W2, dtype=float))
     want = target_step(X, W1, W2, lam, lr)
@@ -173,8 +174,16 @@ def minimal_components(X: ArrayLike, W1: ArrayLike, W2: ArrayLike, lam: float, t
         for subset in itertools.combinations(COMPONENTS, size):
             chosen = set(subset)
             between = tuple(c for c in ("dropout", "layer norm", "batch norm") if c in chosen)
-            if matches(X, W1, W2, lam, 2 * lam if "weight decay" in chosen else 0.0, tol, between=between,
-                       optimizer="SGD" if "SGD" in chosen else "Adam"):  # fmt: skip
+            if matches(
+                X,
+                W1,
+                W2,
+                lam,
+                2 * lam if "weight decay" in chosen else 0.0,
+                tol,
+                between=between,
+                optimizer="SGD" if "SGD" in chosen else "Adam",
+            ):
                 matching.append(frozenset(chosen))
         if matching:
             return matching[0] if len(matching) == 1 else frozenset()

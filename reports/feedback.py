@@ -71,9 +71,11 @@ def _item(verdict: Verdict, raw: Any, hide: bool) -> str:
 def feedback_tex(graded: Graded, answers: dict[str, Any], source: str, hide: bool) -> str:
     right = sum(v.ok for v in graded.results)
     body = [
-        text(f"Submission: {source}. Score {graded.score:g} of {graded.max_score:g}; {right} of "
-             f"{len(graded.results)} items correct."),
-    ]  # fmt: skip
+        text(
+            f"Submission: {source}. Score {graded.score:g} of {graded.max_score:g}; {right} of "
+            f"{len(graded.results)} items correct."
+        ),
+    ]
     body += [_item(v, answers.get(v.id), hide) for v in graded.results]
     return document("dlverify feedback", "\n\n".join(body))
 

@@ -228,8 +228,13 @@ def lae_angles(out: Path) -> Figure:
         for seed in range(5):
             run = fit(X, k, seed=seed, history=True)
             angles = [max(max_principal_angle(W, U_k), 1e-17) for W in run["W_2_history"]]
-            ax.semilogy(np.arange(len(angles)), angles, lw=1, label=f"start {seed}: final L - min = "
-                        f"{run['loss'] - float(np.sum(np.asarray(case['sigma'][k:]) ** 2)):.1e}")  # fmt: skip
+            ax.semilogy(
+                np.arange(len(angles)),
+                angles,
+                lw=1,
+                label=f"start {seed}: final L - min = "
+                f"{run['loss'] - float(np.sum(np.asarray(case['sigma'][k:]) ** 2)):.1e}",
+            )
     return Figure(
         name,
         r"The largest principal angle between the column space of $W_2$ and that of $U_k$ (from "

@@ -43,10 +43,16 @@ CONV_SHAPE = _problem(
     "fixture.conv_shape",
     "shape",
     sp.Tuple(sp.floor((H + 2 * P - D * (K - 1) - 1) / S) + 1, sp.floor((W + 2 * P - D * (K - 1) - 1) / S) + 1),
-    [_int("H", ("9", "30")), _int("W", ("9", "30")), _int("K", ("1", "3")), _int("S", ("1", "4")),
-     _int("D", ("1", "2")), _int("P", ("0", "2"))],
+    [
+        _int("H", ("9", "30")),
+        _int("W", ("9", "30")),
+        _int("K", ("1", "3")),
+        _int("S", ("1", "4")),
+        _int("D", ("1", "2")),
+        _int("P", ("0", "2")),
+    ],
     {"H": H, "W": W, "K": K, "S": S, "D": D, "P": P},
-)  # fmt: skip
+)
 
 GRAD_SHAPE = _problem(
     "fixture.grad_shape", "shape", sp.Tuple(1, 5, 3), answer=AnswerSpec(hint="a gradient has the shape of W")
@@ -110,10 +116,14 @@ SIZE_M = SymbolSpec("m", "m", "integer", "hidden size", bounds=("1", "4"))
 RESNET = _matrix(
     "fixture.resnet",
     sp.Identity(mm) + sp.DiagMatrix(Elementwise("sigma'", Wt * ht + bt)) * Wt,
-    [SIZE_M, SymbolSpec("W_t", "W_t", "matrix", shape=("m", "m")), SymbolSpec("h_t", "h_t", "matrix", shape=("m", "1")),
-     SymbolSpec("b_t", "b_t", "matrix", shape=("m", "1"))],
+    [
+        SIZE_M,
+        SymbolSpec("W_t", "W_t", "matrix", shape=("m", "m")),
+        SymbolSpec("h_t", "h_t", "matrix", shape=("m", "1")),
+        SymbolSpec("b_t", "b_t", "matrix", shape=("m", "1")),
+    ],
     {"m": mm, "W_t": Wt, "h_t": ht, "b_t": bt},
-)  # fmt: skip
+)
 
 _RNN_SYMBOLS = [
     SIZE_M,

@@ -81,11 +81,46 @@ def test_arbitrary_text_raises_only_our_parse_error(text: str) -> None:
 
 TOKENS = st.sampled_from(
     [
-        "w", "u_1", "u_{t}", "T", "t", "^", "_", "{", "}", "(", ")", "[", "]", "+", "-", "*", "/", "2", "0.5",
-        r"\frac", r"\sum", r"\sigma", "'", r"\cdot", r"\odot", r"\top", r"\operatorname{diag}", r"\mathbb{1}",
-        ">", "=", ",", r"\left(", r"\right)", "e", "sum", r"\partial", r"\hat", r"\sqrt",
+        "w",
+        "u_1",
+        "u_{t}",
+        "T",
+        "t",
+        "^",
+        "_",
+        "{",
+        "}",
+        "(",
+        ")",
+        "[",
+        "]",
+        "+",
+        "-",
+        "*",
+        "/",
+        "2",
+        "0.5",
+        r"\frac",
+        r"\sum",
+        r"\sigma",
+        "'",
+        r"\cdot",
+        r"\odot",
+        r"\top",
+        r"\operatorname{diag}",
+        r"\mathbb{1}",
+        ">",
+        "=",
+        ",",
+        r"\left(",
+        r"\right)",
+        "e",
+        "sum",
+        r"\partial",
+        r"\hat",
+        r"\sqrt",
     ]
-)  # fmt: skip
+)
 
 
 @given(st.lists(TOKENS, max_size=40).map(" ".join))

@@ -48,7 +48,7 @@ def _scaled(problem: Problem, factor: sp.Expr) -> Problem:
         return dataclasses.replace(problem, derive=lambda: wrong_key)
 
     def wrong(v: sp.Basic) -> sp.Basic:
-        if isinstance(v, sp.Tuple) and problem.compare is not None:  # thresholds of an experiment: far too strict
+        if isinstance(v, sp.Tuple) and problem.compare:  # thresholds of an experiment: far too strict
             return sp.Tuple(*(a * sp.Rational(1, 10**6) for a in v))
         if isinstance(v, sp.Tuple):  # a shape: one axis one longer
             return sp.Tuple(v[0] + 1, *v[1:])

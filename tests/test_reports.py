@@ -77,9 +77,14 @@ def test_report_cli_says_when_pdf_is_skipped(tmp_path: Path, capsys) -> None:
 
 def test_feedback_tex_escapes_student_text(tmp_path: Path, capsys) -> None:
     answers = tmp_path / "a.toml"
-    hostile = "\n".join(f'["scalar_rnn.{pid}"]\nanswer = \'\'\'{s}\'\'\'' for pid, s in zip(
-        ("dy_dw", "dy_dp", "dy_dw_general"), (r"\input{/etc/passwd}", r"\write18{touch X} }{", r"w^3 $ % &"),
-        strict=True))  # fmt: skip
+    hostile = "\n".join(
+        f"[\"scalar_rnn.{pid}\"]\nanswer = '''{s}'''"
+        for pid, s in zip(
+            ("dy_dw", "dy_dp", "dy_dw_general"),
+            (r"\input{/etc/passwd}", r"\write18{touch X} }{", r"w^3 $ % &"),
+            strict=True,
+        )
+    )
     answers.write_text(hostile)
     report = tmp_path / "fb.tex"
     main(["check", str(answers), "--report", str(report)])

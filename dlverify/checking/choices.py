@@ -94,10 +94,13 @@ def judge_number(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         counter["reference_value"] = float(want)
     # a common slip (sign, factor 2) shows when the answer is within tolerance of a mutated reference
     diagnosis = next(
-        (m.hint if hide else m.detail for m in scale_mutations(problem.derive().result)
-         if abs(got - sp.N(m.expr, DIGITS)) <= tol),
+        (
+            m.hint if hide else m.detail
+            for m in scale_mutations(problem.derive().result)
+            if abs(got - sp.N(m.expr, DIGITS)) <= tol
+        ),
         None,
-    )  # fmt: skip
+    )
     if diagnosis:
         message += f"; looks like {diagnosis}"
     return Verdict(label, "incorrect", message, counterexample=counter, diagnosis=diagnosis)

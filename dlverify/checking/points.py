@@ -102,8 +102,11 @@ def draw(problem: Problem, rng: random.Random) -> Point:
     for spec in problem.symbols:
         if spec.role == "real" and spec.name in objects and spec.value is None:
             values[objects[spec.name]] = _rational(rng, positive="positive" in spec.assumptions)
-    structure = {str(objects[s.name]): s.assumptions for s in problem.symbols
-                 if s.role == "sequence" and s.name in objects and s.assumptions}  # fmt: skip
+    structure = {
+        str(objects[s.name]): s.assumptions
+        for s in problem.symbols
+        if s.role == "sequence" and s.name in objects and s.assumptions
+    }
     return Point(values, rng, {}, structure)
 
 

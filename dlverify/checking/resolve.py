@@ -41,13 +41,35 @@ def _sigmoid_prime(x: sp.Expr) -> sp.Expr:
 
 
 FUNCTIONS = {
-    "exp": sp.exp, "log": sp.log, "ln": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
-    "tanh": sp.tanh, "sqrt": sp.sqrt, "sigma": _sigmoid, "sigmoid": _sigmoid, "abs": sp.Abs,
-    "relu": lambda x: sp.Max(0, x), "ReLU": lambda x: sp.Max(0, x), "floor": sp.floor, "ceil": sp.ceiling,
-}  # fmt: skip
+    "exp": sp.exp,
+    "log": sp.log,
+    "ln": sp.log,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "tanh": sp.tanh,
+    "sqrt": sp.sqrt,
+    "sigma": _sigmoid,
+    "sigmoid": _sigmoid,
+    "abs": sp.Abs,
+    "relu": lambda x: sp.Max(0, x),
+    "ReLU": lambda x: sp.Max(0, x),
+    "floor": sp.floor,
+    "ceil": sp.ceiling,
+}
 DERIVATIVES = {"sigma": _sigmoid_prime, "sigmoid": _sigmoid_prime, "tanh": lambda x: 1 - sp.tanh(x) ** 2}
-MATRIX_FUNCTIONS = {"sigma": "sigma", "sigmoid": "sigma", "sigma'": "sigma'", "sigmoid'": "sigma'", "tanh": "tanh",
-                    "tanh'": "tanh'", "relu": "relu", "ReLU": "relu", "exp": "exp", "sqrt": "sqrt"}  # fmt: skip
+MATRIX_FUNCTIONS = {
+    "sigma": "sigma",
+    "sigmoid": "sigma",
+    "sigma'": "sigma'",
+    "sigmoid'": "sigma'",
+    "tanh": "tanh",
+    "tanh'": "tanh'",
+    "relu": "relu",
+    "ReLU": "relu",
+    "exp": "exp",
+    "sqrt": "sqrt",
+}
 DIAG = {"diag", "DiagMatrix", "Diag"}
 # A size to be fixed from the context: I in I + A, the ones vector in 1ᵀ h.
 FREE = sp.Symbol("_free_size", integer=True, positive=True)

@@ -37,10 +37,16 @@ STATES = (
     _vec("v_1", "v_1[t]", "V_1 h[t−1]", "v_{1}[t]", "v_1"),
 )
 WEIGHTS_A = tuple(
-    SymbolSpec(f"a_{i}", f"a_{i}[t]", "real", f"attention weight of s_{i}", (f"a_{{{i}}}[t]", f"a_{i}"),
-               assumptions=("positive", "simplex a"))
+    SymbolSpec(
+        f"a_{i}",
+        f"a_{i}[t]",
+        "real",
+        f"attention weight of s_{i}",
+        (f"a_{{{i}}}[t]", f"a_{i}"),
+        assumptions=("positive", "simplex a"),
+    )
     for i in range(3)
-)  # fmt: skip
+)
 
 
 def _cases() -> Any:
@@ -57,9 +63,11 @@ def _cases() -> Any:
         {"n": st.integers(1, 4)},
         lambda s: {
             **{f"{M}_{i}": matrix(s["n"], s["n"]) for i in range(3) for M in "QKV"},
-            "x_t": matrix(s["n"], 1), "h_{t-1}": matrix(s["n"], 1), "h_{t-2}": matrix(s["n"], 1),
+            "x_t": matrix(s["n"], 1),
+            "h_{t-1}": matrix(s["n"], 1),
+            "h_{t-2}": matrix(s["n"], 1),
         },
-    ).map(givens)  # fmt: skip
+    ).map(givens)
 
 
 def _infinite_cases() -> Any:
@@ -74,11 +82,13 @@ def _infinite_cases() -> Any:
     return sizes_then(
         {"n": st.integers(1, 4), "t": st.integers(1, 8)},
         lambda s: {
-            "Q": matrix(s["n"], s["n"]), "K": matrix(s["n"], s["n"]), "V": matrix(s["n"], s["n"]),
+            "Q": matrix(s["n"], s["n"]),
+            "K": matrix(s["n"], s["n"]),
+            "V": matrix(s["n"], s["n"]),
             "x_t": matrix(s["n"], 1),
             "past": st.lists(matrix(s["n"], 1), min_size=s["t"], max_size=s["t"]),
         },
-    ).map(givens)  # fmt: skip
+    ).map(givens)
 
 
 def _any_k(case: Case) -> list[Measurement]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import Case, Measurement, Problem, Property, SymbolSpec, Topic
+from dlverify.problem import Case, Check, Measurement, Problem, Property, SymbolSpec, Topic
 
 TOPIC = Topic("conv", "Convolutions: output shapes and gradient identities", order=80)
 NUMERIC = lazy("numerics.conv")
@@ -210,24 +210,36 @@ def _identity_cases(dims: int) -> Any:
     return st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**31)).map(build)
 
 
-def _identities_compare(problem: Problem, case: Case) -> list[Measurement]:
-    """The identity ops against autograd, and (1-D) the derived entry formula at every entry."""
+TOLERANCE_IDENTITIES = 1e-12  # relative to max(1, largest entry): sums of at most a few hundred O(1) products
+
+
+def _scale(a: Any) -> float:
+    import numpy as np
+
+    return max(1.0, float(np.abs(a).max()))
+
+
+def _identity_ops(case: Case) -> list[Measurement]:
+    """The identity ops (correlation, transposed convolution) against autograd."""
+    import numpy as np
+
+    r = NUMERIC.gradient_identities(case["X"], case["Wf"], case["G"], case["S"], case["D"])
+    w_error = float(np.abs(r["identity_W"] - r["autograd_W"]).max()) / _scale(r["autograd_W"])
+    x_error = float(np.abs(r["identity_x"] - r["autograd_x"]).max()) / _scale(r["autograd_x"])
+    return [
+        Measurement("∂ℓ/∂W = correlation of x with g (dilation S)", w_error, TOLERANCE_IDENTITIES),
+        Measurement("∂ℓ/∂x = transposed convolution of g with W", x_error, TOLERANCE_IDENTITIES),
+    ]
+
+
+def _entry_formula(problem: Problem, case: Case) -> list[Measurement]:
+    """The derived ∂ℓ/∂W entry formula at every entry of autograd's gradient."""
     import numpy as np
 
     from dlverify.evaluation import scalar_value
 
-    r = NUMERIC.gradient_identities(case["X"], case["Wf"], case["G"], case["S"], case["D"])
-    scale = lambda a: max(1.0, float(np.abs(a).max()))  # noqa: E731
-    tol = 1e-12  # sums of at most a few hundred O(1) products
-    w_error = float(np.abs(r["identity_W"] - r["autograd_W"]).max()) / scale(r["autograd_W"])
-    x_error = float(np.abs(r["identity_x"] - r["autograd_x"]).max()) / scale(r["autograd_x"])
-    out = [
-        Measurement("∂ℓ/∂W = correlation of x with g (dilation S)", w_error, tol),
-        Measurement("∂ℓ/∂x = transposed convolution of g with W", x_error, tol),
-    ]
+    grad = NUMERIC.gradient_identities(case["X"], case["Wf"], case["G"], case["S"], case["D"])["autograd_W"]
     d = problem.derive()
-    grad = r["autograd_W"]
-    worst = 0.0
     at = {k: case[k] for k in ("C", "F", "X", "Wf", "G")}
     if len(case["S"]) == 1:
         at.update({k: case[k][0] for k in ("K", "S", "D", "R")})
@@ -235,15 +247,16 @@ def _identities_compare(problem: Problem, case: Case) -> list[Measurement]:
     else:
         at.update({f"{k}{a + 1}": case[k][a] for k in ("K", "S", "D", "R") for a in range(2)})
         names = ("f", "c", "k1", "k2")
+    worst = 0.0
     for index in np.ndindex(grad.shape):
         value = scalar_value(d.result, d.symbols, {**at, **{n: i + 1 for n, i in zip(names, index, strict=True)}})
-        worst = max(worst, abs(value - grad[index]) / scale(grad))
-    out.append(Measurement("derived ∂ℓ/∂W entry formula = autograd, every entry", worst, tol))
-    return out
+        worst = max(worst, abs(value - grad[index]) / _scale(grad))
+    return [Measurement("derived ∂ℓ/∂W entry formula = autograd, every entry", worst, TOLERANCE_IDENTITIES)]
 
 
 def identity_problem(*, dims: int, id: str, title: str, statement: str, derive) -> Problem:
-    """A claim on the gradient identities in ``dims`` spatial dimensions, checked by _identities_compare."""
+    """A claim on the gradient identities in ``dims`` spatial dimensions: the derived entry formula and
+    the identity ops, each against autograd."""
     return Problem(
         id=id,
         topic=id.split(".")[0],
@@ -257,7 +270,8 @@ def identity_problem(*, dims: int, id: str, title: str, statement: str, derive) 
         cases=lambda: _identity_cases(dims),
         tolerance=lambda c: 1e-12,
         tolerance_note="1e-12 relative to max(1, largest entry): sums of a few hundred O(1) products",
-        compare=_identities_compare,
+        compare=(Check("the derived entry formula against autograd", _entry_formula),),
+        properties=(Property("the identity ops against autograd", _identity_ops),),
     )
 
 
@@ -295,7 +309,7 @@ PROBLEMS = (
         tolerance=lambda c: 0.5,
         tolerance_note="shapes must match exactly, and invalid exactly where PyTorch raises",
         sizes=("H", "W", "K"),
-        compare=_general_compare,
+        compare=(Check("the conv2d output shape against PyTorch's", _general_compare),),
         properties=(
             Property("conv1d/2d/3d with asymmetric padding and groups", _any_conv),
             Property("transposed convolution", _transposed),

@@ -39,11 +39,17 @@ SUM_SYMBOLS = (
     N,
     K,
     SymbolSpec("c", "c", "vector_sequence", "the gates c[t]", shape=("m", "1")),
-    SymbolSpec("g", "g", "vector_sequence", "g_t = ∂ℓ/∂h[t], backpropagated",
-               (r"\frac{\partial \ell}{\partial h}",), shape=("m", "1")),
+    SymbolSpec(
+        "g",
+        "g",
+        "vector_sequence",
+        "g_t = ∂ℓ/∂h[t], backpropagated",
+        (r"\frac{\partial \ell}{\partial h}",),
+        shape=("m", "1"),
+    ),
     SymbolSpec("x", "x", "vector_sequence", "the inputs x[t]", shape=("n", "1")),
     SymbolSpec("t", "t", "integer", "time step (bound by the sum)", bounds=("1", "K")),
-)  # fmt: skip
+)
 
 
 def _params(case: Case) -> Any:
@@ -64,10 +70,13 @@ def _step_cases() -> Any:
     return sizes_then(
         {"m": st.integers(1, 5), "n": st.integers(1, 4)},
         lambda s: {
-            "W_c": matrix(s["m"], s["n"], 2.0), "W_h": matrix(s["m"], s["m"], 2.0), "W_x": matrix(s["m"], s["n"], 2.0),
-            "x_t": matrix(s["n"], 1, 2.0), "h_{t-1}": matrix(s["m"], 1, 2.0),
+            "W_c": matrix(s["m"], s["n"], 2.0),
+            "W_h": matrix(s["m"], s["m"], 2.0),
+            "W_x": matrix(s["m"], s["n"], 2.0),
+            "x_t": matrix(s["n"], 1, 2.0),
+            "h_{t-1}": matrix(s["m"], 1, 2.0),
         },
-    ).map(givens)  # fmt: skip
+    ).map(givens)
 
 
 def _sum_cases() -> Any:
@@ -82,11 +91,13 @@ def _sum_cases() -> Any:
     return sizes_then(
         {"m": st.integers(1, 5), "n": st.integers(1, 4), "K": st.integers(1, 6)},
         lambda s: {
-            "W_c": matrix(s["m"], s["n"]), "W_h": matrix(s["m"], s["m"]), "W_x": matrix(s["m"], s["n"]),
+            "W_c": matrix(s["m"], s["n"]),
+            "W_h": matrix(s["m"], s["m"]),
+            "W_x": matrix(s["m"], s["n"]),
             "x": st.lists(matrix(s["n"], 1), min_size=s["K"], max_size=s["K"]),
             "targets": st.lists(matrix(s["m"], 1), min_size=s["K"], max_size=s["K"]),
         },
-    ).map(givens)  # fmt: skip
+    ).map(givens)
 
 
 def _shape_cases() -> Any:

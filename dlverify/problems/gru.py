@@ -35,11 +35,14 @@ def _cases() -> Any:
     return sizes_then(
         {"m": st.integers(1, 5), "d": st.integers(1, 4)},
         lambda s: {
-            "x_t": matrix(s["d"], 1), "h_{t-1}": matrix(s["m"], 1),
-            **{f"W_i{g}": matrix(s["m"], s["d"]) for g in "rzn"}, **{f"W_h{g}": matrix(s["m"], s["m"]) for g in "rzn"},
-            **{f"b_i{g}": matrix(s["m"], 1) for g in "rzn"}, **{f"b_h{g}": matrix(s["m"], 1) for g in "rzn"},
+            "x_t": matrix(s["d"], 1),
+            "h_{t-1}": matrix(s["m"], 1),
+            **{f"W_i{g}": matrix(s["m"], s["d"]) for g in "rzn"},
+            **{f"W_h{g}": matrix(s["m"], s["m"]) for g in "rzn"},
+            **{f"b_i{g}": matrix(s["m"], 1) for g in "rzn"},
+            **{f"b_h{g}": matrix(s["m"], 1) for g in "rzn"},
         },
-    )  # fmt: skip
+    )
 
 
 def _oracle(case: Case) -> Any:

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import Case, Measurement, Problem, SymbolSpec, Topic
+from dlverify.problem import Case, Check, Measurement, Problem, SymbolSpec, Topic
 
 TOPIC = Topic("lae", "Linear autoencoders and PCA", order=90)
 NUMERIC = lazy("numerics.lae")
@@ -22,8 +22,14 @@ SIZES = (
     SymbolSpec("n", "n", "integer", "number of samples", bounds=("1", "6")),
 )
 LAMBDA = SymbolSpec("lambda", r"\lambda", "real", "the regularisation strength", ("λ",), assumptions=("positive",))
-SIGMA = SymbolSpec("sigma", r"\sigma", "sequence", "σ_i, the square roots of Σ's eigenvalues", ("σ",),
-                   assumptions=("positive", "descending"))  # fmt: skip
+SIGMA = SymbolSpec(
+    "sigma",
+    r"\sigma",
+    "sequence",
+    "σ_i, the square roots of Σ's eigenvalues",
+    ("σ",),
+    assumptions=("positive", "descending"),
+)
 MATRICES = (
     SymbolSpec("X", "X", "matrix", "the data (m×n)", shape=("m", "n")),
     SymbolSpec("W_1", "W_1", "matrix", "the encoder (k×m)", ("W1", "W^1", "W_{1}"), shape=("k", "m")),
@@ -143,103 +149,126 @@ def _optimality_cases() -> Any:
     return spectrum_cases(7).map(extend)
 
 
-def _optimality_compare(problem: Problem, case: Case) -> list[Measurement]:
-    """The derived claim against autograd, scipy.linalg.eigh and L-BFGS from a random start."""
-    import numpy as np
-
-    from dlverify.evaluation import matrix_point, relative_error, scalar_value
-    from dlverify.matrix_eval import matrix_value
-
-    num, derivation = NUMERIC, problem.derive()
-    entries = derivation.entries()
-    X, k, C = case["X"], case["k"], case["C"]
-    m, n = X.shape
-    pca = num.pca(X, k)
-    U_k, values = pca["U_k"], pca["eigenvalues"]
-    scale_sigma = float(values[0])
+def _gradient_tolerance(case: Case) -> float:
     # the two terms that cancel in each gradient are of size 2‖Σ‖‖C‖‖C⁻¹‖; eigh's vectors are accurate
     # to about m·eps·‖Σ‖/gap, and the gaps are at least 0.1
-    cond = float(np.linalg.cond(C))
-    grad_tol = 64 * (m + n) * EPS
+    m, n = case["X"].shape
+    return 64 * (m + n) * EPS
+
+
+def _loss_tolerance(case: Case) -> float:
+    m, n = case["X"].shape
+    return 64 * m * (m + n) * EPS
+
+
+def _family_gradients(problem: Problem, case: Case) -> list[Measurement]:
+    """The derived gradients on the family (C U_kᵀ, U_k C⁻¹) against autograd, at PCA (C = I) and a random C."""
+    import numpy as np
+
+    from dlverify.evaluation import matrix_point
+    from dlverify.matrix_eval import matrix_value
+
+    derivation = problem.derive()
+    entries = derivation.entries()
+    X, k = case["X"], case["k"]
+    m, n = X.shape
+    pca = NUMERIC.pca(X, k)
+    U_k, scale_sigma = pca["U_k"], float(pca["eigenvalues"][0])
     point = matrix_point(derivation.symbols, {"m": m, "k": k, "n": n})
     derived_zero = {
         which: matrix_value(entries[f"∂L/∂W{which[-1]} at (C U_kᵀ, U_k C⁻¹)"], point) for which in ("W_1", "W_2")
     }
     out = []
-    for label, factor in (("C = I", np.eye(k)), ("random C", C)):  # PCA itself, and the family
-        grads = num.gradients(X, factor @ U_k.T, U_k @ np.linalg.inv(factor))
+    for label, factor in (("C = I", np.eye(k)), ("random C", case["C"])):  # PCA itself, and the family
+        grads = NUMERIC.gradients(X, factor @ U_k.T, U_k @ np.linalg.inv(factor))
         for which, want in derived_zero.items():
             error = float(np.abs(grads[which] - want).max()) / (2 * scale_sigma * float(np.linalg.cond(factor)))
-            out.append(Measurement(f"∂L/∂W{which[-1]} at (C U_kᵀ, U_k C⁻¹), {label} = autograd", error, grad_tol))
-    trailing = scalar_value(entries["L there"], derivation.symbols, case)
-    loss_tol = 64 * m * (m + n) * EPS
-    at_family = num.loss(X, C @ U_k.T, U_k @ np.linalg.inv(C))
-    out.append(
-        Measurement(
-            "L at (C U_kᵀ, U_k C⁻¹) = Σ_{i>k} σ_i²",
-            relative_error(at_family, trailing, trailing),
-            loss_tol * cond**2,
-            trailing,
-            at_family,
-        )
-    )
-    # optimisation from a random start: reaches the minimum and the top-k subspace
-    fit = num.fit(X, k, seed=case["seed"])
+            check = f"∂L/∂W{which[-1]} at (C U_kᵀ, U_k C⁻¹), {label} = autograd"
+            out.append(Measurement(check, error, _gradient_tolerance(case)))
+    return out
+
+
+def _trailing_sum(problem: Problem, case: Case) -> float:
+    from dlverify.evaluation import scalar_value
+
+    derivation = problem.derive()
+    return scalar_value(derivation.entries()["L there"], derivation.symbols, case)
+
+
+def _family_loss(problem: Problem, case: Case) -> list[Measurement]:
+    """L on the family equals the derived minimum Σ_{i>k} σ_i²."""
+    import numpy as np
+
+    from dlverify.evaluation import relative_error
+
+    X, k, C = case["X"], case["k"], case["C"]
+    U_k = NUMERIC.pca(X, k)["U_k"]
+    trailing = _trailing_sum(problem, case)
+    at_family = NUMERIC.loss(X, C @ U_k.T, U_k @ np.linalg.inv(C))
+    tolerance = _loss_tolerance(case) * float(np.linalg.cond(C)) ** 2
+    error = relative_error(at_family, trailing, trailing)
+    return [Measurement("L at (C U_kᵀ, U_k C⁻¹) = Σ_{i>k} σ_i²", error, tolerance, trailing, at_family)]
+
+
+def _lbfgs_reaches_pca(problem: Problem, case: Case) -> list[Measurement]:
+    """L-BFGS from a random start reaches the derived minimum and the top-k subspace."""
+    X, k = case["X"], case["k"]
+    pca = NUMERIC.pca(X, k)
+    values = pca["eigenvalues"]
+    trailing = _trailing_sum(problem, case)
+    fit = NUMERIC.fit(X, k, seed=case["seed"])
     gap = float(values[k - 1] - values[k])
-    out.append(
-        Measurement(
-            "L-BFGS from a random start: L − Σ_{i>k} σ_i² (relative)",
-            max(0.0, fit["loss"] - trailing) / trailing,
-            1e-12,
-            trailing,
-            fit["loss"],
-        )
-    )
     # first order: an angle θ costs about 2·gap·θ² in L, and L-BFGS stops when ‖∇L‖ is at float64's
     # resolution; an angle that large is ‖∇L‖/gap — the tolerance, with a factor 100 of room
     angle_tol = 100 * max(fit["grad_norm"], 1e-12) / gap
-    out.append(
-        Measurement(
-            "largest principal angle between span W2 and span U_k", num.max_principal_angle(fit["W_2"], U_k), angle_tol
-        )
-    )
-    out.append(Measurement("L-BFGS converged: ‖∇L‖ relative to ‖Σ‖", fit["grad_norm"] / scale_sigma, 1e-6))
-    # a saddle from the subset S, and the direction that moves u_j towards u_i
-    U = pca["U"]
-    U_S = U[:, [s - 1 for s in case["S"]]]
-    at_saddle = num.gradients(X, U_S.T, U_S)
-    saddle_grad = max(float(np.abs(g).max()) for g in at_saddle.values()) / (2 * scale_sigma)
-    out.append(Measurement(f"S = {case['S']} is a critical point (autograd ‖∇L‖)", saddle_grad, grad_tol))
-    column = case["S"].index(case["j"])
-    D1 = np.zeros((k, m))
-    D1[column] = U[:, case["i"] - 1]
-    D2 = D1.T.copy()
-    measured = num.curvature(X, U_S.T, U_S, D1, D2)
+    angle = NUMERIC.max_principal_angle(fit["W_2"], pca["U_k"])
+    excess = max(0.0, fit["loss"] - trailing) / trailing
+    return [
+        Measurement("L-BFGS from a random start: L − Σ_{i>k} σ_i² (relative)", excess, 1e-12, trailing, fit["loss"]),
+        Measurement("largest principal angle between span W2 and span U_k", angle, angle_tol),
+        Measurement("L-BFGS converged: ‖∇L‖ relative to ‖Σ‖", fit["grad_norm"] / float(values[0]), 1e-6),
+    ]
+
+
+def _other_subsets_are_saddles(problem: Problem, case: Case) -> list[Measurement]:
+    """At a non-top subset S: a critical point whose curvature towards a left-out u_i is the derived one, < 0."""
+    import numpy as np
+
+    from dlverify.evaluation import relative_error, scalar_value
+
+    derivation = problem.derive()
+    X, k, i, j = case["X"], case["k"], case["i"], case["j"]
+    values = NUMERIC.pca(X, k)["eigenvalues"]
+    scale_sigma = float(values[0])
+    measured = NUMERIC.saddle(X, k, case["S"], i, j)
     sigma = [float(np.sqrt(v)) for v in values]
     derived = scalar_value(
-        entries["dᵀ H d at a saddle"], derivation.symbols, {"sigma": sigma, "i": case["i"], "j": case["j"]}
+        derivation.entries()["dᵀ H d at a saddle"], derivation.symbols, {"sigma": sigma, "i": i, "j": j}
     )
-    out.append(
-        Measurement(
-            f"dᵀHd (u_{case['j']} towards u_{case['i']}) = derived",
-            relative_error(measured, derived, 4 * scale_sigma),
-            loss_tol,
-            derived,
-            measured,
-        )
-    )
-    smallest = float(np.linalg.eigvalsh(num.hessian(X, U_S.T, U_S))[0])
+    tol = _loss_tolerance(case)
     # the Rayleigh quotient bounds the smallest eigenvalue: λ_min ≤ dᵀHd/‖d‖² < 0
-    out.append(
+    smallest = measured["smallest_eigenvalue"]
+    return [
+        Measurement(
+            f"S = {case['S']} is a critical point (autograd ‖∇L‖)",
+            measured["gradient"] / (2 * scale_sigma),
+            _gradient_tolerance(case),
+        ),
+        Measurement(
+            f"dᵀHd (u_{j} towards u_{i}) = derived",
+            relative_error(measured["curvature"], derived, 4 * scale_sigma),
+            tol,
+            derived,
+            measured["curvature"],
+        ),
         Measurement(
             "λ_min(Hessian) ≤ dᵀHd/‖d‖² (negative: a saddle)",
             max(0.0, smallest - derived / 2) / (4 * scale_sigma),
-            loss_tol,
+            tol,
             derived / 2,
             smallest,
-        )
-    )
-    return out
+        ),
+    ]
 
 
 def _min_oracle(case: Case) -> float:
@@ -292,7 +321,12 @@ PROBLEMS = (
         tolerance=lambda c: 0.0,
         tolerance_note="per check: 64(m+n)·eps for gradients (relative to 2‖Σ‖·cond C), 64m(m+n)·eps for losses "
         "and curvatures, 100‖∇L‖/gap for the principal angle after L-BFGS",
-        compare=_optimality_compare,
+        compare=(
+            Check("zero gradients on the family (C U_kᵀ, U_k C⁻¹)", _family_gradients),
+            Check("the loss on the family is the minimum", _family_loss),
+            Check("L-BFGS from a random start reaches it", _lbfgs_reaches_pca),
+            Check("other eigenvector subsets are saddles", _other_subsets_are_saddles),
+        ),
         sizes=("m", "k", "n"),
     ),
 )

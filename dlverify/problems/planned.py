@@ -2,7 +2,8 @@
 
 They are listed so that ``dlverify list --planned`` shows the whole catalog and the
 answer checker can say ``unsupported`` (a known id it cannot judge yet) rather than
-``unknown_id``.  A topic's rows leave this table when its descriptions land.
+``unknown_id``.  A row whose id gets a description is superseded by it (the registry
+ignores it), so adding a topic needs no edit here; tidy the rows away when convenient.
 """
 
 _ROWS = """

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec, Topic
+from dlverify.problem import AnswerSpec, Case, Check, Measurement, Problem, Property, SymbolSpec, Topic
 from dlverify.problems.lae import LAMBDA, SIGMA, gradient_problem, spectrum_cases
 
 TOPIC = Topic("rlae", "The ℓ2-regularised linear autoencoder", order=100)
@@ -41,7 +41,10 @@ def _training_cases() -> Any:
     return st.tuples(spectrum_cases(6), st.floats(0.01, 2.0)).map(extend)
 
 
-def _choice(pid: str, title: str, ask: str, options: tuple[str, ...], oracle, oracle_name: str, multiple=False):
+def _choice(
+    *, id: str, title: str, ask: str, options: tuple[str, ...], oracle, oracle_name: str, multiple: bool = False
+) -> Problem:
+    pid = id
     return Problem(
         id=pid,
         topic=TOPIC.name,
@@ -78,9 +81,10 @@ def _step_scale(mean: bool):
         want = scalar_value(d.mean_step_scale(), {"m": d.m}, case) if mean else 1.0
         return [
             Measurement("one SGD step lies along −∇L_λ (least-squares residual)", fitted["residual"], STEP_TOL),
-            Measurement("the step's scale c = derived", abs(fitted["scale"] - want) / want, STEP_TOL, want,
-                        fitted["scale"]),
-        ]  # fmt: skip
+            Measurement(
+                "the step's scale c = derived", abs(fitted["scale"] - want) / want, STEP_TOL, want, fitted["scale"]
+            ),
+        ]
 
     return measure
 
@@ -138,8 +142,9 @@ def _sigma_oracle(case: Case) -> float:
     import scipy.optimize
 
     f = lambda s: 1 / s**2 + s**2  # noqa: E731
-    found = scipy.optimize.minimize_scalar(f, bounds=(case["lower"], case["upper"]), method="bounded",
-                                           options={"xatol": 1e-12})  # fmt: skip
+    found = scipy.optimize.minimize_scalar(
+        f, bounds=(case["lower"], case["upper"]), method="bounded", options={"xatol": 1e-12}
+    )
     return float(found.x)
 
 
@@ -173,49 +178,82 @@ def optimum_at(X: Any, k: int, lam: float, orthogonal: Any = None, derivation: A
 
     d = derivation or DERIVED.optimum()
     pca = LAE_NUMERIC.pca(X, k)
-    values = {"m": X.shape[0], "k": k, "lambda": lam, "U_k": pca["U_k"], "Lambda_k": np.diag(pca["eigenvalues"][:k]),
-              "O": np.eye(k) if orthogonal is None else orthogonal}  # fmt: skip
+    values = {
+        "m": X.shape[0],
+        "k": k,
+        "lambda": lam,
+        "U_k": pca["U_k"],
+        "Lambda_k": np.diag(pca["eigenvalues"][:k]),
+        "O": np.eye(k) if orthogonal is None else orthogonal,
+    }
     return matrix_value(d.result, matrix_point(d.symbols, values)), pca
 
 
-def _optimum_compare(problem: Problem, case: Case) -> list[Measurement]:
-    """L-BFGS from a random start against the derived minimiser (up to O), its loss and its gradient."""
+def _gradient_at_optimum(problem: Problem, case: Case) -> list[Measurement]:
+    """autograd's ∇L_λ vanishes at the derived W2 (random O) with W1 = W2ᵀ."""
     import numpy as np
 
-    from dlverify.evaluation import relative_error, scalar_value
-
-    lae = LAE_NUMERIC
     X, lam, k = case["X"], case["lambda"], case["k"]
     m, n = X.shape
     W2, pca = optimum_at(X, k, lam, case["O"], problem.derive())
-    scale = float(pca["eigenvalues"][0])
-    fit = lae.fit(X, k, lam, seed=case["seed"])
+    grads = LAE_NUMERIC.gradients(X, W2.T, W2, lam)
+    error = max(float(np.abs(g).max()) for g in grads.values()) / (2 * float(pca["eigenvalues"][0]))
+    return [Measurement("∇L_λ at the derived W2, W1 = W2ᵀ (random O): autograd", error, 64 * (m + n) * EPS)]
+
+
+def _lbfgs_finds_it(problem: Problem, case: Case) -> list[Measurement]:
+    """L-BFGS from a random start against the derived minimiser (up to O): product, balance, loss, and
+    how far its columns are from orthonormal (derived λ/σ_k²)."""
+    import numpy as np
+
+    from dlverify.evaluation import relative_error
+
+    X, lam, k = case["X"], case["lambda"], case["k"]
+    m = X.shape[0]
+    W2, pca = optimum_at(X, k, lam, case["O"], problem.derive())
+    fit = LAE_NUMERIC.fit(X, k, lam, seed=case["seed"])
     values = pca["eigenvalues"]
     # the smallest curvature at the optimum: 2(σ_k² − λ) across, and the eigen-gaps; the iterate is
     # within ‖∇‖/curvature of the optimum set, the tolerance with a factor 100 of room
     curvature = min(values[k - 1] - lam, *(values[i] - values[i + 1] for i in range(m - 1)))
     tol = 100 * max(fit["grad_norm"], 1e-12) / curvature
-    grads = lae.gradients(X, W2.T, W2, lam)
-    at_derived = lae.loss(X, W2.T, W2, lam)
-    d_min = DERIVED.min_loss()
-    minimum = scalar_value(d_min.result, d_min.symbols, {"lambda": lam, "m": m, "k": k, "sigma": case["sigma"]})
+    at_derived = LAE_NUMERIC.loss(X, W2.T, W2, lam)
     eye = np.eye(k)
-    # how far the columns are from orthonormal: derived λ/σ_k², measured on L-BFGS's optimum
     distance = float(np.linalg.norm(W2.T @ W2 - eye, 2))
     measured = float(np.linalg.norm(fit["W_2"].T @ fit["W_2"] - eye, 2))
     return [
-        Measurement("∇L_λ at the derived W2, W1 = W2ᵀ (random O): autograd",
-                    max(float(np.abs(g).max()) for g in grads.values()) / (2 * scale), 64 * (m + n) * EPS),
-        Measurement("W2W2ᵀ of L-BFGS's optimum = derived (O cancels)",
-                    float(np.abs(fit["W_2"] @ fit["W_2"].T - W2 @ W2.T).max()), tol),
+        Measurement(
+            "W2W2ᵀ of L-BFGS's optimum = derived (O cancels)",
+            float(np.abs(fit["W_2"] @ fit["W_2"].T - W2 @ W2.T).max()),
+            tol,
+        ),
         Measurement("L-BFGS's optimum is balanced: W1 = W2ᵀ", float(np.abs(fit["W_1"] - fit["W_2"].T).max()), tol),
-        Measurement("L_λ at the derived W2 = L-BFGS's minimum", relative_error(at_derived, fit["loss"], fit["loss"]),
-                    1e-12),
-        Measurement("derived min L_λ (rlae.min_loss) = L at the derived W2",
-                    relative_error(at_derived, minimum, minimum), 64 * m * (m + n) * EPS),
-        Measurement("‖W2ᵀW2 − I‖₂ of the optimum = derived (λ/σ_k²)", abs(measured - distance), 1e-6, distance,
-                    measured),
-    ]  # fmt: skip
+        Measurement(
+            "L_λ at the derived W2 = L-BFGS's minimum", relative_error(at_derived, fit["loss"], fit["loss"]), 1e-12
+        ),
+        Measurement(
+            "‖W2ᵀW2 − I‖₂ of the optimum = derived (λ/σ_k²)", abs(measured - distance), 1e-6, distance, measured
+        ),
+    ]
+
+
+def _minimum_at_optimum(problem: Problem, case: Case) -> list[Measurement]:
+    """The derived minimum (rlae.min_loss) is L_λ at the derived minimiser."""
+    from dlverify.evaluation import relative_error, scalar_value
+
+    X, lam, k = case["X"], case["lambda"], case["k"]
+    m, n = X.shape
+    W2, _ = optimum_at(X, k, lam, case["O"], problem.derive())
+    at_derived = LAE_NUMERIC.loss(X, W2.T, W2, lam)
+    d_min = DERIVED.min_loss()
+    minimum = scalar_value(d_min.result, d_min.symbols, {"lambda": lam, "m": m, "k": k, "sigma": case["sigma"]})
+    return [
+        Measurement(
+            "derived min L_λ (rlae.min_loss) = L at the derived W2",
+            relative_error(at_derived, minimum, minimum),
+            64 * m * (m + n) * EPS,
+        )
+    ]
 
 
 def _rank_drop(case: Case) -> list[Measurement]:
@@ -233,38 +271,81 @@ def _rank_drop(case: Case) -> list[Measurement]:
     singular = np.linalg.svd(fit["W_2"], compute_uv=False)
     rank = int(np.sum(singular > np.sqrt(tol)))
     return [
-        Measurement(f"rank of L-BFGS's optimum at λ' = {lam:.3g}: {rank}, derived {r}", 0.0 if rank == r else 1.0,
-                    0.5),
-        Measurement("W2W2ᵀ at λ' = derived with k = #{σ_i² > λ'}",
-                    float(np.abs(fit["W_2"] @ fit["W_2"].T - want @ want.T).max()), tol),
-    ]  # fmt: skip
+        Measurement(f"rank of L-BFGS's optimum at λ' = {lam:.3g}: {rank}, derived {r}", 0.0 if rank == r else 1.0, 0.5),
+        Measurement(
+            "W2W2ᵀ at λ' = derived with k = #{σ_i² > λ'}",
+            float(np.abs(fit["W_2"] @ fit["W_2"].T - want @ want.T).max()),
+            tol,
+        ),
+    ]
 
 
 OPTIMUM_SYMBOLS = (
-    SymbolSpec("U_k", "U_k", "matrix", "the top-k eigenvectors of Σ (m×k)", ("U_{k}", "Uk"), shape=("m", "k"),
-               assumptions=("orthonormal columns",)),
-    SymbolSpec("Lambda_k", r"\Lambda_k", "matrix", "diag(σ_1², …, σ_k²)", ("Λ_k", "\\Lambda_{k}", "Lambda_{k}"),
-               shape=("k", "k"), assumptions=("diagonal", "positive", "descending")),
-    SymbolSpec("lambda", r"\lambda", "real", "the regularisation strength, below σ_k²", ("λ",),
-               assumptions=("positive", "below Lambda_k")),
-    SymbolSpec("O", "O", "matrix", "an arbitrary k×k orthogonal factor (omitted: O = I)", shape=("k", "k"),
-               assumptions=("orthogonal", "identity when omitted")),
+    SymbolSpec(
+        "U_k",
+        "U_k",
+        "matrix",
+        "the top-k eigenvectors of Σ (m×k)",
+        ("U_{k}", "Uk"),
+        shape=("m", "k"),
+        assumptions=("orthonormal columns",),
+    ),
+    SymbolSpec(
+        "Lambda_k",
+        r"\Lambda_k",
+        "matrix",
+        "diag(σ_1², …, σ_k²)",
+        ("Λ_k", "\\Lambda_{k}", "Lambda_{k}"),
+        shape=("k", "k"),
+        assumptions=("diagonal", "positive", "descending"),
+    ),
+    SymbolSpec(
+        "lambda",
+        r"\lambda",
+        "real",
+        "the regularisation strength, below σ_k²",
+        ("λ",),
+        assumptions=("positive", "below Lambda_k"),
+    ),
+    SymbolSpec(
+        "O",
+        "O",
+        "matrix",
+        "an arbitrary k×k orthogonal factor (omitted: O = I)",
+        shape=("k", "k"),
+        assumptions=("orthogonal", "identity when omitted"),
+    ),
     SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "5")),
     SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
-)  # fmt: skip
+)
 
 
 PROBLEMS = (
-    _choice("rlae.layers", "How many linear layers", "How many linear layers does a model trained on L_λ have?",
-            ("0", "1", "2", "3"), lambda: NUMERIC.layer_counts_matching,
-            "nn.Sequential of 0–3 bias-free nn.Linear layers: parameters and one SGD step against −η∇L_λ"),
-    _choice("rlae.loss_fn", "Which loss function", "Which torch.nn loss trains L_λ?", ("L1Loss", "MSELoss",
-            "CrossEntropyLoss"), lambda: NUMERIC.loss_functions_along_gradient,
-            "one SGD step with each loss, fitted to −η∇L_λ over weight_decay and learning-rate scale"),
-    _choice("rlae.needed", "What training L_λ needs", "Which of these does training on L_λ need (several)?",
-            ("weight decay", "dropout", "layer norm", "batch norm", "SGD"),
-            lambda: NUMERIC.minimal_components,
-            "brute force over the 32 subsets: the smallest whose optimizer step is −η∇L_λ", multiple=True),
+    _choice(
+        id="rlae.layers",
+        title="How many linear layers",
+        ask="How many linear layers does a model trained on L_λ have?",
+        options=("0", "1", "2", "3"),
+        oracle=lambda: NUMERIC.layer_counts_matching,
+        oracle_name="nn.Sequential of 0–3 bias-free nn.Linear layers: parameters and one SGD step against −η∇L_λ",
+    ),
+    _choice(
+        id="rlae.loss_fn",
+        title="Which loss function",
+        ask="Which torch.nn loss trains L_λ?",
+        options=("L1Loss", "MSELoss", "CrossEntropyLoss"),
+        oracle=lambda: NUMERIC.loss_functions_along_gradient,
+        oracle_name="one SGD step with each loss, fitted to −η∇L_λ over weight_decay and learning-rate scale",
+    ),
+    _choice(
+        id="rlae.needed",
+        title="What training L_λ needs",
+        ask="Which of these does training on L_λ need (several)?",
+        options=("weight decay", "dropout", "layer norm", "batch norm", "SGD"),
+        oracle=lambda: NUMERIC.minimal_components,
+        oracle_name="brute force over the 32 subsets: the smallest whose optimizer step is −η∇L_λ",
+        multiple=True,
+    ),
     _weight_decay(mean=False),
     _weight_decay(mean=True),
     Problem(
@@ -298,7 +379,11 @@ PROBLEMS = (
         tolerance=lambda c: 0.0,
         tolerance_note="per check: 64(m+n)·eps for the gradient, 100‖∇L_λ‖/curvature for L-BFGS's optimum, "
         "1e-12 for its loss",
-        compare=_optimum_compare,
+        compare=(
+            Check("∇L_λ vanishes at the derived optimum", _gradient_at_optimum),
+            Check("L-BFGS from a random start finds it", _lbfgs_finds_it),
+            Check("its loss is the derived minimum", _minimum_at_optimum),
+        ),
         sizes=("m", "k", "n"),
         properties=(Property("the rank drop for λ ≥ σ_k²", _rank_drop),),
     ),
@@ -325,4 +410,4 @@ PROBLEMS = (
     ),
     gradient_problem("W_1", TOPIC.name, SETUP, _training_cases),
     gradient_problem("W_2", TOPIC.name, SETUP, _training_cases),
-)  # fmt: skip
+)
