@@ -15,6 +15,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from types import ModuleType
 
+from dlverify.checking.kinds import KIND_MODULES
 from dlverify.problem import Problem, Topic
 from dlverify.problems.planned import PLANNED
 
@@ -47,6 +48,8 @@ def _catalog() -> tuple[dict[str, Topic], dict[str, Problem]]:
         for problem in module.PROBLEMS:
             if problem.topic != topic.name:
                 raise ValueError(f"{problem.id} is described in topic {topic.name}'s module but says {problem.topic}")
+            if problem.kind not in KIND_MODULES:
+                raise ValueError(f"{problem.id}: unknown answer kind {problem.kind!r}")
             if problem.id in found:
                 raise ValueError(f"duplicate problem id {problem.id}")
             found[problem.id] = problem
