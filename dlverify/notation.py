@@ -203,6 +203,13 @@ _UNICODE = {
     "′": r"$'$",
     "″": r"$''$",
     "ω": r"$\omega$",
+    "α": r"$\alpha$",
+    "β": r"$\beta$",
+    "θ": r"$\theta$",
+    "μ": r"$\mu$",
+    "ĝ": r"$\hat{g}$",
+    "ḡ": r"$\bar{g}$",
+    "\u0302": r"\^{}",
 }
 
 _SPECIALS = {
@@ -222,6 +229,9 @@ _SPECIALS = {
 }
 
 
+_COMBINING = {"\u0302": (r"\^", r"\hat"), "\u0303": (r"\~", r"\tilde")}
+
+
 def text(s: str) -> str:
     """Any string as LaTeX text: every TeX special becomes a literal character.
 
@@ -229,9 +239,13 @@ def text(s: str) -> str:
     brace): backslashes and braces are printed, never interpreted.  Characters pdflatex
     cannot print are replaced by '?'.
     """
-    out = []
+    out: list[str] = []
     for ch in s:
-        if ch in _SPECIALS:
+        if ch in _COMBINING and out:  # an accent over the character before it: C̃, m̂
+            prev, (text_accent, math_accent) = out.pop(), _COMBINING[ch]
+            inner = prev[1:-1] if prev.startswith("$") and prev.endswith("$") else None
+            out.append(f"${math_accent}{{{inner}}}$" if inner is not None else f"{text_accent}{{{prev}}}")
+        elif ch in _SPECIALS:
             out.append(_SPECIALS[ch])
         elif ch in _UNICODE:
             out.append(_UNICODE[ch])

@@ -271,3 +271,43 @@ def rlae_orthonormality(out: Path) -> Figure:
         r"against $\lambda/\sigma_k^2$: L-BFGS's optimum (circles) lies on the derived closed form (line), which "
         r"equals $\lambda/\sigma_k^2$; as $\lambda \to 0$ the columns become orthonormal, as in plain PCA.",
     )
+
+
+@figure("optim")
+def optim_training(out: Path) -> Figure:
+    """Loss curves of the derived Adagrad, RMSprop and Adam over torch.optim's, on one small task."""
+    import numpy as np
+
+    from derivations import optim as d
+    from dlverify.problems.optim import DerivedOptimizer
+    from numerics.optim import train_classifier
+
+    settings = {
+        "adagrad": {"lr": 0.1},
+        "rmsprop": {"lr": 0.002, "alpha": 0.9},
+        "adam": {"lr": 0.02, "betas": (0.9, 0.999)},
+    }
+    steps = 200
+    name = "optim_training.pdf"
+    gaps = []
+    with plot(out / name, "step", "training cross-entropy", "3 Gaussian blobs, 2-16-3 tanh network", ncol=2) as ax:
+        for (optimizer, hyper), colour in zip(settings.items(), ("tab:blue", "tab:green", "tab:red"), strict=True):
+            mine = [DerivedOptimizer(optimizer, getattr(d, optimizer)().entries(), hyper) for _ in range(4)]
+
+            def update(params, grads, t, mine=mine):
+                return [rule.step(p, g, t) for rule, p, g in zip(mine, params, grads, strict=True)]
+
+            theirs = train_classifier(optimizer, hyper, steps)
+            derived = train_classifier(optimizer, hyper, steps, update)
+            gaps.append(float(np.max(np.abs(np.array(theirs) - np.array(derived)))))
+            ax.semilogy(range(steps), theirs, "-", color=colour, lw=2.5, alpha=0.35, label=f"torch.optim, {optimizer}")
+            ax.semilogy(range(steps), derived, "--", color=colour, lw=1, label=f"derived, {optimizer}")
+    return Figure(
+        name,
+        r"Full-batch training of a 2--16--3 $\tanh$ classifier on three Gaussian blobs (fixed seeds) with Adagrad "
+        r"(lr 0.1), RMSprop (lr 0.002, $\alpha = 0.9$) and Adam (lr 0.02): the derived update rules (dashed; "
+        r"gradients by autograd) lie on \texttt{torch.optim}'s curves (wide); the largest loss difference over the "
+        rf"three runs is {max(gaps):.1e}. (With RMSprop at lr 0.01 the run oscillates after 70 steps, and the "
+        r"two implementations' rounding differences of $10^{-17}$ grow to $10^{-4}$ in the loss: the dynamics "
+        r"amplify them, which is why \texttt{dlverify verify} compares single steps.)",
+    )

@@ -101,7 +101,10 @@ def draw(problem: Problem, rng: random.Random) -> Point:
     values: dict[sp.Basic, sp.Basic] = {k: sp.Integer(v) for k, v in draw_sizes(problem, rng, MAX_SIZE).items()}
     for spec in problem.symbols:
         if spec.role == "real" and spec.name in objects and spec.value is None:
-            values[objects[spec.name]] = _rational(rng, positive="positive" in spec.assumptions)
+            if "in (0, 1)" in spec.assumptions:  # a decay rate β: its domain only
+                values[objects[spec.name]] = sp.Rational(rng.randint(1, 19), 20)
+            else:
+                values[objects[spec.name]] = _rational(rng, positive="positive" in spec.assumptions)
     structure = {
         str(objects[s.name]): s.assumptions
         for s in problem.symbols

@@ -17,9 +17,6 @@ mlp.grad_W3 matrix
 mlp.grad_W2 matrix
 mlp.grad_W1 matrix
 mlp.values table
-optim.adam_bias_correction expr
-xent.initial_loss number
-xent.initial_accuracy number
 beam.step1 choice
 beam.step2 choice
 beam.step3 choice
