@@ -28,6 +28,22 @@ ELEMENTWISE = {
 }
 
 
+def _sigmoid(x: sp.Expr) -> sp.Expr:
+    return 1 / (1 + sp.exp(-x))
+
+
+_ENTRYWISE = {
+    "sigma": _sigmoid,
+    "sigma'": lambda x: _sigmoid(x) * (1 - _sigmoid(x)),
+    "tanh": sp.tanh,
+    "tanh'": lambda x: 1 - sp.tanh(x) ** 2,
+    "relu": lambda x: sp.Max(0, x),
+    "step": lambda x: sp.Integer(1) if x > 0 else sp.Integer(0),  # the subgradient 0 at 0
+    "exp": sp.exp,
+    "sqrt": sp.sqrt,
+}
+
+
 class Elementwise(MatrixExpr):
     """f applied to every entry of a matrix expression."""
 
@@ -52,6 +68,13 @@ class Elementwise(MatrixExpr):
     @property
     def free_symbols(self):
         return self.arg.free_symbols  # the function's name is not a variable
+
+    def doit(self, **hints):
+        """On an explicit matrix of numbers, the function entry by entry (the values of a formula)."""
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sp.MatrixBase) and all(x.is_number for x in arg):
+            return sp.ImmutableMatrix(arg.applyfunc(_ENTRYWISE[self.name]))
+        return Elementwise(self.name, arg)
 
     def _latex(self, printer) -> str:
         if self.name == "step":

@@ -19,7 +19,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlverify.evaluation import matrix_agreement, relative_error, scalar_value
+from dlverify.evaluation import matrix_agreement, relative_error, scalar_value, substitute_definitions
 from dlverify.problem import Case, Measurement, Problem
 
 
@@ -42,9 +42,11 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
         observed = {"": observed}
     tol = problem.tolerance(case)
     out = []
+    defined = {derivation.symbols[n]: v for n, v in derivation.definitions.items() if n in derivation.symbols}
     for name, expr in entries.items():
         label = f"{problem.id}[{name}]" if name else problem.id
         if isinstance(expr, sp.MatrixExpr):
+            expr = substitute_definitions(expr, defined)  # g_{V_5} → −D → V_5 − Y → …: in the inputs
             out.append(matrix_agreement(label, expr, derivation.symbols, case, observed[name], tol))
             continue
         if isinstance(expr, sp.Tuple):  # a shape: every axis exactly

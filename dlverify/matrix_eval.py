@@ -114,6 +114,8 @@ def _ev(e: sp.Basic, pt: MatrixPoint, depth: int):
         return pt.matrices[e]
     if isinstance(e, SequenceElement):
         return pt.sequence(e.name, pt.size(e.index), (pt.size(e.shape[0]), pt.size(e.shape[1])))
+    if isinstance(e, sp.ImmutableDenseMatrix):  # explicit numbers (a table of values)
+        return np.array(e.tolist(), dtype=float)
     if isinstance(e, sp.Identity):
         return np.eye(pt.size(e.shape[0]))
     if isinstance(e, sp.OneMatrix):

@@ -97,7 +97,9 @@ class AnswerSpec:
     ``options``: the accepted choices (``choice``), ``multiple`` if several may be
     chosen; ``tolerance``: absolute tolerance of a ``number``; ``order``: chains of
     size symbols known to be ordered, smallest first (``("K", "M")`` for K ≤ M), for
-    ``bigO``; ``hint``: a sentence added when a ``shape`` has its axes in the wrong order.
+    ``bigO``; ``hint``: a sentence added when a ``shape`` has its axes in the wrong order;
+    ``functions``: what a function name means in this item where it is not the default, as
+    (name, elementwise function) pairs — ``(("sigma", "relu"), ("sigma'", "step"))`` where σ is ReLU.
     """
 
     options: tuple[str, ...] = ()
@@ -105,6 +107,7 @@ class AnswerSpec:
     tolerance: float | None = None
     order: tuple[tuple[str, ...], ...] = ()
     hint: str = ""
+    functions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dlverify import notation, registry
 from dlverify.checking.judge import judge
 from dlverify.checking.kinds import checkable_kinds
 from dlverify.checking.matrices import matrix_mutations
-from dlverify.checking.mutations import Mutation, mutations
+from dlverify.checking.mutations import Mutation, mutations, scale_mutations
 from dlverify.checking.pool import CheckerPool
 
 CHECKABLE = [p for p in registry.problems().values() if p.kind in checkable_kinds() and p.kind != "choice"]
@@ -31,10 +31,16 @@ def _entries(problem) -> dict[str, sp.Basic]:
     return problem.derive().entries()
 
 
+def _printed(value: sp.Basic, printer) -> object:
+    if isinstance(value, sp.ImmutableDenseMatrix):  # numbers: an array of rows, to 4 decimals
+        return [[round(float(x), 4) for x in row] for row in value.tolist()]
+    return printer(value)
+
+
 def _as_answer(problem, printer) -> object:
     entries = _entries(problem)
     if problem.kind == "table":
-        return {k: printer(v) for k, v in entries.items()}
+        return {k: _printed(v, printer) for k, v in entries.items()}
     return printer(entries[""])
 
 
@@ -81,6 +87,9 @@ def _reread(expr: sp.Basic, ref: sp.Basic, problem) -> sp.Basic:
 def _mutants(problem):
     """Mutations that change the value (the sum to T + 1 of (T − t + 1)… adds a zero term)."""
     for name, ref in _entries(problem).items():
+        if isinstance(ref, sp.ImmutableDenseMatrix):  # numbers: the whole array's slips
+            yield from ((name, m) for m in scale_mutations(ref))
+            continue
         if problem.kind == "shape":
             wrong = [sp.Tuple(ref[0] + 1, *ref[1:]), sp.Tuple(*reversed(ref.args)) if len(ref) > 1 else None]
             yield from ((name, Mutation(w, "a wrong axis", "")) for w in wrong if w is not None and w != ref)
@@ -101,7 +110,7 @@ def test_mutations_are_incorrect_with_a_counterexample(problem) -> None:
     for name, m in _mutants(problem):
         answer = _as_answer(problem, notation.latex)
         if problem.kind == "table":
-            answer[name] = notation.latex(m.expr)
+            answer[name] = _printed(m.expr.doit(), notation.latex)
         else:
             answer = notation.latex(m.expr)
         verdict = judge(problem.id, answer)
@@ -114,7 +123,13 @@ def test_mutations_are_incorrect_with_a_counterexample(problem) -> None:
     assert checked >= (1 if problem.kind == "shape" else 3)  # the sign and the two scales; a wrong shape
 
 
-EXACT = [p for p in CHECKABLE if p.kind in ("expr", "table", "indexed")]  # matrix answers are float64 by design
+# matrix answers are float64 by design, and so are tables of numbers
+EXACT = [
+    p
+    for p in CHECKABLE
+    if p.kind in ("expr", "table", "indexed")
+    and not any(isinstance(v, sp.ImmutableDenseMatrix) for v in p.derive().entries().values())
+]
 
 
 @pytest.mark.parametrize("problem", EXACT, ids=[p.id for p in EXACT])

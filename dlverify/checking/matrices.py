@@ -21,8 +21,9 @@ from dlverify.checking.expressions import typeset_text
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import Mutation, occurrences, replace_at, scale_mutations, unique
 from dlverify.checking.points import TooLong, draw_sizes
-from dlverify.checking.resolve import AnswerRefused, read_answer
+from dlverify.checking.resolve import AnswerRefused, read_answer, table_for
 from dlverify.checking.verdict import Verdict
+from dlverify.evaluation import substitute_definitions
 from dlverify.matrix_eval import MatrixPoint, ShapeMismatch, close, matrix_value, number_text
 from dlverify.problem import Problem
 
@@ -102,6 +103,9 @@ def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
         return refused.verdict
     student, reference = read.answer, read.reference
     reference = _omitted_identities(problem, student, reference)
+    # the reference as derived, before its defined symbols (g_{V_5} = −D, …) were written out: what
+    # messages show, and what mistakes are made from
+    written = _omitted_identities(problem, student, problem.derive().result)
     checked = 0
     for point, want in _points(problem, reference, rng, POINTS):
         try:
@@ -110,7 +114,7 @@ def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
             return Verdict(label, "incorrect", str(exc))
         except ShapeMismatch as exc:
             sizes = _sizes(point)
-            diagnosis = _diagnose(problem, student, reference, rng, hide)
+            diagnosis = _diagnose(problem, student, written, rng, hide)
             msg = f"the shapes do not fit at {sizes}: {exc}" + (f"; looks like {diagnosis}" if diagnosis else "")
             return Verdict(label, "incorrect", msg, {"at": point.shown()}, diagnosis=diagnosis)
         if close(got, want):
@@ -129,8 +133,8 @@ def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
                 f" but the reference has {want[i, j]:.6g}"
             )
         if not hide:
-            msg += f" (reference: {sp.sstr(reference)})"
-        diagnosis = _diagnose(problem, student, reference, rng, hide)
+            msg += f" (reference: {sp.sstr(written)})"
+        diagnosis = _diagnose(problem, student, written, rng, hide)
         if diagnosis:
             msg += f"; looks like {diagnosis}"
         return Verdict(label, "incorrect", msg, counterexample=counter, diagnosis=diagnosis)
@@ -259,8 +263,9 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
     machine's speed): a large reference has many mutations, and a wrong answer must get
     its verdict in time even when no diagnosis is found."""
     budget = DIAGNOSIS_EVALUATIONS
+    defined = table_for(problem).definitions
     sample = []
-    for point, _ in _points(problem, reference, random.Random(rng.random()), 6):
+    for point, _ in _points(problem, substitute_definitions(reference, defined), random.Random(rng.random()), 6):
         try:
             sample.append((point, matrix_value(student, point)))
         except (ShapeMismatch, TooLong):
@@ -269,13 +274,14 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
         return None
     student_key = ""
     for m in matrix_mutations(reference):
+        expr = substitute_definitions(m.expr, defined)
         agree = 0
         for point, got in sample:
             budget -= 1
             if budget < 0:
                 return None
             try:
-                value = matrix_value(m.expr, point)
+                value = matrix_value(expr, point)
             except (ShapeMismatch, TooLong):
                 value = None
             if (got is None) != (value is None) or (got is not None and not close(got, value)):
@@ -283,7 +289,7 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
             agree += got is not None
         else:
             # where nothing evaluates (every point a shape error), the same tree must have been written
-            if agree or _canonical(m.expr) == (student_key := student_key or _canonical(student)):
+            if agree or _canonical(expr) == (student_key := student_key or _canonical(student)):
                 return m.hint if hide else m.detail
     return None
 

@@ -120,15 +120,6 @@ def _bound(name: str, objects, values) -> int | None:
     return int(values[obj]) if obj in values else None
 
 
-def substitute_definitions(expr: sp.Basic, definitions: dict[sp.Basic, sp.Basic]) -> sp.Basic:
-    for _ in range(5):  # definitions may refer to other defined symbols
-        new = expr.xreplace(definitions)
-        if new == expr:
-            break
-        expr = new
-    return expr
-
-
 # ---- the fast, exact route ---------------------------------------------------------
 
 

@@ -57,7 +57,13 @@ FUNCTIONS = {
     "floor": sp.floor,
     "ceil": sp.ceiling,
 }
-DERIVATIVES = {"sigma": _sigmoid_prime, "sigmoid": _sigmoid_prime, "tanh": lambda x: 1 - sp.tanh(x) ** 2}
+DERIVATIVES = {
+    "sigma": _sigmoid_prime,
+    "sigmoid": _sigmoid_prime,
+    "tanh": lambda x: 1 - sp.tanh(x) ** 2,
+    "relu": lambda x: sp.Piecewise((1, x > 0), (0, True)),
+    "ReLU": lambda x: sp.Piecewise((1, x > 0), (0, True)),
+}
 MATRIX_FUNCTIONS = {
     "sigma": "sigma",
     "sigmoid": "sigma",
@@ -67,6 +73,8 @@ MATRIX_FUNCTIONS = {
     "tanh'": "tanh'",
     "relu": "relu",
     "ReLU": "relu",
+    "relu'": "step",
+    "ReLU'": "step",
     "exp": "exp",
     "sqrt": "sqrt",
 }
@@ -138,6 +146,7 @@ class SymbolTable:
     definitions: dict[sp.Basic, sp.Basic]
     problem_id: str
     has_matrices: bool = False
+    functions: dict[str, str] = field(default_factory=dict)  # this item's meaning of a function name
 
 
 @cache
@@ -162,7 +171,8 @@ def table_for(problem: Problem) -> SymbolTable:
             bounds[objects[spec.name]] = (lo, hi)
     definitions = {objects[n]: v for n, v in derivation.definitions.items()}
     has_matrices = any(isinstance(o, sp.MatrixExpr) for o in objects.values())
-    return SymbolTable(by_key, bounds, definitions, problem.id, has_matrices)
+    functions = dict(problem.answer.functions)
+    return SymbolTable(by_key, bounds, definitions, problem.id, has_matrices, functions)
 
 
 @dataclass
@@ -188,6 +198,11 @@ def _lookup(node: Node, env: _Env) -> sp.Basic | None:
     if k in env.bound:
         return env.bound[k]
     return env.table.by_key.get(k)
+
+
+def _is_one(node: Node) -> bool:
+    """The 1 of an indicator: ``1`` or ``\\mathbb{1}``."""
+    return (node.rule == "num" and node.args[0] == "1") or (node.rule == "font" and key(node) == "mathbb{1}")
 
 
 def _is_function(node: Node, env: _Env) -> str | None:
@@ -524,6 +539,11 @@ class Resolver:
                 operand = Node("mul", (last, *factors[k + 1 :]), last.pos)
                 factors = [*factors[:k], Node("hadamard", (*f.args[:-1], operand), f.pos)]
                 break
+            if last is not None and _is_one(last) and factors[k + 1].rule == "indicator":
+                # a ⊙ 1[X > 0]: ⊙ took only the 1; the bracket after it belongs to the same operand
+                operand = Node("mul", (last, factors[k + 1]), last.pos)
+                factors = [*factors[:k], Node("hadamard", (*f.args[:-1], operand), f.pos), *factors[k + 2 :]]
+                break
         out: list[sp.Basic] = []
         k = 0
         while k < len(factors):
@@ -589,9 +609,10 @@ class Resolver:
                 if FREE in _dims(arg):
                     raise Unreadable("the size of this vector cannot be inferred", arg_node.pos)
                 return sp.DiagMatrix(arg)
-            if fn not in MATRIX_FUNCTIONS:
+            meaning = self.env.table.functions.get(fn, MATRIX_FUNCTIONS.get(fn))
+            if meaning is None:
                 raise Unreadable(f"{fn} of a matrix is not defined here", arg_node.pos)
-            return Elementwise(MATRIX_FUNCTIONS[fn], arg)
+            return Elementwise(meaning, arg)
         if fn in DIAG:
             if self.env.table.has_matrices:
                 return arg * sp.Identity(FREE)  # diag(1) of a vector of ones: c·I, sized by its context
@@ -688,7 +709,7 @@ def read_answer(problem: Problem, label: str, answer: object, reference: sp.Basi
 
     Text only; parse and resolve (unparsed on error); names the item does not define make
     it incorrect; defined symbols (graph nodes, h_0 = 0) are substituted on both sides."""
-    from dlverify.checking.points import substitute_definitions
+    from dlverify.evaluation import substitute_definitions
 
     if not isinstance(answer, str):
         raise AnswerRefused(Verdict(label, "unparsed", f"expected the answer as text, got {type(answer).__name__}"))

@@ -10,13 +10,6 @@ _ROWS = """
 autodiff.forward_trace table
 autodiff.reverse_trace table
 autodiff.df_dx2 number
-mlp.grad_V5 matrix
-mlp.grad_V4 matrix
-mlp.grad_V3 matrix
-mlp.grad_W3 matrix
-mlp.grad_W2 matrix
-mlp.grad_W1 matrix
-mlp.values table
 beam.step1 choice
 beam.step2 choice
 beam.step3 choice
