@@ -63,7 +63,9 @@ def initial_accuracy_general() -> Derivation:
 
 def _at_catalog_size(general: Derivation, what: str) -> Derivation:
     value = general.result.subs(K, CLASSES)
-    step = Step(f"For the catalog's K = {CLASSES} classes, the {what} is", rhs=value, lhs=what, lhs_latex=what)
+    step = Step(
+        f"For the catalog's K = {CLASSES} classes, the {what} is", rhs=value, lhs=what, lhs_latex=rf"\text{{{what}}}"
+    )
     return Derivation(value, (*general.steps, step), {})
 
 

@@ -54,7 +54,34 @@ def _factors(printer, expr: sp.MatMul, sep: str, left: str, right: str) -> str:
     return sep.join(out)
 
 
+SHOWN_COLUMNS = 5  # a wide array of numbers is shown by its first columns
+
+
+def _number_rows(expr: sp.MatrixBase) -> tuple[list[list[str]], bool]:
+    """Rows of numbers to 4 decimals (no −0), cut to the first columns; and whether it was cut."""
+    cut = expr.shape[1] > SHOWN_COLUMNS + 1
+
+    def fmt(x: sp.Basic) -> str:
+        value = round(float(x), 4)
+        return f"{value + 0.0:.4f}"  # + 0.0: no −0
+
+    rows = [[fmt(x) for x in row[: SHOWN_COLUMNS if cut else len(row)]] for row in expr.tolist()]
+    return rows, cut
+
+
+def _numeric(expr: sp.Basic) -> bool:
+    return isinstance(expr, sp.ImmutableDenseMatrix) and all(x.is_number for x in expr)
+
+
 class NotationLatex(LatexPrinter):
+    def _print_ImmutableDenseMatrix(self, expr: sp.Basic) -> str:
+        if not _numeric(expr):
+            return super()._print_ImmutableDenseMatrix(expr)
+        rows, cut = _number_rows(expr)
+        body = r" \\ ".join(" & ".join(row) + (r" & \cdots" if cut else "") for row in rows)
+        size = rf"_{{{expr.shape[0]}\times {expr.shape[1]}}}" if cut else ""
+        return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}{size}"
+
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
         return _signed_terms(self, expr)
 
@@ -104,6 +131,13 @@ class NotationLatex(LatexPrinter):
 
 
 class NotationPlain(StrPrinter):
+    def _print_ImmutableDenseMatrix(self, expr: sp.Basic) -> str:
+        if not _numeric(expr):
+            return super()._print_ImmutableDenseMatrix(expr)
+        rows, cut = _number_rows(expr)
+        shown = "[" + ", ".join("[" + ", ".join(row) + (", …" if cut else "") + "]" for row in rows) + "]"
+        return shown + (f" ({expr.shape[0]}×{expr.shape[1]})" if cut else "")
+
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
         return _signed_terms(self, expr)
 
