@@ -42,6 +42,8 @@ class Derivation:
     symbols: Mapping[str, sp.Basic] = field(default_factory=dict)
     definitions: Mapping[str, sp.Basic] = field(default_factory=dict)
     alternatives: tuple[sp.Basic, ...] = ()  # other forms also accepted (a looser bigO bound)
+    # what the problem fixes and a judge needs beside the result: a trace's function f and point
+    given: Mapping[str, sp.Basic] = field(default_factory=dict)
 
     def _repr_latex_(self) -> str:
         if isinstance(self.result, frozenset):

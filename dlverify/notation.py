@@ -245,6 +245,7 @@ _UNICODE = {
     "ḡ": r"$\bar{g}$",
     "\u0302": r"\^{}",
     "½": r"$\frac{1}{2}$",
+    "\u0304": r"\={}",
 }
 
 _SPECIALS = {
@@ -264,7 +265,7 @@ _SPECIALS = {
 }
 
 
-_COMBINING = {"\u0302": (r"\^", r"\hat"), "\u0303": (r"\~", r"\tilde")}
+_COMBINING = {"\u0302": (r"\^", r"\hat"), "\u0303": (r"\~", r"\tilde"), "\u0304": (r"\=", r"\bar")}
 
 
 def text(s: str) -> str:
@@ -300,7 +301,24 @@ def results(derivation) -> list[tuple[str, str, str]]:
     if isinstance(derivation.result, frozenset):
         key = ", ".join(sorted(derivation.result))
         return [("", r"\text{" + text(key) + "}", key)]
-    return [
-        (name, latex(expr), plain(expr) if isinstance(expr, sp.MatrixExpr) else sp.pretty(expr, wrap_line=False))
-        for name, expr in derivation.entries().items()
-    ]
+    rows = []
+    for name, expr in derivation.entries().items():
+        if _trace_row(expr):  # definition | value | tangent, to 4 decimals as a trace is written
+            value, third = (f"{float(x) + 0.0:.4f}" for x in expr[1:])
+            rows.append(
+                (
+                    name,
+                    rf"{latex(expr[0])} \;\big|\; {value} \;\big|\; {third}",
+                    f"{plain(expr[0])} | {value} | {third}",
+                )
+            )
+            continue
+        shown = plain(expr) if isinstance(expr, sp.MatrixExpr) else sp.pretty(expr, wrap_line=False)
+        rows.append((name, latex(expr), shown))
+    return rows
+
+
+def _trace_row(expr: sp.Basic) -> bool:
+    return (
+        isinstance(expr, sp.Tuple) and len(expr) == 3 and not expr[0].is_number and all(x.is_number for x in expr[1:])
+    )

@@ -32,6 +32,8 @@ def _entries(problem) -> dict[str, sp.Basic]:
 
 
 def _printed(value: sp.Basic, printer) -> object:
+    if isinstance(value, sp.Tuple) and len(value) == 3:  # a trace's node: definition | value | tangent
+        return f"{printer(value[0])} | {float(value[1]):.4f} | {float(value[2]):.4f}"
     if isinstance(value, sp.ImmutableDenseMatrix):  # numbers: an array of rows, to 4 decimals
         return [[round(float(x), 4) for x in row] for row in value.tolist()]
     return printer(value)
@@ -39,7 +41,7 @@ def _printed(value: sp.Basic, printer) -> object:
 
 def _as_answer(problem, printer) -> object:
     entries = _entries(problem)
-    if problem.kind == "table":
+    if problem.kind in ("table", "trace"):
         return {k: _printed(v, printer) for k, v in entries.items()}
     return printer(entries[""])
 
@@ -87,6 +89,11 @@ def _reread(expr: sp.Basic, ref: sp.Basic, problem) -> sp.Basic:
 def _mutants(problem):
     """Mutations that change the value (the sum to T + 1 of (T − t + 1)… adds a zero term)."""
     for name, ref in _entries(problem).items():
+        if problem.kind == "trace":  # a node's value off in the third decimal, its derivative doubled
+            yield name, Mutation(sp.Tuple(ref[0], ref[1] + sp.Rational(1, 100), ref[2]), "a wrong value", "")
+            if ref[2] != 0:
+                yield name, Mutation(sp.Tuple(ref[0], ref[1], 2 * ref[2]), "a wrong derivative", "")
+            continue
         if isinstance(ref, sp.ImmutableDenseMatrix):  # numbers: the whole array's slips
             yield from ((name, m) for m in scale_mutations(ref))
             continue
@@ -109,7 +116,7 @@ def test_mutations_are_incorrect_with_a_counterexample(problem) -> None:
     checked = 0
     for name, m in _mutants(problem):
         answer = _as_answer(problem, notation.latex)
-        if problem.kind == "table":
+        if problem.kind in ("table", "trace"):
             answer[name] = _printed(m.expr.doit(), notation.latex)
         else:
             answer = notation.latex(m.expr)

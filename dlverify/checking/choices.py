@@ -10,7 +10,7 @@ import sympy as sp
 
 from dlverify.checking.expressions import typeset_text
 from dlverify.checking.kinds import AnswerKind, Ask
-from dlverify.checking.mutations import scale_mutations
+from dlverify.checking.mutations import mutations
 from dlverify.checking.parse import ParseError
 from dlverify.checking.points import DIGITS
 from dlverify.checking.resolve import to_sympy
@@ -92,11 +92,11 @@ def judge_number(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     counter: dict[str, object] = {"answer_value": float(got)}
     if not hide:
         counter["reference_value"] = float(want)
-    # a common slip (sign, factor 2) shows when the answer is within tolerance of a mutated reference
+    # a common slip (sign, factor 2, a missing term) shows when the answer is within tolerance of a mutated reference
     diagnosis = next(
         (
             m.hint if hide else m.detail
-            for m in scale_mutations(problem.derive().result)
+            for m in mutations(problem.derive().result)
             if abs(got - sp.N(m.expr, DIGITS)) <= tol
         ),
         None,

@@ -30,6 +30,7 @@ KIND_MODULES: dict[str, str] = {
     "number": "dlverify.checking.choices:NUMBER",
     "choice": "dlverify.checking.choices:CHOICE",
     "bigO": "dlverify.checking.bigo:BIGO",
+    "trace": "dlverify.checking.traces:TRACE",
     "claim": "dlverify.checking.claims:CLAIM",
 }
 

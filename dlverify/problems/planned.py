@@ -7,9 +7,6 @@ ignores it), so adding a topic needs no edit here; tidy the rows away when conve
 """
 
 _ROWS = """
-autodiff.forward_trace table
-autodiff.reverse_trace table
-autodiff.df_dx2 number
 beam.step1 choice
 beam.step2 choice
 beam.step3 choice

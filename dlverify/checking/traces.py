@@ -1,0 +1,318 @@
+"""Autodiff traces (``trace``): a table of nodes, each ``'<definition> | <value> | <tangent or adjoint>'``.
+
+A student's decomposition may differ from the reference's, so a trace is judged on its own
+graph: every node must be one elementary operation of earlier nodes or inputs, its value and
+its tangent (forward mode) or adjoint (reverse mode) must be what *that graph* gives — the
+checker runs it, forward and backward, in exact arithmetic — and the last node must be f as
+a function.  A wrong node does not spoil the ones after it: each is judged on the true values
+of the nodes it uses.  Numbers are compared within the item's tolerance (4 decimals).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from dlverify.checking.kinds import AnswerKind, Ask
+from dlverify.checking.parse import ParseError
+from dlverify.checking.resolve import to_sympy
+from dlverify.checking.verdict import Verdict
+from dlverify.problem import Problem
+
+DIGITS = 30
+MAX_NODES = 60
+POINTS = 8  # random points where the last node must equal f
+_KEY = re.compile(r"^\s*v\s*_?\s*\{?\s*([-−]?\d+)\s*\}?\s*$")
+
+
+def node_index(key: str) -> int | None:
+    """v3, v_3, v_{3} → 3; v-2, v_{-2}, v_{−2} → −2."""
+    m = _KEY.match(str(key))
+    return int(m.group(1).replace("−", "-")) if m else None
+
+
+def _symbol(index: int) -> sp.Symbol:
+    return sp.Symbol(f"v_{{{index}}}" if index < 1 else f"v_{index}", real=True)
+
+
+def _atom(e: sp.Basic) -> bool:
+    return e.is_Symbol or e.is_number
+
+
+def _negated_atom(e: sp.Basic) -> bool:
+    return isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == -1 and _atom(e.args[1])
+
+
+def elementary(e: sp.Basic) -> str | None:
+    """Why ``e`` is not one elementary operation of nodes and constants (None if it is)."""
+    if e.is_Symbol:
+        return "it only copies a node: a node must do one operation"
+    if e.is_number:
+        return "it is a constant: a node must operate on earlier nodes"
+    if isinstance(e, sp.Add):
+        if len(e.args) == 2 and all(_atom(a) or _negated_atom(a) for a in e.args):
+            return None
+    elif isinstance(e, sp.Mul):
+        coefficient, rest = e.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest)
+        inverse = [f for f in factors if isinstance(f, sp.Pow) and f.exp == -1 and _atom(f.base)]
+        if len(factors) == 1 and (_atom(factors[0]) or inverse):  # c·a, −a, c/a
+            return None
+        if len(factors) == 2 and coefficient == 1 and sum(_atom(f) for f in factors) + len(inverse) == 2:
+            return None  # a·b, a/b
+    elif isinstance(e, sp.Pow):
+        if _atom(e.base) and e.exp.is_number:
+            return None
+        inner = e.base
+        if e.exp == -1 and isinstance(inner, sp.Add) and len(inner.args) == 2 and sp.S.One in inner.args:
+            other = next(t for t in inner.args if t != 1)
+            if isinstance(other, sp.exp) and (_atom(-other.args[0])):  # σ(a) = 1/(1 + e^{−a})
+                return None
+    elif isinstance(e, (sp.exp, sp.log, sp.sin, sp.cos, sp.tanh)) and _atom(e.args[0]):
+        return None
+    return "it is more than one elementary operation (+, −, ×, ÷, a constant power, exp, log, sin, cos, tanh, σ, √)"
+
+
+@dataclass
+class _Row:
+    index: int
+    parts: list[str]
+    definition: sp.Basic | None = None
+    numbers: list[sp.Basic] | None = None
+
+
+def _number(text: str, problem: Problem) -> sp.Basic:
+    value, unknown = to_sympy(text, problem)
+    if unknown or getattr(value, "free_symbols", None):
+        raise ParseError("a value must be a number", 0, text)
+    return sp.N(value, DIGITS)
+
+
+def _read(problem: Problem, key: str, text: Any, index: int, parts_wanted: int) -> _Row | Verdict:
+    label = f"{problem.id}[{key}]"
+    if not isinstance(text, str):
+        return Verdict(label, "unparsed", f"write the entry as text, '<definition> | <value> | <{_third(problem)}>'")
+    parts = [p.strip() for p in text.split("|")]
+    if index < 1:  # an input: its adjoint, optionally after its name and value
+        if not 1 <= len(parts) <= 3:
+            return Verdict(label, "unparsed", "an input's entry is '<adjoint>' or '<value> | <adjoint>'")
+        parts = [""] * (3 - len(parts)) + parts
+    elif len(parts) != parts_wanted:
+        return Verdict(label, "unparsed", f"expected three parts: '<definition> | <value> | <{_third(problem)}>'")
+    row = _Row(index, parts)
+    try:
+        if parts[0] and index >= 1:
+            definition, unknown = to_sympy(parts[0], problem)
+            if unknown:
+                names = ", ".join(unknown)
+                return Verdict(
+                    label, "incorrect", f"the definition uses {names}: only v_j (j < {index}) and the inputs"
+                )
+            row.definition = definition
+        row.numbers = [_number(p, problem) if p else None for p in parts[1:]]
+    except ParseError as exc:
+        return Verdict(label, "unparsed", exc.pointer())
+    return row
+
+
+def _third(problem: Problem) -> str:
+    return "tangent" if "direction" in problem.derive().given else "adjoint"
+
+
+def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
+    derivation = problem.derive()
+    given = derivation.given
+    forward = "direction" in given
+    point = [sp.nsimplify(v) for v in given["point"]]
+    first = 1 - len(point)
+    tol = problem.answer.tolerance or 5e-5
+    if not isinstance(answer, Mapping):
+        return Verdict(problem.id, "unparsed", "a trace is a table: one key per node (v1 = '… | … | …')")
+    if len(answer) > MAX_NODES:
+        return Verdict(problem.id, "unparsed", f"more than {MAX_NODES} entries")
+    entries: dict[str, Verdict] = {}
+    rows: dict[int, _Row] = {}
+    ignored = []
+    for key, text in answer.items():
+        index = node_index(key)
+        if index is None or index < first or (forward and index < 1):
+            ignored.append(str(key))
+            continue
+        read = _read(problem, str(key), text, index, 3)
+        if isinstance(read, Verdict):
+            entries[str(key)] = read
+        else:
+            rows[index] = read
+    nodes = sorted(i for i in rows if i >= 1)
+    if not nodes:
+        return Verdict(problem.id, "unparsed", "no node entries v1, v2, … found", entries=entries)
+    labels = {i: next(str(k) for k in answer if node_index(k) == i) for i in rows}
+    # structure: one elementary operation of earlier nodes
+    usable: dict[int, sp.Basic] = {}
+    for i in nodes:
+        row, label = rows[i], f"{problem.id}[{labels[i]}]"
+        if row.definition is None:
+            entries[labels[i]] = Verdict(label, "unparsed", "the definition is missing")
+            continue
+        later = sorted(
+            j for j in (node_index(s.name) for s in row.definition.free_symbols if isinstance(s, sp.Symbol))
+            if j is None or j >= i or j < first
+        )  # fmt: skip
+        if later:
+            entries[labels[i]] = Verdict(label, "incorrect", f"v{i} uses v{later[0]}, which is not an earlier node")
+            continue
+        missing = [j for j in (node_index(s.name) for s in row.definition.free_symbols) if j >= 1 and j not in usable]
+        if missing:
+            entries[labels[i]] = Verdict(label, "incorrect", f"v{i} uses v{missing[0]}, which has no valid definition")
+            continue
+        usable[i] = row.definition  # even when not elementary: later nodes are judged on its true value
+        why = elementary(row.definition)
+        if why:
+            entries[labels[i]] = Verdict(label, "incorrect", f"not elementary: {why}", diagnosis="not elementary")
+    # the student's own graph, run exactly: values, tangents, adjoints
+    values: dict[int, sp.Basic] = {first + k: v for k, v in enumerate(point)}
+    tangents: dict[int, sp.Basic] = {
+        first + k: sp.Integer(int(forward and k == int(given["direction"]))) for k in range(len(point))
+    }
+    for i in sorted(usable):
+        at = {_symbol(j): values[j] for j in values}
+        values[i] = usable[i].xreplace(at)
+        tangents[i] = sum(
+            (sp.diff(usable[i], _symbol(j)).xreplace(at) * tangents[j] for j in _uses(usable[i])), sp.Integer(0)
+        )
+    last = max(nodes)
+    adjoints, contributions = _adjoints(usable, values, last, first)
+    for i in sorted(rows):
+        label_key = labels[i]
+        if label_key in entries:
+            continue
+        row, label = rows[i], f"{problem.id}[{label_key}]"
+        stated_value, stated_third = row.numbers
+        want_value = sp.N(values[i], DIGITS)
+        if stated_value is not None and not abs(stated_value - want_value) <= tol:
+            message = f"wrong value: {_show(stated_value)}, but {_what(i, row)} gives {_show(want_value)}"
+            entries[label_key] = Verdict(
+                label,
+                "incorrect",
+                message,
+                counterexample=_counter(stated_value, want_value, ask),
+                diagnosis="wrong value",
+            )
+            continue
+        want = sp.N(tangents[i] if forward else adjoints.get(i, 0), DIGITS)
+        if stated_third is None or not abs(stated_third - want) <= tol:
+            what = "tangent" if forward else "adjoint"
+            shown = "missing" if stated_third is None else _show(stated_third)
+            message = f"wrong {what}: {shown}, but the graph gives {_show(want)}"
+            diagnosis = (
+                None if forward or stated_third is None else _missed_consumer(stated_third, i, contributions, tol)
+            )
+            if diagnosis:
+                message += f"; it {diagnosis}"
+            counter = _counter(stated_third, want, ask) if stated_third is not None else None
+            entries[label_key] = Verdict(
+                label, "incorrect", message, counterexample=counter, diagnosis=diagnosis or f"wrong {what}"
+            )
+            continue
+        entries[label_key] = Verdict(label, "correct", "right", score=1.0)
+    # the last node must be f, as a function of the inputs
+    f_ok, f_message = _is_f(usable, last, given["f"], first, len(point), ask.rng)
+    right = sum(v.ok for v in entries.values()) + int(f_ok)
+    total = len(entries) + 1
+    wrong = [(k, v) for k, v in entries.items() if not v.ok]
+    note = f"; ignored unknown entries {', '.join(ignored)}" if ignored else ""
+    if not wrong and f_ok:
+        mode = "tangent" if forward else "adjoint"
+        return Verdict(
+            problem.id,
+            "correct",
+            f"all {len(entries)} entries right (definition, value, {mode}) and the last node is f{note}",
+            score=1.0,
+            entries=entries,
+        )
+    parts = ([f_message] if not f_ok else []) + [
+        f"{k}: {v.message}" for k, v in sorted(wrong, key=lambda kv: node_index(kv[0]) or 0)
+    ]
+    first_wrong = min(wrong, key=lambda kv: node_index(kv[0]) or 0)[1] if wrong else None
+    verdict = "unparsed" if wrong and all(v.verdict == "unparsed" for _, v in wrong) and f_ok else "incorrect"
+    return Verdict(
+        problem.id,
+        verdict,
+        f"{right}/{total} right; " + "; ".join(parts) + note,
+        counterexample=first_wrong.counterexample if first_wrong else None,
+        score=right / total,
+        diagnosis=first_wrong.diagnosis if first_wrong else "the last node is not f",
+        entries=entries,
+    )
+
+
+def _uses(expr: sp.Basic) -> list[int]:
+    return sorted({node_index(s.name) for s in expr.free_symbols if isinstance(s, sp.Symbol)})
+
+
+def _adjoints(usable: dict[int, sp.Basic], values: dict[int, sp.Basic], last: int, first: int):
+    """v̄_last = 1; v̄_j = Σ over consumers c of v̄_c ∂v_c/∂v_j. Also each consumer's contribution."""
+    adjoints: dict[int, sp.Basic] = {last: sp.Integer(1)}
+    contributions: dict[int, dict[int, sp.Basic]] = {}
+    at = {_symbol(j): values[j] for j in values}
+    for j in range(last - 1, first - 1, -1):
+        parts = {}
+        for c, definition in usable.items():
+            if c > j and c in adjoints and j in _uses(definition):
+                parts[c] = adjoints[c] * sp.diff(definition, _symbol(j)).xreplace(at)
+        contributions[j] = parts
+        adjoints[j] = sum(parts.values(), sp.Integer(0))
+    return adjoints, contributions
+
+
+def _missed_consumer(stated: sp.Basic, index: int, contributions: dict, tol: float) -> str | None:
+    parts = contributions.get(index, {})
+    if len(parts) < 2:
+        return None
+    total = sum(parts.values(), sp.Integer(0))
+    for c, part in parts.items():
+        if abs(stated - sp.N(total - part, DIGITS)) <= tol:
+            consumers = ", ".join(f"v{k}" for k in sorted(parts))
+            return f"misses the path through v{c} (v{index} feeds {consumers}: its adjoint sums over all of them)"
+    return None
+
+
+def _is_f(usable: dict, last: int, f: sp.Basic, first: int, count: int, rng: random.Random) -> tuple[bool, str]:
+    if last not in usable:
+        return False, f"the last node v{last} has no valid definition, so it cannot be checked to be f"
+    expr = _symbol(last)
+    definitions = {_symbol(i): d for i, d in usable.items()}
+    for _ in range(len(usable) + 1):
+        expr = expr.xreplace(definitions)
+    for _ in range(POINTS):
+        at = {_symbol(first + k): sp.Rational(rng.randint(5, 30), 10) for k in range(count)}
+        mine, theirs = sp.N(expr.xreplace(at), DIGITS), sp.N(f.xreplace(at), DIGITS)
+        if not (mine.is_finite and theirs.is_finite):
+            continue
+        if abs(mine - theirs) > 1e-20 * max(1, abs(theirs)):
+            where = ", ".join(f"{s} = {v}" for s, v in at.items())
+            return False, f"the last node v{last} is not f: at {where} it is {_show(mine)} but f is {_show(theirs)}"
+    return True, ""
+
+
+def _what(index: int, row: _Row) -> str:
+    return "the input" if index < 1 else "its definition"
+
+
+def _show(value: sp.Basic) -> str:
+    return f"{float(value):.4f}"
+
+
+def _counter(got: sp.Basic, want: sp.Basic, ask: Ask) -> dict[str, object]:
+    out: dict[str, object] = {"answer_value": float(got)}
+    if not ask.hide:
+        out["reference_value"] = float(want)
+    return out
+
+
+TRACE = AnswerKind("trace", judge_trace)
