@@ -44,6 +44,24 @@ def test_autoencoder_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert "1/m" in by_id["rlae.weight_decay_mean"]["diagnosis"]
 
 
+def test_calculus_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    # autodiff (a trace in another decomposition than ours included), mlp, optim and xent
+    assert main(["check", str(EXAMPLES / "calculus_correct.toml")]) == 0
+    assert "score: 13/13" in capsys.readouterr().out
+    assert main(["check", str(EXAMPLES / "calculus_mistakes.toml"), "--json"]) == 1
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert all(r["verdict"] == "incorrect" for r in results)
+    by_id = {r["id"]: r for r in results}
+    assert "v4: wrong tangent" in by_id["autodiff.forward_trace"]["message"]
+    assert "misses the path through v3" in by_id["autodiff.reverse_trace"]["message"]
+    assert "exp(3/2)/2 is missing" in by_id["autodiff.df_dx2"]["diagnosis"]
+    assert by_id["mlp.grad_V5"]["diagnosis"] == "the sign is flipped"
+    assert "without its transpose" in by_id["mlp.grad_V4"]["diagnosis"]
+    assert "1[V_3 > 0] is missing" in by_id["mlp.grad_V3"]["diagnosis"]
+    assert "commuted" in by_id["mlp.grad_W3"]["diagnosis"]
+    assert "off by one" in by_id["optim.adam_bias_correction"]["diagnosis"]
+
+
 def test_expect_adds_missing_items_and_fixes_max_score(tmp_path: Path, capsys) -> None:
     expect = tmp_path / "assignment.txt"
     expect.write_text("scalar_rnn.dy_dw\nscalar_rnn.dy_dp  # second\nscalar_rnn.dy_dw_general\n")

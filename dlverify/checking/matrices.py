@@ -204,6 +204,12 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ..
                         replace_at(reference, path, new), f"the term {sp.sstr(term)} is missing", "a term is missing"
                     )
                 )
+        elif isinstance(node, sp.HadamardProduct):
+            for factor in node.args:
+                rest = [f for f in node.args if f is not factor]
+                new = sp.HadamardProduct(*rest) if len(rest) > 1 else rest[0]
+                desc = f"the entrywise factor {sp.sstr(factor)} is missing"
+                out.append(Mutation(replace_at(reference, path, new), desc, "an entrywise factor is missing"))
         elif isinstance(node, sp.MatPow) and (node.exp.is_Integer or not node.exp.is_Rational):
             for shift in (1, -1):
                 new = sp.MatPow(node.base, node.exp + shift)
