@@ -23,7 +23,9 @@ i = sp.Symbol("i", integer=True, positive=True)
 beta1, beta2, alpha = sp.symbols("beta_1 beta_2 alpha", positive=True)
 momentum = sp.Symbol("mu", nonnegative=True)
 lr_decay = sp.Symbol("lambda_d", nonnegative=True)  # Adagrad's lr_decay
-s_prev, m_prev, v_prev, gbar_prev, b_prev = sp.symbols("s_prev m_prev v_prev gbar_prev b_prev", real=True)
+# the states before the step, printed as the homework writes them
+s_prev, m_prev, v_prev, b_prev = sp.symbols("s_{t-1} m_{t-1} v_{t-1} b_{t-1}", real=True)
+gbar_prev = sp.Symbol(r"\bar{g}_{t-1}", real=True)
 s0 = sp.Symbol("s_0", nonnegative=True)  # Adagrad's initial_accumulator_value, RMSprop's 0
 G = sp.IndexedBase("g", real=True)  # the gradients g_1, g_2, … of a run
 E_g = sp.Symbol("E_g", real=True)  # E[g], the gradients' common mean
@@ -82,7 +84,7 @@ def adagrad() -> Derivation:
             lhs_latex="s_t",
         ),
     )
-    return Derivation({"s_t": s, "theta_t": new, "s_t unrolled": unrolled}, steps, SYMBOLS)
+    return Derivation({"s_t": s, "θ_t": new, "s_t unrolled": unrolled}, steps, SYMBOLS)
 
 
 def _average_unrolled(rate: sp.Basic, start: sp.Basic, square: bool) -> sp.Basic:
@@ -155,11 +157,11 @@ def rmsprop() -> Derivation:
     return Derivation(
         {
             "s_t": s,
-            "gbar_t": gbar,
+            "ḡ_t": gbar,
             "b_t": b_plain,
-            "theta_t": theta - lr * b_plain,
+            "θ_t": theta - lr * b_plain,
             "b_t centered": b_centered,
-            "theta_t centered": theta - lr * b_centered,
+            "θ_t centered": theta - lr * b_centered,
             "s_t unrolled": unrolled,
         },
         steps,
@@ -224,9 +226,9 @@ def adam() -> Derivation:
         {
             "m_t": m,
             "v_t": v,
-            "theta_t": algorithm_1,
-            "theta_t efficient": efficient.subs(eps_hat, eps),
-            "theta_t eps inside": inside,
+            "θ_t": algorithm_1,
+            "θ_t efficient": efficient.subs(eps_hat, eps),
+            "θ_t ε inside": inside,
             "m_t unrolled": _average_unrolled(beta1, 0, square=False),
             "v_t unrolled": _average_unrolled(beta2, 0, square=True),
         },

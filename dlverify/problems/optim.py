@@ -81,12 +81,11 @@ def _run_cases(name: str) -> Any:
 
 @cache
 def _compiled(expr: Any) -> tuple[tuple[str, ...], Any]:
+    """The expression as a numpy function of the derivation's symbols, called by their case names."""
     import sympy as sp
 
-    names = tuple(sorted(str(s) for s in expr.free_symbols))
-    return names, sp.lambdify(
-        [sp.Symbol(n) for n in names], expr.subs({s: sp.Symbol(str(s)) for s in expr.free_symbols}), "numpy"
-    )
+    names = tuple(name for name, symbol in DERIVED.SYMBOLS.items() if symbol in expr.free_symbols)
+    return names, sp.lambdify([DERIVED.SYMBOLS[n] for n in names], expr, "numpy", dummify=True)
 
 
 def _apply(expr: Any, values: dict[str, Any]) -> Any:
@@ -106,7 +105,7 @@ SYMBOL_OF = {
 }
 STATES = {
     "adagrad": {"s_prev": ("s_t", "s_0")},
-    "rmsprop": {"s_prev": ("s_t", None), "gbar_prev": ("gbar_t", None), "b_prev": ("b_t", None)},
+    "rmsprop": {"s_prev": ("s_t", None), "gbar_prev": ("ḡ_t", None), "b_prev": ("b_t", None)},
     "adam": {"m_prev": ("m_t", None), "v_prev": ("v_t", None)},
 }
 
@@ -131,7 +130,7 @@ class DerivedOptimizer:
         if name == "adam":
             self.values["beta_1"], self.values["beta_2"] = (float(b) for b in hyper["betas"])
         suffix = " centered" if hyper.get("centered") else ""
-        self.update_key = "theta_t" + (f" {variant}" if variant else suffix)
+        self.update_key = "θ_t" + (f" {variant}" if variant else suffix)
         self.buffer_key = "b_t" + suffix
         self.state: dict[str, Any] | None = None
         self.centered = bool(hyper.get("centered"))
@@ -149,7 +148,7 @@ class DerivedOptimizer:
         new_theta = _apply(self.entries[self.update_key], values)
         if self.centered:
             # d = √(s − ḡ²) + ε: a rounding of s (relative eps) moves d by eps·s/(2√v(√v + ε)), v = s − ḡ²
-            s, gbar = _apply(self.entries["s_t"], values), _apply(self.entries["gbar_t"], values)
+            s, gbar = _apply(self.entries["s_t"], values), _apply(self.entries["ḡ_t"], values)
             v = np.maximum(s - gbar**2, 1e-300)
             amplification = s / (2 * np.sqrt(v) * (np.sqrt(v) + self.values["epsilon"]))
             self.condition = max(self.condition, float(np.max(amplification)))
@@ -189,7 +188,8 @@ def _unrolled_state(problem: Problem, case: Case) -> list[Measurement]:
     name = problem.id.split(".")[1]
     hyper = {k: v for k, v in case["hyper"].items() if k != "weight_decay"}
     grads = case["gradients"]
-    torch_states = NUMERIC.states(name, hyper, grads)[-1]
+    history = NUMERIC.states(name, hyper, grads)
+    torch_states = history[-1]
     derivation = problem.derive()
     values = {SYMBOL_OF[k]: v for k, v in hyper.items() if k in SYMBOL_OF}
     if name == "adam":
@@ -200,7 +200,12 @@ def _unrolled_state(problem: Problem, case: Case) -> list[Measurement]:
     out = []
     for entry in (e for e in derivation.entries() if e.endswith("unrolled")):
         want = scalar_value(derivation.entries()[entry], derivation.symbols, values)
-        magnitude = scalar_value(derivation.entries()[entry], derivation.symbols, values, absolute=True)
+        # torch updates the state in place (a lerp, m + (1 − β)(g − m)): each step rounds at the size of
+        # the state then, which may be far larger than the final value (β small, then a zero gradient)
+        magnitude = max(
+            scalar_value(derivation.entries()[entry], derivation.symbols, values, absolute=True),
+            *(abs(state[torch_key[entry]]) for state in history),
+        )
         got = torch_states[torch_key[entry]]
         error = relative_error(got, want, magnitude)
         out.append(Measurement(f"{entry} after t = {len(grads)} = torch's state", error, 16 * (len(grads) + 2) * EPS))
@@ -213,7 +218,7 @@ def _eps_placement(problem: Problem, case: Case) -> list[Measurement]:
     hyper = {**case["hyper"], "eps": 0.1}
     at = {**case, "hyper": hyper, "problem": "quadratic", "steps": max(case["steps"], 20)}
     out = []
-    for variant in ("efficient", "eps inside"):
+    for variant in ("efficient", "ε inside"):
         difference, _ = _step_error(problem, at, variant)
         label = f"ε placed as in '{variant}' differs from torch: step difference {difference:.2g} ≥ 1e-6"
         out.append(Measurement(label, 1e-6 / max(difference, 1e-300), 1.0))
