@@ -7,13 +7,6 @@ ignores it), so adding a topic needs no edit here; tidy the rows away when conve
 """
 
 _ROWS = """
-beam.step1 choice
-beam.step2 choice
-beam.step3 choice
-beam.returns_best choice
-beam.best_sequence choice
-beam.complexity bigO
-beam.complexity_no_cache bigO
 concepts.ae_a choice
 concepts.ae_b choice
 concepts.ae_c choice
