@@ -137,6 +137,9 @@ class Problem:
     # that regenerates them; the report shows these instead of rerunning it.
     recorded: Callable[[Problem], list[Measurement]] | None = None
     recorded_by: str = ""
+    # A statement that no experiment decides: its oracle is consistent with every option, and the
+    # report and verify say that it rests on the argument in its derivation alone.
+    argument_only: bool = False
     # For an indexed item: which index symbol runs along each axis of the oracle's tensor
     # (a digit is a fixed index, the filter axis "1" say).
     axes: tuple[str, ...] = ()

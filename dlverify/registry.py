@@ -17,7 +17,7 @@ from types import ModuleType
 
 from dlverify.checking.kinds import KIND_MODULES
 from dlverify.problem import Problem, Topic
-from dlverify.problems.planned import PLANNED
+from dlverify.problems import planned as planned_rows
 
 ENTRY_POINT_GROUP = "dlverify.topics"
 
@@ -74,7 +74,7 @@ def planned() -> dict[str, tuple[str, str]]:
     """Catalog ids not described yet: id → (answer kind, topic).  A row whose id has been
     described since is superseded by the description."""
     described = problems()
-    return {pid: (kind, name) for pid, kind, name in PLANNED if pid not in described}
+    return {pid: (kind, name) for pid, kind, name in planned_rows.PLANNED if pid not in described}
 
 
 def get(problem_id: str) -> Problem:

@@ -25,3 +25,15 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("DLVERIFY_PROFILE", "ci"))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def planned_row(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A catalog id that is planned but not derived (every real one is derived now)."""
+    from dlverify.problems import planned
+
+    monkeypatch.setattr(planned, "PLANNED", (("future.item", "expr", "future"),))
+    return "future.item"

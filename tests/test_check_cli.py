@@ -24,7 +24,7 @@ def test_mistakes_get_verdicts_counterexamples_and_diagnoses(capsys: pytest.Capt
     by_id = {r["id"]: r for r in data["results"]}
     assert by_id["scalar_rnn.dy_dw"]["diagnosis"] == "the term u_3 is missing"
     assert by_id["scalar_rnn.dy_dp"]["counterexample"]["at"]
-    assert by_id["beam.best_sequence"]["verdict"] == "unsupported"
+    assert by_id["lae.pca_is_optimal"]["verdict"] == "unsupported"
     assert by_id["scalar_rnn.dy_dq"]["verdict"] == "unknown_id"
     assert "u_{4}" in by_id["scalar_rnn.forward"]["message"]
     assert data["max_score"] == len(data["results"])
@@ -60,6 +60,17 @@ def test_calculus_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert "1[V_3 > 0] is missing" in by_id["mlp.grad_V3"]["diagnosis"]
     assert "commuted" in by_id["mlp.grad_W3"]["diagnosis"]
     assert "off by one" in by_id["optim.adam_bias_correction"]["diagnosis"]
+
+
+def test_beam_and_concepts_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(EXAMPLES / "beam_concepts_correct.toml")]) == 0
+    assert "score: 17/17" in capsys.readouterr().out
+    assert main(["check", str(EXAMPLES / "beam_concepts_mistakes.toml"), "--json"]) == 1
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert all(r["verdict"] == "incorrect" for r in results)
+    by_id = {r["id"]: r for r in results}
+    assert "not tight" in by_id["beam.complexity"]["message"]
+    assert "neural neural neural" in by_id["beam.best_sequence"]["message"]
 
 
 def test_expect_adds_missing_items_and_fixes_max_score(tmp_path: Path, capsys) -> None:
@@ -115,8 +126,8 @@ def test_a_folder_is_graded_with_a_summary(tmp_path: Path, capsys) -> None:
     assert scores["scalar_rnn_correct.toml"] == 5
 
 
-def test_template_lists_symbols_and_entries(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["template", "scalar_rnn.edge_partials", "beam.best_sequence"]) == 0
+def test_template_lists_symbols_and_entries(planned_row: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["template", "scalar_rnn.edge_partials", planned_row]) == 0
     out = capsys.readouterr().out
     assert '["scalar_rnn.edge_partials"]' in out and "q = ''" in out and "dy/dq" in out
     assert "not checkable yet" in out

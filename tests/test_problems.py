@@ -62,13 +62,25 @@ def _scaled(problem: Problem, factor: sp.Expr) -> Problem:
     return dataclasses.replace(problem, derive=lambda: wrong)
 
 
-@pytest.mark.parametrize("problem", PROBLEMS, ids=IDS)
+MEASURED = [p for p in PROBLEMS if not p.argument_only]
+
+
+@pytest.mark.parametrize("problem", MEASURED, ids=[p.id for p in MEASURED])
 def test_a_wrong_reference_is_caught(problem: Problem) -> None:
     # A reference off by one part in a million must fail the cross-check, so the
     # agreement above is evidence and not a test that cannot fail.
     check = cross_check(_scaled(problem, sp.Rational(1_000_001, 1_000_000)), examples=20)
     assert not check.passed
     assert check.failing_case is not None
+
+
+@pytest.mark.parametrize("problem", [p for p in PROBLEMS if p.argument_only])
+def test_a_statement_no_experiment_decides_says_so(problem: Problem) -> None:
+    # Its oracle accepts every option, so its record must not pass for a measurement: the oracle's
+    # name says the argument alone carries it, and the argument is in the derivation.
+    assert problem.kind == "choice" and problem.oracle({}) == frozenset(problem.answer.options)
+    assert "argument" in problem.oracle_name
+    assert len(problem.derive().steps[0].text) > 80
 
 
 @pytest.mark.parametrize("problem", PROBLEMS, ids=IDS)

@@ -7,16 +7,6 @@ ignores it), so adding a topic needs no edit here; tidy the rows away when conve
 """
 
 _ROWS = """
-concepts.ae_a choice
-concepts.ae_b choice
-concepts.ae_c choice
-concepts.ae_d choice
-concepts.ae_e choice
-concepts.ae_f choice
-concepts.ae_g choice
-concepts.ae_h choice
-concepts.ae_i choice
-concepts.ae_j choice
 """
 
 PLANNED: tuple[tuple[str, str, str], ...] = tuple(

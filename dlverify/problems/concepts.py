@@ -1,0 +1,109 @@
+"""Topic concepts: true/false statements about autoencoders, each with its reason, and the small
+experiments (numerics.concepts) that decide the ones a measurement can decide."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from dlverify.lazy import lazy
+from dlverify.problem import AnswerSpec, Case, Problem, Topic
+
+TOPIC = Topic("concepts", "Autoencoders: true or false", order=120)
+DERIVED = lazy("derivations.concepts")
+NUMERIC = lazy("numerics.concepts")
+STATEMENTS = {
+    "ae_a": "Validation reconstruction loss is pointless, since representations are judged on downstream tasks.",
+    "ae_b": "Of two variants trained on the same data, the one with the lower validation loss always does better "
+    "downstream.",
+    "ae_c": "The decoder is not used after pretraining (for downstream training).",
+    "ae_d": "Autoencoder representations can do worse downstream than raw inputs.",
+    "ae_e": "Representations can help even when pretrained on a very different data set.",
+    "ae_f": "They help most when the downstream task has few labels.",
+    "ae_g": "For images, masking patches beats masking single pixels.",
+    "ae_h": "Masked and denoising autoencoders are vanilla ones with data augmentation.",
+    "ae_i": "Noise or masking used in training must also be applied downstream.",
+    "ae_j": "Autoencoders always encode into fixed-size lower-dimensional vectors.",
+}
+BOTH = frozenset({"true", "false"})
+
+
+@cache
+def _low_variance() -> dict[str, float]:
+    return NUMERIC.low_variance_label(0)
+
+
+def _decides_b(case: Case) -> frozenset[str]:
+    r = _low_variance()  # A reconstructs better yet classifies worse: "always" is false
+    return frozenset({"false"}) if r["A loss"] < r["B loss"] and r["A accuracy"] < r["B accuracy"] - 0.1 else BOTH
+
+
+def _decides_d(case: Case) -> frozenset[str]:
+    r = _low_variance()  # a representation worse than raw inputs exists: "can" is true
+    return frozenset({"true"}) if r["A accuracy"] < r["raw accuracy"] - 0.1 else BOTH
+
+
+def _decides_f(case: Case) -> frozenset[str]:
+    r = NUMERIC.few_labels(0)
+    gain_few = r["10 labels: codes"] - r["10 labels: raw"]
+    gain_many = r["1000 labels: codes"] - r["1000 labels: raw"]
+    return frozenset({"true"}) if gain_few > gain_many + 0.05 else BOTH
+
+
+def _decides_i(case: Case) -> frozenset[str]:
+    r = NUMERIC.denoising(0)  # clean inputs downstream do at least as well: "must" is false
+    return frozenset({"false"}) if r["clean accuracy"] >= r["noisy accuracy"] else BOTH
+
+
+def _decides_j(case: Case) -> frozenset[str]:
+    r = NUMERIC.overcomplete(0)  # more code units than inputs, and it reconstructs: "always lower" is false
+    return frozenset({"false"}) if r["code units"] > r["inputs"] and r["loss"] < 1e-6 * r["variance"] else BOTH
+
+
+EXPERIMENTS = {
+    "ae_b": (
+        _decides_b,
+        "two k = 2 linear autoencoders on the same data (raw and standardised features): held-out loss and "
+        "logistic-regression accuracy",
+    ),
+    "ae_d": (
+        _decides_d,
+        "a k = 2 linear autoencoder whose code misses the low-variance label direction, against raw inputs",
+    ),
+    "ae_f": (
+        _decides_f,
+        "codes of an autoencoder pretrained on unlabelled data against raw inputs, 10 and 1000 labels",
+    ),
+    "ae_i": (_decides_i, "a denoising linear autoencoder's codes of clean against noisy inputs, downstream accuracy"),
+    "ae_j": (_decides_j, "an overcomplete linear autoencoder (14 code units for 7 inputs) and its held-out loss"),
+}
+
+
+def _no_case() -> Any:
+    from hypothesis import strategies as st
+
+    return st.just({})
+
+
+def _item(name: str) -> Problem:
+    decides, experiment = EXPERIMENTS.get(name, (lambda case: BOTH, ""))
+    return Problem(
+        id=f"concepts.{name}",
+        topic="concepts",
+        title=STATEMENTS[name],
+        kind="choice",
+        statement=f"True or false (any autoencoder kind unless stated): {STATEMENTS[name]}",
+        symbols=(),
+        derive=lambda: DERIVED.statement(name),
+        oracle=decides,
+        oracle_name=f"experiment: {experiment}" if experiment else "no experiment decides it: the argument alone",
+        cases=_no_case,
+        tolerance=lambda case: 0.5,
+        tolerance_note="the key must be what the experiment measured" if experiment else "none: an argument",
+        fixed_sizes="seeded experiments (seconds)" if experiment else "-",
+        answer=AnswerSpec(options=("true", "false")),
+        argument_only=not experiment,
+    )
+
+
+PROBLEMS = tuple(_item(name) for name in STATEMENTS)
