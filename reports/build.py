@@ -111,6 +111,11 @@ def _record(check: CrossCheck) -> str:
         )
     if not check.passed:
         return r"\textcolor{red}{\textbf{Verification FAILED}}: " + text(f"{check.failure}; case {check.failing_case}")
+    if p.argument_only:
+        return r"\textbf{Argument only:} " + text("no experiment decides this statement; the reason above carries it.")
+    measured = ""
+    if check.cases == 1 and check.measured:  # one fixed experiment: what it measured
+        measured = r"\\ " + text("Measured: " + "; ".join(m.check for m in check.measured) + ".")
     return (
         r"\textbf{Verified} "
         + text(
@@ -119,6 +124,7 @@ def _record(check: CrossCheck) -> str:
             f"max relative error {check.max_error:.2e}, tolerance at most {check.max_tolerance:.2e} "
             f"({p.tolerance_note})."
         )
+        + measured
         + r"\\ \small Reproduce: \texttt{"
         + text(f"dlverify verify {p.id} --examples {check.cases}")
         + r"}\normalsize"

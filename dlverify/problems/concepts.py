@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import AnswerSpec, Case, Problem, Topic
+from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, Topic
 
 TOPIC = Topic("concepts", "Autoencoders: true or false", order=120)
 DERIVED = lazy("derivations.concepts")
@@ -60,6 +60,40 @@ def _decides_j(case: Case) -> frozenset[str]:
     return frozenset({"false"}) if r["code units"] > r["inputs"] and r["loss"] < 1e-6 * r["variance"] else BOTH
 
 
+def _numbers(name: str):
+    """The experiment's numbers, with the inequality that decides the statement (a measurement that
+    fails if a rerun no longer shows it)."""
+
+    def measure(case: Case) -> list[Measurement]:
+        if name in ("ae_b", "ae_d"):
+            r = _low_variance()
+            label = (
+                f"raw inputs: accuracy {r['raw accuracy']:.3f}; autoencoder A: held-out loss {r['A loss']:.3f}, "
+                f"accuracy {r['A accuracy']:.3f}; B: loss {r['B loss']:.3f}, accuracy {r['B accuracy']:.3f}"
+            )
+            gap = (r["raw accuracy"] if name == "ae_d" else r["B accuracy"]) - r["A accuracy"]
+            return [Measurement(label + f" (gap {gap:.3f} ≥ 0.1)", 0.1 / max(gap, 1e-300), 1.0)]
+        if name == "ae_f":
+            r = NUMERIC.few_labels(0)
+            label = "; ".join(f"{k}: accuracy {v:.3f}" for k, v in r.items())
+            gain = (r["10 labels: codes"] - r["10 labels: raw"]) - (r["1000 labels: codes"] - r["1000 labels: raw"])
+            return [
+                Measurement(label + f" (the codes' gain shrinks by {gain:.3f} ≥ 0.05)", 0.05 / max(gain, 1e-300), 1.0)
+            ]
+        if name == "ae_i":
+            r = NUMERIC.denoising(0)
+            label = (
+                f"codes of clean inputs: accuracy {r['clean accuracy']:.3f}; of noisy inputs: {r['noisy accuracy']:.3f}"
+            )
+            return [Measurement(label, max(0.0, r["noisy accuracy"] - r["clean accuracy"]), 1e-12)]
+        r = NUMERIC.overcomplete(0)
+        label = f"{r['code units']} code units for {r['inputs']} inputs: held-out loss {r['loss']:.1e}"
+        label += f" (data variance {r['variance']:.2f})"
+        return [Measurement(label, r["loss"] / r["variance"], 1e-6)]
+
+    return measure
+
+
 EXPERIMENTS = {
     "ae_b": (
         _decides_b,
@@ -103,6 +137,7 @@ def _item(name: str) -> Problem:
         fixed_sizes="seeded experiments (seconds)" if experiment else "-",
         answer=AnswerSpec(options=("true", "false")),
         argument_only=not experiment,
+        properties=(Property("the experiment's numbers", _numbers(name)),) if experiment else (),
     )
 
 
