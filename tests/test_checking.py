@@ -89,6 +89,11 @@ def _reread(expr: sp.Basic, ref: sp.Basic, problem) -> sp.Basic:
 def _mutants(problem):
     """Mutations that change the value (the sum to T + 1 of (T − t + 1)… adds a zero term)."""
     for name, ref in _entries(problem).items():
+        if problem.kind == "bigO":  # a constant factor is the same bound: one factor of a size more or less is not
+            for size in sorted(ref.free_symbols, key=str):
+                yield name, Mutation(ref * size, f"an extra factor {size}", "")
+                yield name, Mutation(sp.expand(ref / size), f"a factor {size} missing", "")
+            continue
         if problem.kind == "trace":  # a node's value off in the third decimal, its derivative doubled
             yield name, Mutation(sp.Tuple(ref[0], ref[1] + sp.Rational(1, 100), ref[2]), "a wrong value", "")
             if ref[2] != 0:

@@ -116,13 +116,16 @@ def judge_bigo(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     if too_big and not too_small:
         msg = "a valid upper bound, but not tight: it grows faster than the reference"
         msg += f" ({_show(too_big[0])} is not needed)"
+        diagnosis = "a valid upper bound that is not tight"
     elif too_small and not too_big:
         msg = "grows slower than the reference" + ("" if hide else f": it misses {_show(too_small[0])}")
+        diagnosis = "too small a bound"
     else:
         msg = "neither bound contains the other"
+        diagnosis = "a different growth"
     if not hide:
         msg += f" (reference O({sp.sstr(derivation.result)}))"
-    return Verdict(label, "incorrect", msg)
+    return Verdict(label, "incorrect", msg, counterexample={"terms": [_show(t) for t in mine]}, diagnosis=diagnosis)
 
 
 BIGO = AnswerKind("bigO", judge_bigo)
