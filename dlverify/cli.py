@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C during a folder run: a partial summary was written
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -101,7 +102,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from dlverify.checking.pool import CheckerPool
 
     target = Path(args.file)
-    expect = af.expected_ids(args.expect) if args.expect else None
+    try:
+        expect = af.expected_ids(args.expect) if args.expect else None
+    except af.AnswerFileError as exc:
+        print(f"dlverify: --expect: {af.printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
     if target.is_dir():
         if args.report:
             print("dlverify: --report writes feedback for one file, not a folder", file=sys.stderr)
@@ -110,21 +115,42 @@ def _cmd_check(args: argparse.Namespace) -> int:
     try:
         answers = af.read_answers(target)
     except af.AnswerFileError as exc:
-        print(f"dlverify: {exc}", file=sys.stderr)
+        print(f"dlverify: {af.printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     workers = max(1, min(os.cpu_count() or 1, len(answers), 4))
     with CheckerPool(workers, timeout=args.timeout) as pool:
         graded = af.grade(answers, pool.map, expect, args.hide_reference)
+    # the verdicts first: a file that cannot be written must not hide them
+    print(json.dumps(graded.to_json(), indent=2) if args.json else af.text_report(graded), flush=True)
+    written = True
     if args.gradescope:
-        Path(args.gradescope).write_text(json.dumps(af.gradescope(graded), indent=2) + "\n", encoding="utf-8")
+        written &= _write_output(
+            "--gradescope",
+            lambda: af.write_atomically(Path(args.gradescope), json.dumps(af.gradescope(graded), indent=2) + "\n"),
+        )
     if args.report:
         from reports.feedback import write_feedback
 
-        note = write_feedback(graded, answers, target.name, Path(args.report), args.hide_reference)
-        if note:
-            print(f"note: {note}", file=sys.stderr)
-    print(json.dumps(graded.to_json(), indent=2) if args.json else af.text_report(graded))
+        def feedback() -> None:
+            note = write_feedback(graded, answers, target.name, Path(args.report), args.hide_reference)
+            if note:
+                print(f"note: {note}", file=sys.stderr)
+
+        written &= _write_output("--report", feedback)
+    if not written:
+        return EXIT_USAGE
     return EXIT_OK if graded.all_correct else EXIT_FAIL
+
+
+def _write_output(option: str, write) -> bool:
+    """Run one output step; a failure is one line on stderr, not a traceback."""
+    try:
+        write()
+        return True
+    except (OSError, RuntimeError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+        print(f"dlverify: {option}: could not write it: {reason}", file=sys.stderr)
+        return False
 
 
 def _check_folder(folder, expect, args: argparse.Namespace) -> int:
@@ -132,7 +158,7 @@ def _check_folder(folder, expect, args: argparse.Namespace) -> int:
     import os
 
     from dlverify.checking import answers as af
-    from dlverify.checking.pool import CheckerPool
+    from dlverify.checking.pool import CheckerPool, Interrupted
 
     files = sorted(folder.glob("*.toml"))
     if not files:
@@ -153,24 +179,52 @@ def _check_folder(folder, expect, args: argparse.Namespace) -> int:
         filled = width * done[0] // max(1, len(tasks))
         print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done[0]}/{len(tasks)} answers", end="", file=sys.stderr)
 
-    with CheckerPool(max(1, min(os.cpu_count() or 1, len(tasks))), timeout=args.timeout) as pool:
-        verdicts = iter(pool.map(tasks, progress))
-    print(file=sys.stderr)
+    interrupted = False
+    judged: list = [None] * len(tasks)
+    try:
+        with CheckerPool(max(1, min(os.cpu_count() or 1, len(tasks))), timeout=args.timeout) as pool:
+            judged = pool.map(tasks, progress if sys.stderr.isatty() else None)
+    except Interrupted as stop:  # Ctrl-C: keep what was judged, say what was not
+        judged, interrupted = stop.verdicts, True
+    except KeyboardInterrupt:  # before any answer was judged (the workers were starting)
+        interrupted = True
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    verdicts = iter(judged)
     rows: list[tuple[str, object]] = []
     for name, a in loaded:
         if isinstance(a, str):
             rows.append((name, a))
             continue
-        graded = af.grade(a, lambda ts: [next(verdicts) for _ in ts], expect, args.hide_reference)
+        mine = [next(verdicts) for _ in a]
+        if any(v is None for v in mine):
+            rows.append((name, "not graded: the run was interrupted"))
+            continue
+        graded = af.grade(a, lambda ts, mine=mine: list(mine), expect, args.hide_reference)
         rows.append((name, graded))
     csv_text, summary = af.summary_tables(rows)
+    summary["partial"] = interrupted
     out = folder / "dlverify-summary"
-    out.with_suffix(".csv").write_text(csv_text, encoding="utf-8")
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    ok = _write_output("summary", lambda: af.write_atomically(out.with_suffix(".csv"), csv_text))
+    ok &= _write_output(
+        "summary", lambda: af.write_atomically(out.with_suffix(".json"), json.dumps(summary, indent=2) + "\n")
+    )
     for name, graded in rows:
         result = graded if isinstance(graded, str) else f"{graded.score:g}/{graded.max_score:g}"
-        print(f"{name}  {result}")
-    print(f"summary: {out.with_suffix('.csv')} and {out.with_suffix('.json')}")
+        print(f"{af.printable(name)}  {af.printable(str(result))}")
+    if ok:
+        print(
+            f"summary: {out.with_suffix('.csv')} and {out.with_suffix('.json')}" + (" (partial)" if interrupted else "")
+        )
+    if interrupted:
+        graded_count = sum(v is not None for v in judged)
+        print(
+            f"interrupted: {graded_count} of {len(judged)} answers judged; the summary is marked partial",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if not ok:
+        return EXIT_USAGE
     return EXIT_USAGE if any(isinstance(g, str) for _, g in rows) else EXIT_OK
 
 
@@ -233,6 +287,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _timeout(text: str) -> float:
+    """--timeout: a number of seconds in (0, 600]; anything else is a usage error (exit 2)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 600 seconds, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlverify",
@@ -266,7 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("--gradescope", metavar="OUT", help="also write Gradescope's results.json to OUT")
     p_check.add_argument("--expect", metavar="FILE|IDS", help="the assignment's ids: unanswered ones are missing")
     p_check.add_argument("--hide-reference", action="store_true", help="never print the reference answers")
-    p_check.add_argument("--timeout", type=float, default=2.0, metavar="S", help="hard time limit per answer")
+    p_check.add_argument(
+        "--timeout", type=_timeout, default=2.0, metavar="S", help="hard time limit per answer (0 < S ≤ 600)"
+    )
     p_check.add_argument(
         "--report", metavar="OUT", help="write a feedback document (.tex, or .pdf if TeX is installed)"
     )

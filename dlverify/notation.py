@@ -287,7 +287,7 @@ def text(s: str) -> str:
             out.append(_UNICODE[ch])
         elif ch == "\n":
             out.append(r"\\ ")
-        elif ord(ch) < 32:
+        elif ord(ch) < 32 or 127 <= ord(ch) < 160:  # control characters (DEL, C1 included): TeX rejects them
             out.append(" ")
         elif ord(ch) < 128 or ch.isalpha() and ord(ch) < 256:
             out.append(ch)

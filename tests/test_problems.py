@@ -43,8 +43,10 @@ def test_property(problem: Problem, prop, data: st.DataObject) -> None:
 def _scaled(problem: Problem, factor: sp.Expr) -> Problem:
     original = problem.derive()
     if isinstance(original.result, frozenset):  # a choice: another option instead of the key
-        other = next(o for o in problem.answer.options if o not in original.result)
-        wrong_key = Derivation(frozenset({other}), original.steps, original.symbols)
+        others = [o for o in problem.answer.options if o not in original.result]
+        # another option; or, where the key is every option, one of them left out
+        wrong = frozenset({others[0]}) if others else frozenset(sorted(original.result)[1:])
+        wrong_key = Derivation(wrong, original.steps, original.symbols)
         return dataclasses.replace(problem, derive=lambda: wrong_key)
 
     def wrong(v: sp.Basic) -> sp.Basic:

@@ -112,7 +112,9 @@ def test_pdfs_compile_and_carry_every_id_and_record(tmp_path: Path) -> None:
     for problem in registry.problems().values():
         assert problem.id in manual, problem.id
     recorded = [p for p in registry.problems().values() if p.recorded]
-    assert manual.count("Verified against") == len(registry.problems()) - len(recorded)
+    argued = [p for p in registry.problems().values() if p.argument_only]
+    assert manual.count("Verified against") == len(registry.problems()) - len(recorded) - len(argued)
+    assert manual.count("Argument only") == len(argued)
     assert manual.count("Verified by stored results") == len(recorded)
 
 

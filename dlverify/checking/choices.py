@@ -8,6 +8,7 @@ from typing import Any
 
 import sympy as sp
 
+from dlverify.checking.answers import printable
 from dlverify.checking.expressions import typeset_text
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import mutations
@@ -51,7 +52,10 @@ def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     unknown = sorted(chosen - options.keys())
     if unknown:
         listed = ", ".join(repr(o) for o in problem.answer.options)
-        return Verdict(label, "unparsed", f"not an option: {', '.join(map(repr, unknown))}; the options are {listed}")
+        shown = ", ".join(repr(printable(u, 40)) for u in unknown[:5]) + (
+            f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        )
+        return Verdict(label, "unparsed", f"not an option: {shown}; the options are {listed}")
     if len(chosen) > 1 and not problem.answer.multiple:
         return Verdict(label, "incorrect", "choose one option only")
     key = {normalise(k) for k in problem.derive().result}

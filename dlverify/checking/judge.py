@@ -8,12 +8,15 @@ its judge's business (kinds.py has the table); this module only finds the judge.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import random
+from collections.abc import Mapping
 from typing import Any
 
 from dlverify import registry
+from dlverify.checking.answers import printable
 from dlverify.checking.kinds import Ask, Report, answer_kind
 from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
@@ -42,23 +45,64 @@ def judge(problem_id: str, answer: Any, hide_reference: bool = False, report: Re
         if os.environ.get("DLVERIFY_DEBUG"):
             raise
         return Verdict(
-            problem_id, "incorrect", f"the checker failed on this answer ({type(exc).__name__}); please report it"
+            problem_id, "error", f"the checker failed on this answer ({type(exc).__name__}); please report it"
         )
+
+
+MAX_ANSWER_CHARS = 20_000  # all the text of one item's answer (a table's entries together)
+MAX_PARTS = 200  # entries of a table, options of a choice
+NON_TABLE = ("expr", "matrix", "indexed", "shape", "number", "choice", "bigO", "claim")
+
+
+def _size_problem(problem: Problem, answer: Any) -> str | None:
+    """Why an answer is too large to judge (None if it is not): limits before any parsing."""
+    parts = answer.values() if isinstance(answer, Mapping) else answer if isinstance(answer, list) else [answer]
+    parts = list(parts)
+    if len(parts) > MAX_PARTS:
+        return f"{len(parts)} parts; an answer has at most {MAX_PARTS}"
+    total = sum(len(p) for p in parts if isinstance(p, str))
+    total += sum(len(k) for k in answer if isinstance(k, str)) if isinstance(answer, Mapping) else 0
+    total += sum(len(x) for p in parts if isinstance(p, list) for x in p if isinstance(x, str))
+    if total > MAX_ANSWER_CHARS:
+        return f"{total} characters; an answer has at most {MAX_ANSWER_CHARS}"
+    return None
+
+
+def _misplaced_keys(problem: Problem, answer: Any) -> str | None:
+    """A table written where one value is expected: a misspelt 'answer', or keys beside it."""
+    if problem.kind not in NON_TABLE or not isinstance(answer, Mapping):
+        return None
+    keys = sorted(map(str, answer))
+    shown = ", ".join(repr(printable(k, 40)) for k in keys[:5]) + (" …" if len(keys) > 5 else "")
+    if "answer" in answer:
+        return f"unknown key(s) beside answer: {', '.join(repr(printable(k, 40)) for k in keys if k != 'answer')}"
+    close = difflib.get_close_matches("answer", keys, n=1)
+    hint = f"; did you mean answer instead of {close[0]!r}?" if close else "; write answer = '…'"
+    return f"no key 'answer' (found {shown}){hint}"
 
 
 def judge_problem(problem: Problem, answer: Any, hide_reference: bool = False, report: Report | None = None) -> Verdict:
     """The verdict on ``answer`` for a problem description (registered or not)."""
     problem_id = problem.id
     try:
+        too_large = _size_problem(problem, answer)
+        if too_large:
+            return Verdict(problem_id, "unparsed", f"too large to judge: {too_large}")
+        misplaced = _misplaced_keys(problem, answer)
+        if misplaced:
+            return Verdict(problem_id, "unparsed", misplaced)
         kind = answer_kind(problem.kind)
         ask = Ask(problem_id, random.Random(seed_for(problem_id, answer)), hide_reference, report)
         verdict = kind.judge(problem, answer, ask)
-        if verdict.verdict != "unparsed":
-            kind.typeset(problem, answer, verdict)
-        return verdict
-    except Exception as exc:  # a checker bug must still give every item a verdict
+    except Exception as exc:  # a checker bug must still give every item a verdict — never the student's fault
         if os.environ.get("DLVERIFY_DEBUG"):
             raise
         return Verdict(
-            problem_id, "incorrect", f"the checker failed on this answer ({type(exc).__name__}); please report it"
+            problem_id, "error", f"the checker failed on this answer ({type(exc).__name__}); please report it"
         )
+    if verdict.verdict != "unparsed":
+        try:  # typesetting the answer is for the feedback document: it must not change the verdict
+            kind.typeset(problem, answer, verdict)
+        except Exception:
+            verdict.answer_latex = None
+    return verdict

@@ -10,10 +10,12 @@ problem (worker.py), so a replacement costs milliseconds, not a fresh interprete
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing
+import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -37,11 +39,35 @@ def _serve(conn: Any) -> None:
     serve(conn)
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Start a worker without making it re-import the caller's script: multiprocessing runs the main
+    module's top level again in each child unless it is guarded by ``if __name__ == "__main__"``,
+    which a short script or a notebook calling ``check()`` does not have.  The workers need only
+    dlverify, so the main module's path is hidden while they start."""
+    main = sys.modules.get("__main__")
+    saved = {k: getattr(main, k) for k in ("__file__", "__spec__") if main is not None and hasattr(main, k)}
+    with _MAIN_LOCK:
+        try:
+            if "__file__" in saved:
+                del main.__file__
+            if "__spec__" in saved:
+                main.__spec__ = None  # multiprocessing reads it; None means "not a module"
+            yield
+        finally:
+            for k, v in saved.items():
+                setattr(main, k, v)
+
+
 class _Worker:
     def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child,), daemon=True)
-        self.process.start()
+        with _main_not_reimported():
+            self.process.start()
         child.close()
         if not self.conn.poll(STARTUP_TIMEOUT) or self.conn.recv() != "ready":
             self.kill()
@@ -52,6 +78,28 @@ class _Worker:
             self.process.kill()
         self.process.join(5)
         self.conn.close()
+
+
+ANSWER_TYPES = (str, int, float, bool, list, dict)
+
+
+def _answer_problem(answer: Any, depth: int = 0) -> str | None:
+    """Why a value cannot be an answer (None if it can): TOML's values only, so it can be sent."""
+    if not isinstance(answer, ANSWER_TYPES) or depth > 4:
+        return f"an answer is text, a number, a list or a table, not {type(answer).__name__}"
+    children = answer.values() if isinstance(answer, dict) else answer if isinstance(answer, list) else ()
+    keys = [k for k in answer if not isinstance(k, str)] if isinstance(answer, dict) else []
+    if keys:
+        return "a table's keys are text"
+    return next((p for p in (_answer_problem(c, depth + 1) for c in children) if p), None)
+
+
+class Interrupted(Exception):
+    """Ctrl-C during ``map``: the verdicts reached so far, None where an answer was not judged."""
+
+    def __init__(self, verdicts: list[Verdict | None]) -> None:
+        super().__init__(f"interrupted after {sum(v is not None for v in verdicts)} of {len(verdicts)} answers")
+        self.verdicts = verdicts
 
 
 class CheckerPool:
@@ -67,6 +115,9 @@ class CheckerPool:
         self.replaced = 0
 
     def check(self, problem_id: Any, answer: Any, hide_reference: bool = False) -> Verdict:
+        wrong = _answer_problem(answer)
+        if wrong:
+            return Verdict(str(problem_id), "unparsed", wrong)
         with self._available:
             with self._lock:
                 worker = self._idle.pop()
@@ -78,44 +129,60 @@ class CheckerPool:
             return verdict
 
     def map(self, tasks: Iterable[tuple[Any, Any, bool]], progress=None) -> list[Verdict]:
-        """Judge many (id, answer, hide_reference) tasks in parallel, results in order."""
+        """Judge many (id, answer, hide_reference) tasks in parallel, results in order.  On Ctrl-C the
+        answers not started are dropped, the ones running finish (within the time limit), and
+        Interrupted carries what was judged."""
         tasks = list(tasks)
-        with ThreadPoolExecutor(self.size) as ex:
-            futures = [ex.submit(self.check, *t) for t in tasks]
-            results = []
+        ex = ThreadPoolExecutor(self.size)
+        futures = [ex.submit(self.check, *t) for t in tasks]
+        results: list[Verdict] = []
+        try:
             for f in futures:
                 results.append(f.result())
                 if progress is not None:
                     progress()
+        except KeyboardInterrupt:
+            ex.shutdown(wait=True, cancel_futures=True)
+            done = [f.result() if f.done() and not f.cancelled() and f.exception() is None else None for f in futures]
+            raise Interrupted(done) from None
+        ex.shutdown(wait=True)
         return results
 
     def _run(self, worker: _Worker, problem_id: Any, answer: Any, hide: bool) -> tuple[Verdict, _Worker]:
+        """One answer on one worker; a worker that dies is replaced and the answer retried once on a
+        fresh one, so a killed worker costs no mark — only a repeated crash is a verdict (``error``)."""
         label = str(problem_id)
-        try:
-            worker.conn.send((problem_id, answer, hide))
-        except (OSError, ValueError):  # the worker died earlier: replace it and retry once
-            worker = self._replace(worker)
-            worker.conn.send((problem_id, answer, hide))
-        deadline = time.monotonic() + self.timeout
-        partial: Verdict | None = None
-        while True:
-            remaining = deadline - time.monotonic()
+        for attempt in (1, 2):
             try:
-                ready = remaining > 0 and worker.conn.poll(remaining)
-                if ready:
+                worker.conn.send((problem_id, answer, hide))
+            except (OSError, ValueError):  # the worker died earlier: replace it and send again
+                worker = self._replace(worker)
+                worker.conn.send((problem_id, answer, hide))
+            deadline = time.monotonic() + self.timeout
+            partial: Verdict | None = None
+            try:
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not worker.conn.poll(remaining):
+                        break
                     kind, data = worker.conn.recv()
                     verdict = Verdict.from_json(data)
                     if kind == "final":
                         return verdict, worker
                     partial = verdict
+            except (EOFError, OSError):  # the worker crashed (killed, out of memory): a fresh one retries
+                worker = self._replace(worker)
+                if attempt == 1:
                     continue
-            except (EOFError, OSError):  # the worker crashed (out of memory, say)
-                return Verdict(label, "incorrect", "the checker's worker crashed on this answer"), self._replace(worker)
-            worker = self._replace(worker)
+                return Verdict(
+                    label, "error", "the checker's worker crashed twice on this answer; please report it"
+                ), worker
+            worker = self._replace(worker)  # over time: the worker may be stuck in SymPy
             if partial is not None:
                 return partial, worker
             message = f"could not be checked within {self.timeout:g} s (the answer is too expensive to evaluate)"
             return Verdict(label, "incorrect", message), worker
+        raise AssertionError("unreachable")
 
     def _replace(self, worker: _Worker) -> _Worker:
         worker.kill()

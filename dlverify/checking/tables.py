@@ -8,6 +8,7 @@ from typing import Any
 
 import sympy as sp
 
+from dlverify.checking.answers import listing
 from dlverify.checking.expressions import judge_expression, warm_entries
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import scale_mutations
@@ -35,7 +36,7 @@ def judge_table(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     right = sum(v.ok for v in entries.values())
     score = right / len(problem.entries)
     wrong = [f"{k}: {v.verdict} — {v.message}" for k, v in entries.items() if not v.ok]
-    note = f"; ignored unknown entries {', '.join(extra)}" if extra else ""
+    note = f"; ignored unknown entries {listing(extra)}" if extra else ""
     if not wrong:
         return Verdict(problem.id, "correct", f"all {len(entries)} entries correct{note}", score=1.0, entries=entries)
     worst = "unparsed" if all(v.verdict == "unparsed" for v in entries.values() if not v.ok) else "incorrect"

@@ -18,6 +18,7 @@ from typing import Any
 
 import sympy as sp
 
+from dlverify.checking.answers import listing
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.parse import ParseError
 from dlverify.checking.resolve import to_sympy
@@ -225,7 +226,7 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     right = sum(v.ok for v in entries.values()) + int(f_ok)
     total = len(entries) + 1
     wrong = [(k, v) for k, v in entries.items() if not v.ok]
-    note = f"; ignored unknown entries {', '.join(ignored)}" if ignored else ""
+    note = f"; ignored unknown entries {listing(ignored)}" if ignored else ""
     if not wrong and f_ok:
         mode = "tangent" if forward else "adjoint"
         return Verdict(

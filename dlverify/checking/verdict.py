@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-VERDICTS = ("correct", "incorrect", "unparsed", "unknown_id", "unsupported", "missing")
+# "error": the checker itself failed (a bug, a worker that crashed twice) — never the student's mistake
+VERDICTS = ("correct", "incorrect", "unparsed", "unknown_id", "unsupported", "missing", "error")
 
 
 @dataclass

@@ -7,6 +7,7 @@ starts with all of that in memory.
 
 from __future__ import annotations
 
+import sys
 from multiprocessing.connection import Connection
 
 from dlverify import registry
@@ -26,11 +27,49 @@ def _warm() -> None:
             pass
 
 
-_warm()
+def _die_with_parent() -> None:
+    """Linux: be killed when the forkserver (which exits with the main process) ends, instead of
+    judging on, at full CPU, for a process that is gone."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pipe's EOF ends the loop instead
+        pass
+
+
+def _exit_with_the_checker() -> None:
+    """End this worker the moment the process that started it ends (even by SIGKILL), though its
+    main thread may be deep in a SymPy computation: a watcher thread waits on that process."""
+    import multiprocessing
+    import os
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def serve(conn: Connection) -> None:
-    """Answer (id, answer, hide_reference) requests until told to stop."""
+    """Answer (id, answer, hide_reference) requests until told to stop; end silently when the other
+    side has gone (a closed pipe is not an error here)."""
+    _die_with_parent()
+    _exit_with_the_checker()
+    try:
+        _serve(conn)
+    except (BrokenPipeError, EOFError, OSError, KeyboardInterrupt):
+        return
+
+
+def _serve(conn: Connection) -> None:
     conn.send("ready")
     while True:
         try:
@@ -46,3 +85,8 @@ def serve(conn: Connection) -> None:
 
         verdict = judge(problem_id, answer, hide_reference=hide, report=partial)
         conn.send(("final", verdict.to_json()))
+
+
+if "multiprocessing.forkserver" in sys.modules and sys.argv[:1] == ["-c"]:  # imported by the forkserver:
+    _die_with_parent()  # it must not outlive the checker while it preloads (seconds) or idles
+_warm()
