@@ -22,6 +22,13 @@ Case = Mapping[str, Any]
 """One numeric instance: symbol name → float, int (sizes) or list (a sequence u_1..u_T)."""
 
 
+def one_case() -> SearchStrategy[dict[str, Any]]:
+    """The cases of an item with nothing to draw (a fixed example, a seeded experiment): one, empty."""
+    from hypothesis import strategies as st
+
+    return st.just({})
+
+
 @dataclass(frozen=True)
 class Topic:
     """A catalog topic: one module in ``dlverify/problems/`` (or a course's own package) exports

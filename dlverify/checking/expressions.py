@@ -175,7 +175,7 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
 
 
 def _show(value: sp.Basic) -> str:
-    if value.is_Rational and len(str(value)) <= 24:  # exact where it is short, else 12 digits
+    if value.is_Rational and max(abs(value.p), value.q).bit_length() <= 72:  # exact where it is short
         return str(value)
     if value.is_number and value.is_finite:
         return sp.sstr(sp.N(value, 12))

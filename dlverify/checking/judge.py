@@ -94,15 +94,24 @@ def judge_problem(problem: Problem, answer: Any, hide_reference: bool = False, r
         kind = answer_kind(problem.kind)
         ask = Ask(problem_id, random.Random(seed_for(problem_id, answer)), hide_reference, report)
         verdict = kind.judge(problem, answer, ask)
+    except (OverflowError, RecursionError, MemoryError) as exc:  # numbers or nesting beyond any machine
+        message = f"too large to evaluate ({type(exc).__name__}): a number or a nesting too big"
+        return Verdict(problem_id, "unparsed", message)
+    except ValueError as exc:
+        if "digits" not in str(exc):  # else Python's limit on integer conversion: a number too big
+            return _failure(problem_id, exc)
+        return Verdict(problem_id, "unparsed", "too large to evaluate: a number with thousands of digits")
     except Exception as exc:  # a checker bug must still give every item a verdict — never the student's fault
-        if os.environ.get("DLVERIFY_DEBUG"):
-            raise
-        return Verdict(
-            problem_id, "error", f"the checker failed on this answer ({type(exc).__name__}); please report it"
-        )
+        return _failure(problem_id, exc)
     if verdict.verdict != "unparsed":
         try:  # typesetting the answer is for the feedback document: it must not change the verdict
             kind.typeset(problem, answer, verdict)
         except Exception:
             verdict.answer_latex = None
     return verdict
+
+
+def _failure(problem_id: str, exc: Exception) -> Verdict:
+    if os.environ.get("DLVERIFY_DEBUG"):
+        raise exc
+    return Verdict(problem_id, "error", f"the checker failed on this answer ({type(exc).__name__}); please report it")

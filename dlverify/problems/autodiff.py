@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import AnswerSpec, Case, Check, Measurement, Problem, SymbolSpec, Topic
+from dlverify.problem import AnswerSpec, Case, Check, Measurement, Problem, SymbolSpec, Topic, one_case
 
 TOPIC = Topic("autodiff", "Automatic differentiation: forward and reverse traces", order=101)
 DERIVED = lazy("derivations.autodiff")
@@ -156,12 +156,6 @@ def _df_dx2_oracle(case: Case) -> float:
     return NUMERIC.derivatives(NUMERIC.HOMEWORK, (1.0, 1.5, 2.0), 1)["tangent"]
 
 
-def _single_case() -> Any:
-    from hypothesis import strategies as st
-
-    return st.just({})
-
-
 PROBLEMS = (
     _trace(
         "forward",
@@ -183,7 +177,7 @@ PROBLEMS = (
         derive=lambda: DERIVED.df_dx2(),
         oracle=_df_dx2_oracle,
         oracle_name="torch.func.jvp of f written in torch (float64)",
-        cases=_single_case,
+        cases=one_case,
         tolerance=lambda case: 16 * EPS,
         tolerance_note="16·eps relative: a handful of float64 operations",
         answer=AnswerSpec(tolerance=5e-5),

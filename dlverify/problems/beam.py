@@ -7,7 +7,7 @@ import itertools
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import AnswerSpec, Case, Check, Measurement, Problem, Property, SymbolSpec, Topic
+from dlverify.problem import AnswerSpec, Case, Check, Measurement, Problem, Property, SymbolSpec, Topic, one_case
 
 TOPIC = Topic("beam", "Beam search: the beams, the best sequence, the cost", order=115)
 DERIVED = lazy("derivations.beam")
@@ -33,12 +33,6 @@ def _catalog_model() -> Any:
 
 def _text(sequence: tuple[int, ...]) -> str:
     return " ".join(WORDS[v] for v in sequence)
-
-
-def _no_case() -> Any:
-    from hypothesis import strategies as st
-
-    return st.just({})
 
 
 def _tree_cases() -> Any:
@@ -145,7 +139,7 @@ def _choice(*, id: str, title: str, ask: str, derive, oracle, oracle_name: str, 
         tolerance=lambda case: 0.5,
         tolerance_note=EXACT,
         fixed_sizes="the catalog's example",
-        **{"cases": _no_case, **more},
+        **{"cases": one_case, **more},
     )
 
 
@@ -246,7 +240,7 @@ def _bigo(id: str, title: str, ask: str) -> Problem:
         derive=lambda: getattr(DERIVED, id.split(".")[1])(),
         oracle=lambda case: None,
         oracle_name="an instrumented beam search: model operations and sort comparisons counted over grids of T, K, M",
-        cases=_no_case,
+        cases=one_case,
         tolerance=lambda case: SLOPE_TOLERANCE,
         tolerance_note="log-log slopes within 0.15 of the derived cost's own slopes over the same grid",
         fixed_sizes="T, K, M on grids of 4 (the others fixed)",

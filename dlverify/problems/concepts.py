@@ -4,10 +4,9 @@ experiments (numerics.concepts) that decide the ones a measurement can decide.""
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, Topic
+from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, Topic, one_case
 
 TOPIC = Topic("concepts", "Autoencoders: true or false", order=120)
 DERIVED = lazy("derivations.concepts")
@@ -113,12 +112,6 @@ EXPERIMENTS = {
 }
 
 
-def _no_case() -> Any:
-    from hypothesis import strategies as st
-
-    return st.just({})
-
-
 def _item(name: str) -> Problem:
     decides, experiment = EXPERIMENTS.get(name, (lambda case: BOTH, ""))
     return Problem(
@@ -131,7 +124,7 @@ def _item(name: str) -> Problem:
         derive=lambda: DERIVED.statement(name),
         oracle=decides,
         oracle_name=f"experiment: {experiment}" if experiment else "no experiment decides it: the argument alone",
-        cases=_no_case,
+        cases=one_case,
         tolerance=lambda case: 0.5,
         tolerance_note="the key must be what the experiment measured" if experiment else "none: an argument",
         fixed_sizes="seeded experiments (seconds)" if experiment else "-",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import Case, Check, Measurement, Problem, Property, SymbolSpec, Topic
+from dlverify.problem import Case, Check, Measurement, Problem, Property, SymbolSpec, Topic, one_case
 
 TOPIC = Topic("conv", "Convolutions: output shapes and gradient identities", order=80)
 NUMERIC = lazy("numerics.conv")
@@ -131,12 +131,6 @@ def _pooled(case: Case) -> list[Measurement]:
     # PyTorch's conditions: padding at most half the kernel, and at least one output
     derived = length if 2 * P <= K and length >= 1 else None
     return [_shape_measure("max_pool1d(ceil_mode) length", derived, NUMERIC.pool_length(L, K, S, D, P))]
-
-
-def _no_case() -> Any:
-    from hypothesis import strategies as st
-
-    return st.just({})
 
 
 def _seeded_general_cases() -> Any:
@@ -292,7 +286,7 @@ PROBLEMS = (
             filters=1,
             groups=1,
         )[1:],
-        cases=_no_case,
+        cases=one_case,
     ),
     Problem(
         id="conv.out_shape_general",

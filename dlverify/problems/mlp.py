@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec, Topic
+from dlverify.problem import AnswerSpec, Case, Measurement, Problem, Property, SymbolSpec, Topic, one_case
 
 TOPIC = Topic("mlp", "Matrix backprop through a ReLU network", order=102)
 DERIVED = lazy("derivations.mlp")
@@ -141,12 +141,6 @@ def _values_oracle(case: Case) -> dict[str, Any]:
     return out
 
 
-def _no_case() -> Any:
-    from hypothesis import strategies as st
-
-    return st.just({})
-
-
 PROBLEMS = (
     _item("V_5", "∂z/∂V5", "Give ∂z/∂V5."),
     _item("V_4", "∂z/∂V4", "Give ∂z/∂V4 (you may use g_{V_5})."),
@@ -171,7 +165,7 @@ PROBLEMS = (
         derive=_values,
         oracle=_values_oracle,
         oracle_name="torch autograd at the seeded matrices (float64)",
-        cases=_no_case,
+        cases=one_case,
         tolerance=lambda case: 1e-12,
         tolerance_note="1e-12 relative to max(1, the largest entry): float64 against 30-digit arithmetic",
         fixed_sizes="the catalog's seeded 2×50, 5×50, 4×5, 3×4, 2×3",
