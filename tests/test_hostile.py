@@ -197,12 +197,16 @@ def test_ctrl_c_during_a_folder_run_writes_a_partial_summary(tmp_path: Path) -> 
 
 
 def _descendants(pid: int) -> set[int]:
-    rows = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True, check=True).stdout.split("\n")
+    """Every process below ``pid``, from /proc (no ps needed)."""
     children: dict[int, list[int]] = {}
-    for row in rows:
-        if row.strip():
-            child, parent = map(int, row.split())
-            children.setdefault(parent, []).append(child)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # ended meanwhile
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
+            children.setdefault(parent, []).append(int(entry.name))
     found, todo = set(), [pid]
     while todo:
         for child in children.get(todo.pop(), []):
