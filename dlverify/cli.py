@@ -246,6 +246,13 @@ def _cmd_template(args: argparse.Namespace) -> int:
             lines.append(f"# a numeric claim, derived and verified (dlverify verify {p.id}), not answered")
             blocks.append("\n".join(lines) + "\n")
             continue
+        if p.kind == "trace":  # the nodes are the student's own: a first one, the rest as needed
+            lines.append("#   inputs v_{-2} (x1), v_{-1} (x2), v_0 (x3); nodes v_1, v_2, … of your decomposition")
+            lines += [f'["{p.id}"]', "v1 = ' |  | '", "# v2 = …, as many nodes as your decomposition needs"]
+            if "reverse" in p.id:
+                lines += ["v-2 = ''", "v-1 = ''", "v0 = ''"]
+            blocks.append("\n".join(lines) + "\n")
+            continue
         for s in p.symbols:
             spellings = ", ".join(dict.fromkeys((s.name, s.latex, *s.spellings)))
             fixed = f" = {s.value:g}" if s.value is not None else ""
