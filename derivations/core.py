@@ -58,3 +58,14 @@ class Derivation:
         if isinstance(self.result, Mapping):
             return dict(self.result)
         return {"": self.result}
+
+
+def substitute_definitions(expr: sp.Basic, definitions: Mapping[sp.Basic, sp.Basic], rounds: int = 64) -> sp.Basic:
+    """``expr`` with every defined symbol (a graph node, an upstream gradient) replaced by its
+    definition, repeatedly: definitions may refer to other defined symbols."""
+    for _ in range(rounds):
+        new = expr.xreplace(dict(definitions))
+        if new == expr:
+            return expr
+        expr = new
+    raise RecursionError("the definitions refer to each other in a cycle")

@@ -19,7 +19,7 @@ from functools import cache
 
 import sympy as sp
 
-from derivations.core import Derivation, Step
+from derivations.core import Derivation, Step, substitute_definitions
 from derivations.matexpr import Elementwise
 
 N = sp.Symbol("N", integer=True, positive=True)  # samples (columns)
@@ -149,23 +149,13 @@ def backprop(depth: int) -> Backprop:
     return Backprop(local, tuple(steps))
 
 
-def expand(expr: sp.Basic, definitions: dict[sp.Basic, sp.Basic], rounds: int = 64) -> sp.Basic:
-    """Substitute defined symbols until none is left."""
-    for _ in range(rounds):
-        new = expr.xreplace(definitions)
-        if new == expr:
-            return expr
-        expr = new
-    raise RecursionError("definitions refer to each other in a cycle")
-
-
 def _catalog_form(net: Network, target: sp.MatrixSymbol, local: dict) -> sp.MatrixExpr:
     """The local gradient with g_{V_2} and g_{V_1} (not catalog items) written out."""
     keep = {net.g(k) for k in range(3, net.last + 1)}
     inline = {
         s: e for s, e in local.items() if isinstance(s, sp.MatrixSymbol) and s.name.startswith("g_") and s not in keep
     }
-    return expand(local[target], inline)
+    return substitute_definitions(local[target], inline)
 
 
 def gradient(depth: int, target: str) -> Derivation:

@@ -20,6 +20,7 @@ from typing import Any
 import mpmath
 import sympy as sp
 
+from derivations.core import substitute_definitions  # noqa: F401 (the one helper, for the engine and the descriptions)
 from dlverify.problem import Case, Measurement
 
 DIGITS = 50
@@ -175,14 +176,3 @@ def matrix_magnitude(expr: sp.MatrixExpr, point) -> float:
     except (ShapeMismatch, ValueError):
         return 0.0
     return float(np.abs(value).max(initial=0.0)) if np.isfinite(value).all() else 0.0
-
-
-def substitute_definitions(expr: sp.Basic, definitions: Mapping[sp.Basic, sp.Basic], rounds: int = 64) -> sp.Basic:
-    """``expr`` with every defined symbol (a graph node, an upstream gradient) replaced by its
-    definition, repeatedly: definitions may refer to other defined symbols."""
-    for _ in range(rounds):
-        new = expr.xreplace(dict(definitions))
-        if new == expr:
-            return expr
-        expr = new
-    raise RecursionError("the definitions refer to each other in a cycle")

@@ -19,9 +19,15 @@ DTYPE = torch.float64
 Tree = tuple
 
 UNARY = {
-    "neg": torch.neg, "exp": torch.exp, "log": torch.log, "sin": torch.sin, "cos": torch.cos,
-    "tanh": torch.tanh, "sigmoid": torch.sigmoid, "sqrt": torch.sqrt,
-}  # fmt: skip
+    "neg": torch.neg,
+    "exp": torch.exp,
+    "log": torch.log,
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "sqrt": torch.sqrt,
+}
 BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}
 
 # The homework's f(x1, x2, x3) = (x1 x2 sin x3 + e^{x1 x2}) / x3, written here by hand.
@@ -62,8 +68,12 @@ def _node_value(op: str, args: list[torch.Tensor], const: float | None) -> torch
     if op in UNARY:
         return UNARY[op](args[0])
     c = torch.tensor(const, dtype=DTYPE)
-    return {"scale": lambda: c * args[0], "shift": lambda: c + args[0], "rdiv": lambda: c / args[0],
-            "pow": lambda: args[0] ** c}[op]()  # fmt: skip
+    return {
+        "scale": lambda: c * args[0],
+        "shift": lambda: c + args[0],
+        "rdiv": lambda: c / args[0],
+        "pow": lambda: args[0] ** c,
+    }[op]()
 
 
 def _run(nodes: Sequence[tuple[str, tuple[int, ...], float | None]], x: Sequence[torch.Tensor]) -> list[torch.Tensor]:

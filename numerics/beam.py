@@ -133,9 +133,7 @@ def counted_search(vocabulary: int, length: int, width: int, cached: bool, seed:
                     state = step(state, token)
             logp = scores(state)
             candidates += [((*sequence, v), score + float(logp[v]), state) for v in range(vocabulary)]
-        ranked = sorted(
-            ((c[0], c[1]) for c in candidates), key=functools.cmp_to_key(compare)
-        )[:width]  # fmt: skip
+        ranked = sorted(((c[0], c[1]) for c in candidates), key=functools.cmp_to_key(compare))[:width]
         states = {c[0]: c[2] for c in candidates}
         beams = []
         for sequence, score in ranked:

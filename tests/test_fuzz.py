@@ -19,10 +19,50 @@ from dlverify.checking.verdict import VERDICTS
 IDS = list(registry.problems())
 # no powers: a power tower is the pool's business (its hard time limit), not an in-process fuzz's
 TOKENS = st.sampled_from(
-    ["w", "u_1", "x", "T", "t", "V_3", "W_2^T", "g_{V_5}", "v_1", "1", "0.5", "+", "-", "*", "/", "(", ")", "[", "]",
-     "{", "}", "|", r"\odot", r"\sigma", r"\sin", r"\frac{1}{2}", r"\mathbb{1}[V_3 > 0]", r"\sum_{t=1}^{T}", ",",
-     "'", "neural", "network", "true", "O(T K M)", "1x5x3", r"\log", "e", r"\sqrt{2}", "\x7f", "\u202e", "é"]
-)  # fmt: skip
+    [
+        "w",
+        "u_1",
+        "x",
+        "T",
+        "t",
+        "V_3",
+        "W_2^T",
+        "g_{V_5}",
+        "v_1",
+        "1",
+        "0.5",
+        "+",
+        "-",
+        "*",
+        "/",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "|",
+        r"\odot",
+        r"\sigma",
+        r"\sin",
+        r"\frac{1}{2}",
+        r"\mathbb{1}[V_3 > 0]",
+        r"\sum_{t=1}^{T}",
+        ",",
+        "'",
+        "neural",
+        "network",
+        "true",
+        "O(T K M)",
+        "1x5x3",
+        r"\log",
+        "e",
+        r"\sqrt{2}",
+        "\x7f",
+        "\u202e",
+        "é",
+    ]
+)
 SOUP = st.lists(TOKENS, max_size=25).map(" ".join)
 
 

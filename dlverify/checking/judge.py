@@ -54,7 +54,7 @@ MAX_PARTS = 200  # entries of a table, options of a choice
 NON_TABLE = ("expr", "matrix", "indexed", "shape", "number", "choice", "bigO", "claim")
 
 
-def _size_problem(problem: Problem, answer: Any) -> str | None:
+def _size_problem(answer: Any) -> str | None:
     """Why an answer is too large to judge (None if it is not): limits before any parsing."""
     parts = answer.values() if isinstance(answer, Mapping) else answer if isinstance(answer, list) else [answer]
     parts = list(parts)
@@ -85,7 +85,7 @@ def judge_problem(problem: Problem, answer: Any, hide_reference: bool = False, r
     """The verdict on ``answer`` for a problem description (registered or not)."""
     problem_id = problem.id
     try:
-        too_large = _size_problem(problem, answer)
+        too_large = _size_problem(answer)
         if too_large:
             return Verdict(problem_id, "unparsed", f"too large to judge: {too_large}")
         misplaced = _misplaced_keys(problem, answer)

@@ -51,10 +51,6 @@ class Ask:
     hide: bool = False
     report: Report | None = None
 
-    def fork(self, label: str | None = None) -> Ask:
-        """The same question with a fresh random stream (for an entry, or a diagnosis)."""
-        return Ask(label or self.label, random.Random(self.rng.random()), self.hide, self.report)
-
 
 def _nothing(*_: Any) -> None:
     return None

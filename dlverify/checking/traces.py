@@ -18,6 +18,8 @@ from typing import Any
 
 import sympy as sp
 
+from derivations.autodiff import node_symbol
+from derivations.core import substitute_definitions
 from dlverify.checking.answers import listing
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.parse import ParseError
@@ -35,10 +37,6 @@ def node_index(key: str) -> int | None:
     """v3, v_3, v_{3} → 3; v-2, v_{-2}, v_{−2} → −2."""
     m = _KEY.match(str(key))
     return int(m.group(1).replace("−", "-")) if m else None
-
-
-def _symbol(index: int) -> sp.Symbol:
-    return sp.Symbol(f"v_{{{index}}}" if index < 1 else f"v_{index}", real=True)
 
 
 def _atom(e: sp.Basic) -> bool:
@@ -161,9 +159,10 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
             entries[labels[i]] = Verdict(label, "unparsed", "the definition is missing")
             continue
         later = sorted(
-            j for j in (node_index(s.name) for s in row.definition.free_symbols if isinstance(s, sp.Symbol))
+            j
+            for j in (node_index(s.name) for s in row.definition.free_symbols if isinstance(s, sp.Symbol))
             if j is None or j >= i or j < first
-        )  # fmt: skip
+        )
         if later:
             entries[labels[i]] = Verdict(label, "incorrect", f"v{i} uses v{later[0]}, which is not an earlier node")
             continue
@@ -181,10 +180,10 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         first + k: sp.Integer(int(forward and k == int(given["direction"]))) for k in range(len(point))
     }
     for i in sorted(usable):
-        at = {_symbol(j): values[j] for j in values}
+        at = {node_symbol(j): values[j] for j in values}
         values[i] = usable[i].xreplace(at)
         tangents[i] = sum(
-            (sp.diff(usable[i], _symbol(j)).xreplace(at) * tangents[j] for j in _uses(usable[i])), sp.Integer(0)
+            (sp.diff(usable[i], node_symbol(j)).xreplace(at) * tangents[j] for j in _uses(usable[i])), sp.Integer(0)
         )
     last = max(nodes)
     adjoints, contributions = _adjoints(usable, values, last, first)
@@ -196,7 +195,8 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         stated_value, stated_third = row.numbers
         want_value = sp.N(values[i], DIGITS)
         if stated_value is not None and not abs(stated_value - want_value) <= tol:
-            message = f"wrong value: {_show(stated_value)}, but {_what(i, row)} gives {_show(want_value)}"
+            source = "the input" if i < 1 else "its definition"
+            message = f"wrong value: {_show(stated_value)}, but {source} gives {_show(want_value)}"
             entries[label_key] = Verdict(
                 label,
                 "incorrect",
@@ -260,12 +260,12 @@ def _adjoints(usable: dict[int, sp.Basic], values: dict[int, sp.Basic], last: in
     """v̄_last = 1; v̄_j = Σ over consumers c of v̄_c ∂v_c/∂v_j. Also each consumer's contribution."""
     adjoints: dict[int, sp.Basic] = {last: sp.Integer(1)}
     contributions: dict[int, dict[int, sp.Basic]] = {}
-    at = {_symbol(j): values[j] for j in values}
+    at = {node_symbol(j): values[j] for j in values}
     for j in range(last - 1, first - 1, -1):
         parts = {}
         for c, definition in usable.items():
             if c > j and c in adjoints and j in _uses(definition):
-                parts[c] = adjoints[c] * sp.diff(definition, _symbol(j)).xreplace(at)
+                parts[c] = adjoints[c] * sp.diff(definition, node_symbol(j)).xreplace(at)
         contributions[j] = parts
         adjoints[j] = sum(parts.values(), sp.Integer(0))
     return adjoints, contributions
@@ -286,12 +286,9 @@ def _missed_consumer(stated: sp.Basic, index: int, contributions: dict, tol: flo
 def _is_f(usable: dict, last: int, f: sp.Basic, first: int, count: int, rng: random.Random) -> tuple[bool, str]:
     if last not in usable:
         return False, f"the last node v{last} has no valid definition, so it cannot be checked to be f"
-    expr = _symbol(last)
-    definitions = {_symbol(i): d for i, d in usable.items()}
-    for _ in range(len(usable) + 1):
-        expr = expr.xreplace(definitions)
+    expr = substitute_definitions(node_symbol(last), {node_symbol(i): d for i, d in usable.items()})
     for _ in range(POINTS):
-        at = {_symbol(first + k): sp.Rational(rng.randint(5, 30), 10) for k in range(count)}
+        at = {node_symbol(first + k): sp.Rational(rng.randint(5, 30), 10) for k in range(count)}
         mine, theirs = sp.N(expr.xreplace(at), DIGITS), sp.N(f.xreplace(at), DIGITS)
         if not (mine.is_finite and theirs.is_finite):
             continue
@@ -299,10 +296,6 @@ def _is_f(usable: dict, last: int, f: sp.Basic, first: int, count: int, rng: ran
             where = ", ".join(f"{s} = {v}" for s, v in at.items())
             return False, f"the last node v{last} is not f: at {where} it is {_show(mine)} but f is {_show(theirs)}"
     return True, ""
-
-
-def _what(index: int, row: _Row) -> str:
-    return "the input" if index < 1 else "its definition"
 
 
 def _show(value: sp.Basic) -> str:

@@ -28,34 +28,35 @@ BOTH = frozenset({"true", "false"})
 
 
 @cache
-def _low_variance() -> dict[str, float]:
-    return NUMERIC.low_variance_label(0)
+def _measured(experiment: str) -> dict[str, float]:
+    """Each seeded experiment runs once: its decision (the oracle) and its numbers (the property) share it."""
+    return getattr(NUMERIC, experiment)(0)
 
 
 def _decides_b(case: Case) -> frozenset[str]:
-    r = _low_variance()  # A reconstructs better yet classifies worse: "always" is false
+    r = _measured("low_variance_label")  # A reconstructs better yet classifies worse: "always" is false
     return frozenset({"false"}) if r["A loss"] < r["B loss"] and r["A accuracy"] < r["B accuracy"] - 0.1 else BOTH
 
 
 def _decides_d(case: Case) -> frozenset[str]:
-    r = _low_variance()  # a representation worse than raw inputs exists: "can" is true
+    r = _measured("low_variance_label")  # a representation worse than raw inputs exists: "can" is true
     return frozenset({"true"}) if r["A accuracy"] < r["raw accuracy"] - 0.1 else BOTH
 
 
 def _decides_f(case: Case) -> frozenset[str]:
-    r = NUMERIC.few_labels(0)
+    r = _measured("few_labels")
     gain_few = r["10 labels: codes"] - r["10 labels: raw"]
     gain_many = r["1000 labels: codes"] - r["1000 labels: raw"]
     return frozenset({"true"}) if gain_few > gain_many + 0.05 else BOTH
 
 
 def _decides_i(case: Case) -> frozenset[str]:
-    r = NUMERIC.denoising(0)  # clean inputs downstream do at least as well: "must" is false
+    r = _measured("denoising")  # clean inputs downstream do at least as well: "must" is false
     return frozenset({"false"}) if r["clean accuracy"] >= r["noisy accuracy"] else BOTH
 
 
 def _decides_j(case: Case) -> frozenset[str]:
-    r = NUMERIC.overcomplete(0)  # more code units than inputs, and it reconstructs: "always lower" is false
+    r = _measured("overcomplete")  # more code units than inputs, and it reconstructs: "always lower" is false
     return frozenset({"false"}) if r["code units"] > r["inputs"] and r["loss"] < 1e-6 * r["variance"] else BOTH
 
 
@@ -65,7 +66,7 @@ def _numbers(name: str):
 
     def measure(case: Case) -> list[Measurement]:
         if name in ("ae_b", "ae_d"):
-            r = _low_variance()
+            r = _measured("low_variance_label")
             label = (
                 f"raw inputs: accuracy {r['raw accuracy']:.3f}; autoencoder A: held-out loss {r['A loss']:.3f}, "
                 f"accuracy {r['A accuracy']:.3f}; B: loss {r['B loss']:.3f}, accuracy {r['B accuracy']:.3f}"
@@ -73,19 +74,19 @@ def _numbers(name: str):
             gap = (r["raw accuracy"] if name == "ae_d" else r["B accuracy"]) - r["A accuracy"]
             return [Measurement(label + f" (gap {gap:.3f} ≥ 0.1)", 0.1 / max(gap, 1e-300), 1.0)]
         if name == "ae_f":
-            r = NUMERIC.few_labels(0)
+            r = _measured("few_labels")
             label = "; ".join(f"{k}: accuracy {v:.3f}" for k, v in r.items())
             gain = (r["10 labels: codes"] - r["10 labels: raw"]) - (r["1000 labels: codes"] - r["1000 labels: raw"])
             return [
                 Measurement(label + f" (the codes' gain shrinks by {gain:.3f} ≥ 0.05)", 0.05 / max(gain, 1e-300), 1.0)
             ]
         if name == "ae_i":
-            r = NUMERIC.denoising(0)
+            r = _measured("denoising")
             label = (
                 f"codes of clean inputs: accuracy {r['clean accuracy']:.3f}; of noisy inputs: {r['noisy accuracy']:.3f}"
             )
             return [Measurement(label, max(0.0, r["noisy accuracy"] - r["clean accuracy"]), 1e-12)]
-        r = NUMERIC.overcomplete(0)
+        r = _measured("overcomplete")
         label = f"{r['code units']} code units for {r['inputs']} inputs: held-out loss {r['loss']:.1e}"
         label += f" (data variance {r['variance']:.2f})"
         return [Measurement(label, r["loss"] / r["variance"], 1e-6)]

@@ -146,25 +146,31 @@ class DerivedOptimizer:
             }
         values = {**self.values, **self.state, "theta": theta, "g_t": grad, "t": t}
         new_theta = _apply(self.entries[self.update_key], values)
+        new_state = {}
+        for prev, (entry, _) in STATES[self.name].items():
+            key = self.buffer_key if entry == "b_t" else entry
+            new_state[prev] = np.broadcast_to(_apply(self.entries[key], values), theta.shape).astype(float)
         if self.centered:
             # d = √(s − ḡ²) + ε: a rounding of s (relative eps) moves d by eps·s/(2√v(√v + ε)), v = s − ḡ²
-            s, gbar = _apply(self.entries["s_t"], values), _apply(self.entries["ḡ_t"], values)
+            s, gbar = new_state["s_prev"], new_state["gbar_prev"]
             v = np.maximum(s - gbar**2, 1e-300)
             amplification = s / (2 * np.sqrt(v) * (np.sqrt(v) + self.values["epsilon"]))
             self.condition = max(self.condition, float(np.max(amplification)))
-        for prev, (entry, _) in STATES[self.name].items():
-            key = self.buffer_key if entry == "b_t" else entry
-            self.state[prev] = np.broadcast_to(_apply(self.entries[key], values), theta.shape).astype(float)
+        self.state = new_state
         return np.broadcast_to(new_theta, theta.shape).astype(float)
 
 
-def _step_error(problem: Problem, case: Case, variant: str = "") -> tuple[float, float]:
-    """The largest difference between the derived step and torch's, relative to the largest step, and
-    the rule's amplification of rounding along the run (its condition)."""
+def _torch_run(problem: Problem, case: Case) -> dict[str, Any]:
+    name = problem.id.split(".")[1]
+    return NUMERIC.record(name, case["hyper"], case["problem"], case["size"], case["steps"], case["seed"])
+
+
+def _step_error(problem: Problem, case: Case, run: dict[str, Any], variant: str = "") -> tuple[float, float]:
+    """The largest difference between the derived step and torch's (in ``run``), relative to the largest
+    step, and the rule's amplification of rounding along the run (its condition)."""
     import numpy as np
 
     name = problem.id.split(".")[1]
-    run = NUMERIC.record(name, case["hyper"], case["problem"], case["size"], case["steps"], case["seed"])
     derived = DerivedOptimizer(name, problem.derive().entries(), case["hyper"], variant)
     worst = 0.0
     largest = float(np.abs(run["after"] - run["before"]).max())
@@ -177,7 +183,7 @@ def _step_error(problem: Problem, case: Case, variant: str = "") -> tuple[float,
 
 def _matches_torch(problem: Problem, case: Case) -> list[Measurement]:
     label = f"{problem.id}: derived steps = torch.optim, {case['steps']} steps on a {case['problem']}"
-    error, condition = _step_error(problem, case)
+    error, condition = _step_error(problem, case, _torch_run(problem, case))
     return [Measurement(label, error, _tolerance(case) * condition)]
 
 
@@ -217,9 +223,10 @@ def _eps_placement(problem: Problem, case: Case) -> list[Measurement]:
     small gradients the difference shows; it is measured, relative to the step)."""
     hyper = {**case["hyper"], "eps": 0.1}
     at = {**case, "hyper": hyper, "problem": "quadratic", "steps": max(case["steps"], 20)}
+    run = _torch_run(problem, at)  # one torch run, compared with both placements
     out = []
     for variant in ("efficient", "ε inside"):
-        difference, _ = _step_error(problem, at, variant)
+        difference, _ = _step_error(problem, at, run, variant)
         label = f"ε placed as in '{variant}' differs from torch: step difference {difference:.2g} ≥ 1e-6"
         out.append(Measurement(label, 1e-6 / max(difference, 1e-300), 1.0))
     return out
