@@ -87,6 +87,9 @@ def test_a_statement_no_experiment_decides_says_so(problem: Problem) -> None:
 
 @pytest.mark.parametrize("problem", PROBLEMS, ids=IDS)
 def test_description_is_complete(problem: Problem) -> None:
+    from dlverify.checking.resolve import table_for
+
+    table_for(problem)  # every spelling of every symbol reads back through the answer parser
     d = problem.derive()
     assert d.steps, "a derivation needs its steps"
     assert problem.id.split(".")[0] == problem.topic

@@ -232,14 +232,14 @@ def _eps_placement(problem: Problem, case: Case) -> list[Measurement]:
     return out
 
 
-THETA = SymbolSpec("theta", r"\theta", "real", "a parameter entry before the step", ("θ",))
+THETA = SymbolSpec("theta", r"\theta", "real", "a parameter entry before the step")
 G = SymbolSpec("g_t", "g_t", "real", "its gradient at step t")
 COMMON = (
     THETA,
     G,
-    SymbolSpec("eta", r"\eta", "real", "the learning rate lr", ("η", "lr"), assumptions=("positive",)),
-    SymbolSpec("epsilon", r"\epsilon", "real", "eps", ("ε", "eps"), assumptions=("positive",)),
-    SymbolSpec("omega", r"\omega", "real", "weight_decay", ("ω",), assumptions=("positive",)),
+    SymbolSpec("eta", r"\eta", "real", "the learning rate lr", ("lr",), assumptions=("positive",)),
+    SymbolSpec("epsilon", r"\epsilon", "real", "eps", ("eps",), assumptions=("positive",)),
+    SymbolSpec("omega", r"\omega", "real", "weight_decay", assumptions=("positive",)),
     SymbolSpec("t", "t", "integer", "the step number", bounds=("1", "50")),
     SymbolSpec("i", "i", "index", "a step of the sum", bounds=("1", "t")),
     SymbolSpec("g", "g", "sequence", "the gradients g_1 … g_t of a run"),
