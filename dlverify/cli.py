@@ -14,16 +14,50 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C during a folder run: a partial summary was written
 
 
+class _Progress:
+    """A progress bar (tqdm) on stderr while long work runs, only when stderr is a terminal: a
+    log file or a pipe gets no bar.  ``step`` takes and ignores what was just finished."""
+
+    def __init__(self, total: int, unit: str) -> None:
+        self.bar = None
+        if sys.stderr.isatty() and total > 1:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="", desc=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def step(self, *_: object) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()  # leave=False: the bar is erased, the cursor back at a line's start
+
+
+def _progress(total: int, unit: str) -> _Progress:
+    return _Progress(total, unit)
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from dlverify import registry
 
-    rows = [(p.id, p.kind, p.title) for p in registry.problems().values() if not args.topic or p.topic in args.topic]
+    rows = (
+        []
+        if args.planned
+        else [(p.id, p.kind, p.title) for p in registry.problems().values() if not args.topic or p.topic in args.topic]
+    )
     if args.planned:
         rows += [
             (pid, kind, "(in the catalog, not derived yet)")
             for pid, (kind, topic) in registry.planned().items()
             if not args.topic or topic in args.topic
         ]
+    if not rows and args.planned:
+        print("every catalog id is derived: nothing is planned" + (" in that topic" if args.topic else ""))
+        return EXIT_OK
     if not rows:
         print(f"no problems for topic {', '.join(args.topic)}", file=sys.stderr)
         return EXIT_USAGE
@@ -62,25 +96,20 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         chosen = list(registry.problems().values())
     else:
         chosen = registry.select(args.names)
-    from dlverify.crosscheck import cross_check
+    from dlverify.crosscheck import cross_check_many
 
-    header = ("id", "oracle", "cases", "sizes", "max rel err", "tolerance", "result")
+    with _progress(len(chosen), "problems") as bar:
+        checks = cross_check_many(chosen, args.examples, bar.step)
+    header = ("id", "oracle", "cases", "sizes drawn", "max rel err", "tolerance", "result")
     rows = []
     failed = 0
-    for problem in chosen:
-        check = cross_check(problem, args.examples)
+    for problem, check in zip(chosen, checks, strict=True):
         failed += not check.passed
-        rows.append(
-            (
-                problem.id,
-                problem.oracle_name,
-                str(check.cases),
-                check.sizes_text(),
-                f"{check.max_error:.2e}",
-                f"{check.max_tolerance:.2e}",
-                "pass" if check.passed else "FAIL",
-            )
-        )
+        error, tolerance = check.error_text()
+        result = "pass" if check.passed else "FAIL"
+        if problem.argument_only and check.passed:
+            result = "argument only"
+        rows.append((problem.id, problem.oracle_name, str(check.cases), check.sizes_text(), error, tolerance, result))
         if not check.passed:
             rows.append(("", f"  {check.failure}; case {check.failing_case}", "", "", "", "", ""))
     widths = [max(len(r[k]) for r in [header, *rows] if not (r[0] == "" and k == 1)) for k in range(len(header))]
@@ -101,40 +130,54 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from dlverify.checking import answers as af
     from dlverify.checking.pool import CheckerPool
 
-    target = Path(args.file)
+    paths = [Path(p) for p in args.files]
     try:
         expect = af.expected_ids(args.expect) if args.expect else None
     except af.AnswerFileError as exc:
         print(f"dlverify: --expect: {af.printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
-    if target.is_dir():
-        if args.report:
-            print("dlverify: --report writes feedback for one file, not a folder", file=sys.stderr)
-            return EXIT_USAGE
-        return _check_folder(target, expect, args)
+    folders = [p for p in paths if p.is_dir()]
+    if folders and len(paths) > 1:
+        print("dlverify: give one folder, or one or more answer files, not both", file=sys.stderr)
+        return EXIT_USAGE
+    if folders or len(paths) > 1:
+        for option in ("report", "gradescope", "json"):
+            if getattr(args, option):
+                print(f"dlverify: --{option} is for one answer file; several get a summary", file=sys.stderr)
+                return EXIT_USAGE
+        if folders:
+            files = sorted(folders[0].glob("*.toml"))
+            if not files:
+                print(f"dlverify: no *.toml files in {af.printable(str(folders[0]))}", file=sys.stderr)
+                return EXIT_USAGE
+            return _check_many(files, folders[0], expect, args)
+        return _check_many(paths, Path(os.path.commonpath([p.resolve().parent for p in paths])), expect, args)
+    target = paths[0]
     try:
         answers = af.read_answers(target)
     except af.AnswerFileError as exc:
         print(f"dlverify: {af.printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     workers = max(1, min(os.cpu_count() or 1, len(answers), 4))
-    with CheckerPool(workers, timeout=args.timeout) as pool:
+    with CheckerPool(workers, timeout=args.timeout, ids=answers) as pool:
         graded = af.grade(answers, pool.map, expect, args.hide_reference)
     # the verdicts first: a file that cannot be written must not hide them
     print(json.dumps(graded.to_json(), indent=2) if args.json else af.text_report(graded), flush=True)
     written = True
     if args.gradescope:
+        out = Path(args.gradescope)
         written &= _write_output(
             "--gradescope",
-            lambda: af.write_atomically(Path(args.gradescope), json.dumps(af.gradescope(graded), indent=2) + "\n"),
+            lambda: af.write_atomically(out, json.dumps(af.gradescope(graded), indent=2) + "\n"),
         )
+        if written:
+            print(f"Gradescope results: {af.printable(str(out))}", file=sys.stderr)
     if args.report:
         from reports.feedback import write_feedback
 
         def feedback() -> None:
-            note = write_feedback(graded, answers, target.name, Path(args.report), args.hide_reference)
-            if note:
-                print(f"note: {note}", file=sys.stderr)
+            path, note = write_feedback(graded, answers, target.name, Path(args.report), args.hide_reference)
+            print(f"feedback: {af.printable(str(path))}" + (f" ({note})" if note else ""), file=sys.stderr)
 
         written &= _write_output("--report", feedback)
     if not written:
@@ -153,43 +196,34 @@ def _write_output(option: str, write) -> bool:
         return False
 
 
-def _check_folder(folder, expect, args: argparse.Namespace) -> int:
+def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
+    """Several answer files (a folder's, or a shell glob's): a score per file, and the summary
+    written beside them (``folder``: the folder given, or the files' common parent)."""
     import json
     import os
 
     from dlverify.checking import answers as af
     from dlverify.checking.pool import CheckerPool, Interrupted
 
-    files = sorted(folder.glob("*.toml"))
-    if not files:
-        print(f"dlverify: no *.toml files in {folder}", file=sys.stderr)
-        return EXIT_USAGE
     loaded: list[tuple[str, dict | str]] = []
     for f in files:
+        name = _name_in(f, folder)
         try:
-            loaded.append((f.name, af.read_answers(f)))
+            loaded.append((name, af.read_answers(f)))
         except af.AnswerFileError as exc:
-            loaded.append((f.name, str(exc)))
+            loaded.append((name, str(exc)))
     tasks = [(pid, value, args.hide_reference) for _, a in loaded if isinstance(a, dict) for pid, value in a.items()]
-    done = [0]
-
-    def progress() -> None:
-        done[0] += 1
-        width = 30
-        filled = width * done[0] // max(1, len(tasks))
-        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done[0]}/{len(tasks)} answers", end="", file=sys.stderr)
-
     interrupted = False
     judged: list = [None] * len(tasks)
     try:
-        with CheckerPool(max(1, min(os.cpu_count() or 1, len(tasks))), timeout=args.timeout) as pool:
-            judged = pool.map(tasks, progress if sys.stderr.isatty() else None)
+        workers = max(1, min(os.cpu_count() or 1, len(tasks)))
+        with CheckerPool(workers, timeout=args.timeout, ids={t[0] for t in tasks if isinstance(t[0], str)}) as pool:
+            with _progress(len(tasks), "answers") as bar:
+                judged = pool.map(tasks, bar.step)
     except Interrupted as stop:  # Ctrl-C: keep what was judged, say what was not
         judged, interrupted = stop.verdicts, True
     except KeyboardInterrupt:  # before any answer was judged (the workers were starting)
         interrupted = True
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
     verdicts = iter(judged)
     rows: list[tuple[str, object]] = []
     for name, a in loaded:
@@ -226,6 +260,15 @@ def _check_folder(folder, expect, args: argparse.Namespace) -> int:
     if not ok:
         return EXIT_USAGE
     return EXIT_USAGE if any(isinstance(g, str) for _, g in rows) else EXIT_OK
+
+
+def _name_in(path, folder) -> str:
+    """A file's name as the summary lists it: relative to the summary's folder (two files of the
+    same name in different folders stay apart)."""
+    try:
+        return str(path.resolve().relative_to(folder.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
@@ -282,7 +325,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from reports.build import build
 
     start = time.perf_counter()
-    built = build(topics, Path(args.out), examples=args.examples, pdf=not args.no_pdf)
+    count = len(registry.select(topics)) if topics else len(registry.problems())
+    with _progress(count, "cross-checks") as bar:
+        built = build(topics, Path(args.out), examples=args.examples, pdf=not args.no_pdf, progress=bar.step)
     for path in built.tex + built.pdf:
         print(path)
     if built.pdf_skipped:
@@ -317,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_list = sub.add_parser("list", help="list the catalog ids with titles and answer kinds")
     p_list.add_argument("--topic", action="append", help="only this topic (repeatable)")
-    p_list.add_argument("--planned", action="store_true", help="also list catalog ids not derived yet")
+    p_list.add_argument("--planned", action="store_true", help="list only the catalog ids not derived yet")
     p_list.set_defaults(func=_cmd_list)
 
     p_show = sub.add_parser("show", help="print a problem's statement, derivation and verified result")
@@ -334,8 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_verify.add_argument("--examples", type=int, default=100, metavar="N", help="random cases per problem")
     p_verify.set_defaults(func=_cmd_verify)
 
-    p_check = sub.add_parser("check", help="check an answer file (or every *.toml in a folder)")
-    p_check.add_argument("file", metavar="FILE|DIR")
+    p_check = sub.add_parser(
+        "check",
+        help="check an answer file; several files, or every *.toml in a folder, get a score each and a summary",
+    )
+    p_check.add_argument("files", nargs="+", metavar="FILE|DIR")
     p_check.add_argument("--json", action="store_true", help="print one JSON object")
     p_check.add_argument("--gradescope", metavar="OUT", help="also write Gradescope's results.json to OUT")
     p_check.add_argument("--expect", metavar="FILE|IDS", help="the assignment's ids: unanswered ones are missing")

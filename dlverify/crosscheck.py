@@ -13,7 +13,7 @@ of order one.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
         # are chosen, the oracle measures the right set itself, and the key must be that set
         consistent = frozenset(observed)
         ok = derivation.result == consistent if problem.answer.multiple else derivation.result <= consistent
-        return [Measurement(f"{problem.id} (key among {sorted(consistent)})", 0.0 if ok else 1.0, 0.5)]
+        return [Measurement.holds(f"{problem.id} (key among {sorted(consistent)})", ok)]
     entries = derivation.entries()
     if problem.axes:
         return [_indexed_agreement(problem, derivation, case, observed, problem.tolerance(case))]
@@ -52,7 +52,7 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
         if isinstance(expr, sp.Tuple):  # a shape: every axis exactly
             axes = tuple(int(scalar_value(a, derivation.symbols, case)) for a in expr)
             got = tuple(int(a) for a in observed[name])
-            out.append(Measurement(f"{label} {got} vs {axes}", 0.0 if got == axes else 1.0, tol))
+            out.append(Measurement.holds(f"{label} {got} vs {axes}", got == axes))
             continue
         exact = scalar_value(expr, derivation.symbols, case)
         magnitude = scalar_value(expr, derivation.symbols, case, absolute=True)
@@ -110,6 +110,7 @@ class CrossCheck:
     recorded: bool = False  # from an experiment's stored results, not run now
     samples_all: list[Measurement] = field(default_factory=list)
     measured: list[Measurement] = field(default_factory=list)  # the last case's measurements
+    exact: bool = True  # every comparison so far was exact (yes/no), none within a tolerance
 
     SAMPLE_AT = (37, 53, 71, 97)  # which cases to keep for a report's table: spread, fixed
 
@@ -129,10 +130,17 @@ class CrossCheck:
             return "not measured: no experiment decides this statement; it rests on the argument in its derivation"
         if not self.passed:
             return f"FAILED against {p.oracle_name}: {self.failure} (case {self.failing_case})"
-        return (
-            f"verified against {p.oracle_name} on {self.cases} random cases ({self.sizes_text()}); "
-            f"max relative error {self.max_error:.2e}, tolerance ≤ {self.max_tolerance:.2e} ({p.tolerance_note})"
-        )
+        head = f"verified against {p.oracle_name} on {self.cases} random cases ({self.sizes_text()})"
+        if self.exact:
+            return f"{head}; exact agreement"
+        error, tolerance = f"{self.max_error:.2e}", f"{self.max_tolerance:.2e}"
+        return f"{head}; max relative error {error}, tolerance ≤ {tolerance} ({p.tolerance_note})"
+
+    def error_text(self) -> tuple[str, str]:
+        """The table's "max rel err" and "tolerance" cells: "exact" for yes/no comparisons."""
+        if self.exact and self.cases:
+            return ("0" if self.max_error == 0 else "1", "exact")
+        return f"{self.max_error:.2e}", f"{self.max_tolerance:.2e}"
 
     def sizes_text(self) -> str:
         if not self.size_ranges:
@@ -150,6 +158,7 @@ class CrossCheck:
             lo, hi = self.size_ranges.get(k, (case[k], case[k]))
             self.size_ranges[k] = (min(lo, case[k]), max(hi, case[k]))
         for m in found:
+            self.exact &= m.exact
             self.max_error = max(self.max_error, m.error)
             self.max_tolerance = max(self.max_tolerance, m.tolerance)
             self.worst_ratio = max(self.worst_ratio, m.error / m.tolerance)
@@ -197,3 +206,51 @@ def cross_check(problem: Problem, examples: int = 100, derandomize: bool = True)
         result.failure = f"{type(exc).__name__}: {exc}"
         result.failing_case = last[0] if last else None
     return result
+
+
+def _check_fields(job: tuple[str, int]) -> tuple[str, dict]:
+    """One cross-check, in a worker process: its fields, without the (unpicklable) problem."""
+    from dlverify import registry
+
+    try:
+        import torch
+
+        torch.set_num_threads(1)  # one process per core already
+    except ImportError:
+        pass
+    pid, examples = job
+    check = cross_check(registry.get(pid), examples)
+    return pid, {k: v for k, v in vars(check).items() if k != "problem"}
+
+
+def cross_check_many(
+    problems: list[Problem], examples: int = 100, progress: Callable[[str], None] | None = None
+) -> list[CrossCheck]:
+    """``cross_check`` of each problem, on every core (fork: the workers share what is already
+    imported).  Each check is derandomized, so the result does not depend on which worker ran it.
+    ``progress`` is called with each id as its check ends.  Problems not in the registry (a
+    perturbed copy in a test) are checked here, in this process."""
+    import multiprocessing
+    import os
+
+    from dlverify import registry
+
+    known = registry.problems()
+    shared = [p for p in problems if known.get(p.id) is p]
+    fields: dict[str, dict] = {}
+    cores = min(os.cpu_count() or 1, len(shared))
+    if cores > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(cores) as pool:
+            for pid, found in pool.imap_unordered(_check_fields, [(p.id, examples) for p in shared], chunksize=1):
+                fields[pid] = found
+                if progress:
+                    progress(pid)
+    out = []
+    for p in problems:
+        if p.id in fields and known.get(p.id) is p:
+            out.append(CrossCheck(p, **fields[p.id]))
+            continue
+        out.append(cross_check(p, examples))
+        if progress:
+            progress(p.id)
+    return out

@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
+from dlverify.notation import plain
 
 MAX_TERMS = 5000
 RTOL = 1e-8
@@ -56,13 +57,13 @@ class MatrixPoint:
         value = sp.sympify(expr).xreplace({k: sp.Float(v, 30) for k, v in self.scalars.items()})
         number = sp.N(value, 30)
         if not number.is_number:
-            raise ShapeMismatch(f"cannot evaluate {sp.sstr(expr)} here")
+            raise ShapeMismatch(f"cannot evaluate {plain(expr)} here")
         return float(number)
 
     def size(self, expr: sp.Basic) -> int:
         value = self.scalar(expr)
         if value != int(value) or value < 0:
-            raise ShapeMismatch(f"size {sp.sstr(expr)} = {value} is not a size")
+            raise ShapeMismatch(f"size {plain(expr)} = {value} is not a size")
         return int(value)
 
     def sequence(self, name: str, k: int, shape: tuple[int, int]) -> np.ndarray:

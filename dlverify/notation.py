@@ -37,7 +37,7 @@ def _signed_terms(printer, expr: sp.MatAdd) -> str:
             body = printer._print(term)
         if isinstance(term, sp.MatAdd):
             body = f"({body})"
-        out.append(("- " if negative else "") + body if k == 0 else (" - " if negative else " + ") + body)
+        out.append(("-" if negative else "") + body if k == 0 else (" - " if negative else " + ") + body)
     return "".join(out)
 
 
@@ -175,13 +175,21 @@ class NotationPlain(StrPrinter):
         a, b = (self._print(x) for x in expr.args)
         return f"delta_{{{a}, {b}}}"
 
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        # W^T as the homework writes it (and the checker reads), not Python's W.T
+        body = self._print(expr.arg)
+        arg = expr.arg
+        simple = isinstance(arg, sp.MatrixSymbol) or not arg.args or type(arg).__name__ == "SequenceElement"
+        return f"{body}^T" if simple else f"({body})^T"
+
 
 def latex(expr: sp.Basic) -> str:
     return NotationLatex().doprint(expr)
 
 
 def plain(expr: sp.Basic) -> str:
-    return NotationPlain().doprint(expr)
+    """One line of text in the answers' plain notation: ``^`` for powers, ``^T`` for transposes."""
+    return NotationPlain().doprint(expr).replace("**", "^")
 
 
 # Characters of the derivation texts and messages, as pdflatex reads them.

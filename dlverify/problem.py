@@ -73,10 +73,16 @@ class Measurement:
     tolerance: float
     reference: float | None = None  # the SymPy result's value, where this compares values
     oracle: float | None = None  # the oracle's value
+    exact: bool = False  # a yes/no comparison (equal shapes, the same beam): error 0 or 1, no tolerance
 
     @property
     def ok(self) -> bool:
         return self.error <= self.tolerance
+
+    @classmethod
+    def holds(cls, check: str, holds: bool) -> Measurement:
+        """An exact comparison: it holds or it does not."""
+        return cls(check, 0.0 if holds else 1.0, 0.5, exact=True)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ are imported when a problem is first derived or checked.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 from functools import cache
 from importlib.metadata import entry_points
 from types import ModuleType
 
+from dlverify import cache as disk_cache
 from dlverify.checking.kinds import KIND_MODULES
 from dlverify.problem import Problem, Topic
 from dlverify.problems import planned as planned_rows
@@ -52,7 +54,10 @@ def _catalog() -> tuple[dict[str, Topic], dict[str, Problem]]:
                 raise ValueError(f"{problem.id}: unknown answer kind {problem.kind!r}")
             if problem.id in found:
                 raise ValueError(f"duplicate problem id {problem.id}")
-            found[problem.id] = problem
+            # derived once per version of the code, then read from disk (dlverify/cache.py)
+            found[problem.id] = dataclasses.replace(
+                problem, derive=disk_cache.cached(problem.id, (module.__name__,), problem.derive)
+            )
     return topics, found
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dlverify import notation, registry
-from dlverify.crosscheck import CrossCheck, cross_check
+from dlverify.crosscheck import CrossCheck, cross_check_many
 from dlverify.problem import Problem
 from reports.figures import FIGURES, Figure
 from reports.latex import document, text
@@ -51,38 +52,21 @@ def _case_text(case: dict[str, Any]) -> str:
     return ", ".join(f"{k} = {_num(case[k])}" for k in sorted(case, key=str.casefold))
 
 
-def _check_fields(job: tuple[str, int]) -> tuple[str, dict]:
-    """One cross-check, in a worker process: its fields, without the (unpicklable) problem."""
-    import torch
-
-    torch.set_num_threads(1)
-    pid, examples = job
-    check = cross_check(registry.get(pid), examples)
-    return pid, {k: v for k, v in vars(check).items() if k != "problem"}
-
-
 def _draw(job: tuple[str, Path]) -> tuple[str, list[Figure]]:
     topic, out = job
     return topic, [make(out) for make in FIGURES[topic]]
 
 
-def _in_parallel(ids: list[str], examples: int, figure_topics: list[str], out: Path):
-    """The cross-checks and the figures on every core (fork: the workers share what is
-    already imported). Each check is derandomized and each figure seeded, so the result
-    does not depend on which worker ran what."""
+def _draw_all(figure_topics: list[str], out: Path) -> dict[str, list[Figure]]:
+    """Every topic's figures, on every core (each figure is seeded: the same files whichever
+    worker drew it)."""
     import multiprocessing
-    import os
 
-    jobs = [(pid, examples) for pid in ids]
-    if (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
-            figures = pool.map_async(_draw, [(t, out) for t in figure_topics], chunksize=1)
-            results = pool.map(_check_fields, jobs, chunksize=1)
-            drawn = dict(figures.get())
-    else:
-        results = [_check_fields(job) for job in jobs]
-        drawn = dict(_draw((t, out)) for t in figure_topics)
-    return {pid: CrossCheck(registry.get(pid), **fields) for pid, fields in results}, drawn
+    jobs = [(t, out) for t in figure_topics]
+    if min(os.cpu_count() or 1, len(jobs)) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(min(os.cpu_count() or 1, len(jobs))) as pool:
+            return dict(pool.map(_draw, jobs, chunksize=1))
+    return dict(_draw(job) for job in jobs)
 
 
 def _recorded_check(problem: Problem) -> CrossCheck:
@@ -116,13 +100,18 @@ def _record(check: CrossCheck) -> str:
     measured = ""
     if check.cases == 1 and check.measured:  # one fixed experiment: what it measured
         measured = r"\\ " + text("Measured: " + "; ".join(m.check for m in check.measured) + ".")
+    if check.exact:
+        agreement = "every comparison exact (yes or no, no tolerance)."
+    else:
+        agreement = (
+            f"max relative error {check.max_error:.2e}, tolerance at most {check.max_tolerance:.2e} "
+            f"({p.tolerance_note})."
+        )
     return (
         r"\textbf{Verified} "
         + text(
             f"against {p.oracle_name} on {check.cases} random case{'s' if check.cases != 1 else ''} "
-            f"({check.sizes_text()}); "
-            f"max relative error {check.max_error:.2e}, tolerance at most {check.max_tolerance:.2e} "
-            f"({p.tolerance_note})."
+            f"({check.sizes_text()}); {agreement}"
         )
         + measured
         + r"\\ \small Reproduce: \texttt{"
@@ -198,8 +187,15 @@ def topic_body(topic: str, checks: list[CrossCheck], figures: list[Figure]) -> s
     return "\n\n".join(out)
 
 
-def build(topics: list[str] | None, out: Path, examples: int = 100, pdf: bool = True) -> Built:
-    """Write the reports into ``out``; compile them when a TeX toolchain is installed."""
+def build(
+    topics: list[str] | None,
+    out: Path,
+    examples: int = 100,
+    pdf: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Built:
+    """Write the reports into ``out``; compile them when a TeX toolchain is installed.
+    ``progress`` is called with each item's id as its cross-check ends."""
     import torch
 
     torch.set_num_threads(1)  # fixed thread count: the same floating-point sums every build
@@ -207,8 +203,9 @@ def build(topics: list[str] | None, out: Path, examples: int = 100, pdf: bool = 
     chosen = topics or registry.topics()
     built = Built()
     bodies = []
-    live = [p.id for t in chosen for p in registry.select([t]) if not p.recorded]
-    done, drawn = _in_parallel(live, examples, [t for t in chosen if t in FIGURES], out)
+    live = [p for t in chosen for p in registry.select([t]) if not p.recorded]
+    done = {c.problem.id: c for c in cross_check_many(live, examples, progress)}
+    drawn = _draw_all([t for t in chosen if t in FIGURES], out)
     for topic in chosen:
         problems = registry.select([topic])
         checks = [_recorded_check(p) if p.recorded else done[p.id] for p in problems]

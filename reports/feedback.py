@@ -80,18 +80,21 @@ def feedback_tex(graded: Graded, answers: dict[str, Any], source: str, hide: boo
     return document("dlverify feedback", "\n\n".join(body))
 
 
-def write_feedback(graded: Graded, answers: dict[str, Any], source: str, out: Path, hide: bool) -> str | None:
-    """Write ``out`` (.tex, or .pdf compiled from it); returns a note when the PDF is skipped."""
+def write_feedback(
+    graded: Graded, answers: dict[str, Any], source: str, out: Path, hide: bool
+) -> tuple[Path, str | None]:
+    """Write ``out`` (.tex, or .pdf compiled from it): the path written, and a note when the PDF
+    was skipped."""
     tex = feedback_tex(graded, answers, source, hide)
     if out.suffix != ".pdf":
         out.write_text(tex, encoding="utf-8")
-        return None
+        return out, None
     if not latexmk_available():
         fallback = out.with_suffix(".tex")
         fallback.write_text(tex, encoding="utf-8")
-        return f"no TeX toolchain installed: wrote {fallback} and skipped the PDF"
+        return fallback, "no TeX toolchain installed: skipped the PDF"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "feedback.tex"
         path.write_text(tex, encoding="utf-8")
         shutil.copyfile(compile_pdf(path), out)
-    return None
+    return out, None

@@ -25,6 +25,7 @@ from dlverify.checking.resolve import AnswerRefused, read_answer, table_for
 from dlverify.checking.verdict import Verdict
 from dlverify.evaluation import substitute_definitions
 from dlverify.matrix_eval import MatrixPoint, ShapeMismatch, close, matrix_value, number_text
+from dlverify.notation import plain
 from dlverify.problem import Problem
 
 POINTS = 10
@@ -133,7 +134,7 @@ def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
                 f" but the reference has {want[i, j]:.6g}"
             )
         if not hide:
-            msg += f" (reference: {sp.sstr(written)})"
+            msg += f" (reference: {plain(written)})"
         diagnosis = _diagnose(problem, student, written, rng, hide)
         if diagnosis:
             msg += f"; looks like {diagnosis}"
@@ -176,14 +177,15 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ..
             out.append(
                 Mutation(
                     replace_at(reference, path, node.arg),
-                    f"{sp.sstr(node.arg)} appears without its transpose",
+                    "{} appears without its transpose",
                     "a transpose is missing",
+                    parts=(node.arg,),
                 )
             )
         elif isinstance(node, (sp.MatrixSymbol, SequenceElement)):
             out.append(
                 Mutation(
-                    replace_at(reference, path, node.T), f"{sp.sstr(node)} appears transposed", "a transpose is extra"
+                    replace_at(reference, path, node.T), "{} appears transposed", "a transpose is extra", parts=(node,)
                 )
             )
         if isinstance(node, sp.MatMul):
@@ -191,9 +193,18 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ..
             for a, b in zip(mats, mats[1:], strict=False):
                 args = list(node.args)
                 args[a], args[b] = args[b], args[a]
-                desc = f"the product {sp.sstr(node.args[a])}·{sp.sstr(node.args[b])} is commuted"
+                desc = "the product {}·{} is commuted"
+                parts = (
+                    node.args[a],
+                    node.args[b],
+                )
                 out.append(
-                    Mutation(replace_at(reference, path, sp.MatMul(*args)), desc, "a product is in the wrong order")
+                    Mutation(
+                        replace_at(reference, path, sp.MatMul(*args)),
+                        desc,
+                        "a product is in the wrong order",
+                        parts=parts,
+                    )
                 )
         elif isinstance(node, sp.MatAdd):
             for term in node.args:
@@ -201,27 +212,32 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ..
                 new = sp.MatAdd(*rest) if len(rest) > 1 else rest[0]
                 out.append(
                     Mutation(
-                        replace_at(reference, path, new), f"the term {sp.sstr(term)} is missing", "a term is missing"
+                        replace_at(reference, path, new), "the term {} is missing", "a term is missing", parts=(term,)
                     )
                 )
         elif isinstance(node, sp.HadamardProduct):
             for factor in node.args:
                 rest = [f for f in node.args if f is not factor]
                 new = sp.HadamardProduct(*rest) if len(rest) > 1 else rest[0]
-                desc = f"the entrywise factor {sp.sstr(factor)} is missing"
-                out.append(Mutation(replace_at(reference, path, new), desc, "an entrywise factor is missing"))
+                desc = "the entrywise factor {} is missing"
+                parts = (factor,)
+                out.append(
+                    Mutation(replace_at(reference, path, new), desc, "an entrywise factor is missing", parts=parts)
+                )
         elif isinstance(node, sp.MatPow) and (node.exp.is_Integer or not node.exp.is_Rational):
             for shift in (1, -1):
                 new = sp.MatPow(node.base, node.exp + shift)
-                desc = (
-                    f"the power of {sp.sstr(node.base)} is off by one "
-                    f"({sp.sstr(node.exp + shift)} instead of {sp.sstr(node.exp)})"
-                )
-                out.append(Mutation(replace_at(reference, path, new), desc, "a power is off by one"))
+                desc = "the power of {} is off by one ({} instead of {})"
+                parts = (node.base, node.exp + shift, node.exp)
+                out.append(Mutation(replace_at(reference, path, new), desc, "a power is off by one", parts=parts))
         elif isinstance(node, sp.MatPow):  # a root: dropped, or doubled
             for new, what in ((node.base, "is missing"), (sp.MatPow(node.base, 2 * node.exp), "is doubled")):
-                desc = f"the power {sp.sstr(node.exp)} of {sp.sstr(node.base)} {what}"
-                out.append(Mutation(replace_at(reference, path, new), desc, "a power is wrong"))
+                desc = f"the power {{}} of {{}} {what}"
+                parts = (
+                    node.exp,
+                    node.base,
+                )
+                out.append(Mutation(replace_at(reference, path, new), desc, "a power is wrong", parts=parts))
         elif isinstance(node, OrderedProduct):
             var, lo, hi = node.limits
             reversed_body = node.body.xreplace({var: lo + hi - var})
@@ -236,8 +252,12 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ..
                 out.append(
                     Mutation(
                         replace_at(reference, path, OrderedProduct(node.body, (var, new_lo, new_hi))),
-                        f"the product runs from {var} = {sp.sstr(new_lo)} to {sp.sstr(new_hi)}",
+                        f"the product runs from {var} = {{}} to {{}}",
                         "a bound of the product is off by one",
+                        parts=(
+                            new_lo,
+                            new_hi,
+                        ),
                     )
                 )
         elif isinstance(node, SequenceElement):
@@ -246,8 +266,12 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ..
                 out.append(
                     Mutation(
                         replace_at(reference, path, moved),
-                        f"{sp.sstr(moved)} appears instead of {sp.sstr(node)}",
+                        "{} appears instead of {}",
                         "an index is off by one",
+                        parts=(
+                            moved,
+                            node,
+                        ),
                     )
                 )
         elif isinstance(node, Elementwise) and node.name in ("sigma", "sigma'", "tanh", "tanh'"):

@@ -17,9 +17,20 @@ import sympy as sp
 
 @dataclass(frozen=True)
 class Mutation:
+    """A wrong version of the reference.  ``template``'s ``{}`` are filled with ``parts``, printed
+    only when the mutation is shown: printing every mutation up front cost a second on a GRU
+    Jacobian, whose SymPy printing asks the assumptions system about each diag(·)."""
+
     expr: sp.Basic
-    detail: str
+    template: str
     hint: str
+    parts: tuple[sp.Basic, ...] = ()
+
+    @property
+    def detail(self) -> str:
+        from dlverify.notation import plain
+
+        return self.template.format(*(plain(p) for p in self.parts))
 
 
 def occurrences(expr: sp.Basic, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], sp.Basic]]:
@@ -62,10 +73,6 @@ def scale_mutations(reference: sp.Basic) -> list[Mutation]:
     ]
 
 
-def _text(e: sp.Basic) -> str:
-    return sp.sstr(e)
-
-
 @lru_cache(maxsize=256)  # the same reference for every answer: build its mutations once
 def mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
     """Plausible wrong versions of ``reference``, most common mistakes first."""
@@ -76,8 +83,9 @@ def mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
                 out.append(
                     Mutation(
                         replace_at(reference, path, node - term),
-                        f"the term {_text(term)} is missing",
+                        "the term {} is missing",
                         "a term is missing",
+                        parts=(term,),
                     )
                 )
         elif isinstance(node, sp.Pow) and (not node.exp.is_Rational or (node.exp.is_Integer and abs(node.exp) > 1)):
@@ -87,8 +95,13 @@ def mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
                 out.append(
                     Mutation(
                         replace_at(reference, path, sp.Pow(base, new)),
-                        f"the exponent of {_text(base)} is off by one ({_text(new)} instead of {_text(exp)})",
+                        "the exponent of {} is off by one ({} instead of {})",
                         "an exponent is off by one",
+                        parts=(
+                            base,
+                            new,
+                            exp,
+                        ),
                     )
                 )
         elif isinstance(node, sp.Mul):
@@ -98,8 +111,9 @@ def mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
                     out.append(
                         Mutation(
                             replace_at(reference, path, node / factor),
-                            f"the factor {_text(factor)} is missing",
+                            "the factor {} is missing",
                             "a factor is missing",
+                            parts=(factor,),
                         )
                     )
         elif isinstance(node, (sp.Sum, sp.Product)):
@@ -115,8 +129,12 @@ def mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
                 out.append(
                     Mutation(
                         replace_at(reference, path, node.func(node.function, (var, new_lo, new_hi), *rest)),
-                        f"the {type(node).__name__.lower()} {what} at {var} = {_text(bound)} instead of {_text(old)}",
+                        f"the {type(node).__name__.lower()} {what} at {var} = {{}} instead of {{}}",
                         "a bound of the sum is off by one",
+                        parts=(
+                            bound,
+                            old,
+                        ),
                     )
                 )
         elif isinstance(node, sp.Indexed):
@@ -125,28 +143,41 @@ def mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
                 out.append(
                     Mutation(
                         replace_at(reference, path, moved),
-                        f"{_text(moved)} appears instead of {_text(node)}",
+                        "{} appears instead of {}",
                         "an index is off by one",
+                        parts=(
+                            moved,
+                            node,
+                        ),
                     )
                 )
     labels = {i.base.label for i in reference.atoms(sp.Indexed)}
     for sym in sorted(reference.free_symbols, key=str):
         if not isinstance(sym, sp.Symbol) or sym in labels or sym.is_integer:
             continue
-        out.append(Mutation(reference * sym, f"it has an extra factor {_text(sym)}", "it has an extra factor"))
-        out.append(Mutation(reference / sym, f"a factor {_text(sym)} is missing", "a factor is missing"))
+        out.append(
+            Mutation(
+                reference * sym,
+                "it has an extra factor {}",
+                "it has an extra factor",
+                parts=(
+                    sym,
+                    sym,
+                ),
+            )
+        )
+        out.append(Mutation(reference / sym, "a factor {} is missing", "a factor is missing"))
     return tuple(unique(out, reference, limit))
 
 
 def unique(found: list[Mutation], reference: sp.Basic, limit: int) -> list[Mutation]:
     """Valid mutations that differ from the reference and from each other, in order."""
-    seen: set[str] = set()
+    seen: set[sp.Basic] = set()  # structural equality and hashing, as srepr would compare but cheaply
     kept = []
     for m in found:
         if m.expr is None:
             continue
-        k = sp.srepr(m.expr)
-        if k not in seen and m.expr != reference:
-            seen.add(k)
+        if m.expr not in seen and m.expr != reference:
+            seen.add(m.expr)
             kept.append(m)
     return kept[:limit]

@@ -3,8 +3,11 @@
 SymPy can hang on hostile input (a power tower, a sum with a billion terms), and
 SIGALRM cannot interrupt it off the main thread.  So each answer goes to a worker
 process; if it has not answered within the limit, the worker is killed and replaced.
-Workers are forked from a forkserver that has already imported SymPy and derived every
-problem (worker.py), so a replacement costs milliseconds, not a fresh interpreter.
+Workers are forked from a forkserver that has already imported SymPy and the checker
+(worker.py), so a replacement costs milliseconds, not a fresh interpreter.  Each worker
+prepares the problems the pool has been asked about before it takes an answer, outside the
+answer's time limit: a fresh worker those named at the start, and any id met later is
+prepared on every worker that has not seen it before its first answer is timed.
 """
 
 from __future__ import annotations
@@ -31,12 +34,11 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
-def _serve(conn: Any) -> None:
-    # Imported in the worker, where the forkserver has preloaded it: importing it here, in the
-    # parent, would derive every problem a second time before the first answer is judged.
+def _serve(conn: Any, ids: tuple[str, ...]) -> None:
+    # Imported in the worker, where the forkserver has preloaded it: the parent needs none of it.
     from dlverify.checking.worker import serve
 
-    serve(conn)
+    serve(conn, ids)
 
 
 _MAIN_LOCK = threading.Lock()
@@ -63,15 +65,31 @@ def _main_not_reimported() -> Iterator[None]:
 
 
 class _Worker:
-    def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
+    def __init__(self, ctx: multiprocessing.context.BaseContext, ids: tuple[str, ...]) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child,), daemon=True)
+        self.process = ctx.Process(target=_serve, args=(child, ids), daemon=True)
+        self.warmed = set(ids)
         with _main_not_reimported():
             self.process.start()
         child.close()
-        if not self.conn.poll(STARTUP_TIMEOUT) or self.conn.recv() != "ready":
+        self._wait_ready("a checker worker did not start")
+
+    def _wait_ready(self, failure: str) -> None:
+        try:
+            ready = self.conn.poll(STARTUP_TIMEOUT) and self.conn.recv() == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
             self.kill()
-            raise RuntimeError("a checker worker did not start")
+            raise RuntimeError(failure)
+
+    def warm(self, problem_id: str) -> None:
+        """Prepare one more problem, untimed by the answer's limit (see the module's docstring)."""
+        if problem_id in self.warmed:
+            return
+        self.conn.send(("warm", (problem_id,)))
+        self._wait_ready(f"a checker worker failed while preparing {problem_id}")
+        self.warmed.add(problem_id)
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -105,10 +123,13 @@ class Interrupted(Exception):
 class CheckerPool:
     """Judge answers under a hard time limit in ``workers`` parallel processes."""
 
-    def __init__(self, workers: int = 1, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, workers: int = 1, timeout: float = DEFAULT_TIMEOUT, ids: Iterable[str] = ()) -> None:
+        """``ids``: the problems the answers will be about, prepared by each worker as it starts
+        (others are prepared when first met)."""
         self.timeout = timeout
         self._ctx = _context()
-        self._idle: list[_Worker] = [_Worker(self._ctx) for _ in range(max(1, workers))]
+        self._ids = dict.fromkeys(str(i) for i in ids)
+        self._idle: list[_Worker] = [_Worker(self._ctx, tuple(self._ids)) for _ in range(max(1, workers))]
         self._lock = threading.Lock()
         self._available = threading.Semaphore(len(self._idle))
         self.size = len(self._idle)
@@ -122,6 +143,10 @@ class CheckerPool:
             with self._lock:
                 worker = self._idle.pop()
             try:
+                if isinstance(problem_id, str) and problem_id not in worker.warmed:
+                    with self._lock:
+                        self._ids[problem_id] = None
+                    worker = self._prepared(worker, problem_id)
                 verdict, worker = self._run(worker, problem_id, answer, hide_reference)
             finally:
                 with self._lock:
@@ -148,16 +173,23 @@ class CheckerPool:
         ex.shutdown(wait=True)
         return results
 
+    def _prepared(self, worker: _Worker, problem_id: str) -> _Worker:
+        try:
+            worker.warm(problem_id)
+        except (RuntimeError, OSError, ValueError):  # it died preparing: a fresh one prepares every id
+            worker = self._replace(worker)
+        return worker
+
     def _run(self, worker: _Worker, problem_id: Any, answer: Any, hide: bool) -> tuple[Verdict, _Worker]:
         """One answer on one worker; a worker that dies is replaced and the answer retried once on a
         fresh one, so a killed worker costs no mark — only a repeated crash is a verdict (``error``)."""
         label = str(problem_id)
         for attempt in (1, 2):
             try:
-                worker.conn.send((problem_id, answer, hide))
+                worker.conn.send(("judge", problem_id, answer, hide))
             except (OSError, ValueError):  # the worker died earlier: replace it and send again
                 worker = self._replace(worker)
-                worker.conn.send((problem_id, answer, hide))
+                worker.conn.send(("judge", problem_id, answer, hide))
             deadline = time.monotonic() + self.timeout
             partial: Verdict | None = None
             try:
@@ -187,7 +219,9 @@ class CheckerPool:
     def _replace(self, worker: _Worker) -> _Worker:
         worker.kill()
         self.replaced += 1
-        return _Worker(self._ctx)
+        with self._lock:
+            ids = tuple(self._ids)
+        return _Worker(self._ctx, ids)
 
     def close(self) -> None:
         with self._lock:

@@ -1,13 +1,16 @@
 """The checker's worker process.
 
-Imported by the forkserver before any worker is forked: importing it loads SymPy and
-derives every problem once, so each worker (and each replacement of a killed one)
-starts with all of that in memory.
+Imported by the forkserver before any worker is forked, so each worker (and each
+replacement of a killed one) starts with SymPy and the checker already imported.  A worker
+then prepares only the problems its pool was asked about, reading their derivations from
+the disk cache (dlverify/cache.py), before it says it is ready: that work is never counted
+against an answer's time limit.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from multiprocessing.connection import Connection
 
 from dlverify import registry
@@ -16,10 +19,14 @@ from dlverify.checking.kinds import answer_kind
 from dlverify.checking.resolve import table_for
 
 
-def _warm() -> None:
-    """Symbol tables, and what each answer kind prepares (the mutations that diagnoses compare
-    with), for every problem."""
-    for problem in registry.problems().values():
+def warm(ids: Iterable[str]) -> None:
+    """The derivation, the symbol table and what the answer kind prepares (the mutations that
+    diagnoses compare with) for each of ``ids``."""
+    known = registry.problems()
+    for problem_id in ids:
+        problem = known.get(problem_id)
+        if problem is None:
+            continue
         try:
             table_for(problem)
             answer_kind(problem.kind).warm(problem)
@@ -58,12 +65,14 @@ def _exit_with_the_checker() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def serve(conn: Connection) -> None:
-    """Answer (id, answer, hide_reference) requests until told to stop; end silently when the other
-    side has gone (a closed pipe is not an error here)."""
+def serve(conn: Connection, ids: tuple[str, ...] = ()) -> None:
+    """Prepare ``ids``, then answer requests until told to stop: ("judge", id, answer,
+    hide_reference), or ("warm", ids) to prepare more problems.  End silently when the other side
+    has gone (a closed pipe is not an error here)."""
     _die_with_parent()
     _exit_with_the_checker()
     try:
+        warm(ids)
         _serve(conn)
     except (BrokenPipeError, EOFError, OSError, KeyboardInterrupt):
         return
@@ -78,7 +87,11 @@ def _serve(conn: Connection) -> None:
             return
         if task is None:
             return
-        problem_id, answer, hide = task
+        if task[0] == "warm":
+            warm(task[1])
+            conn.send("ready")
+            continue
+        _, problem_id, answer, hide = task
 
         def partial(v, conn=conn) -> None:
             conn.send(("partial", v.to_json()))
@@ -88,5 +101,4 @@ def _serve(conn: Connection) -> None:
 
 
 if "multiprocessing.forkserver" in sys.modules and sys.argv[:1] == ["-c"]:  # imported by the forkserver:
-    _die_with_parent()  # it must not outlive the checker while it preloads (seconds) or idles
-_warm()
+    _die_with_parent()  # it must not outlive the checker while it preloads or idles

@@ -59,7 +59,7 @@ def _exhaustive_is_exact(case: Case) -> list[Measurement]:
         beam = NUMERIC.beam_search(model, V, T, V**T)[-1]
         exact = NUMERIC.brute_force(model, V, T)
         same = [s for s, _ in beam] == [s for s, _ in exact]
-        out.append(Measurement(f"{name}, V = {V}, T = {T}, K = V^T: beam = brute force", 0.0 if same else 1.0, 0.5))
+        out.append(Measurement.holds(f"{name}, V = {V}, T = {T}, K = V^T: beam = brute force", same))
     return out
 
 
@@ -72,7 +72,7 @@ def _width_one_is_greedy(case: Case) -> list[Measurement]:
             logp = list(model(greedy))
             greedy = (*greedy, max(range(V), key=lambda v: (logp[v], -v)))
         beam = NUMERIC.beam_search(model, V, T, 1)[-1][0][0]
-        out.append(Measurement(f"{name}: K = 1 is greedy", 0.0 if beam == greedy else 1.0, 0.5))
+        out.append(Measurement.holds(f"{name}: K = 1 is greedy", beam == greedy))
     return out
 
 
@@ -113,7 +113,7 @@ def _witnesses(case: Case) -> list[Measurement]:
     for name, w in WITNESSES.items():
         holds = misses_best(**w) if name == "misses the best" else wider_is_worse(**w)
         label = f"{name}: random tree V = {w['V']}, T = {w['T']}, temperature {w['temperature']}, seed {w['seed']}"
-        out.append(Measurement(label, 0.0 if holds else 1.0, 0.5))
+        out.append(Measurement.holds(label, holds))
     return out
 
 

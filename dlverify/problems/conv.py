@@ -52,7 +52,7 @@ def _derived_length(size, kernel, stride, dilation, pad_l, pad_r) -> int | None:
 
 
 def _shape_measure(label: str, derived, observed) -> Measurement:
-    return Measurement(f"{label}: derived {derived}, PyTorch {observed}", 0.0 if derived == observed else 1.0, 0.5)
+    return Measurement.holds(f"{label}: derived {derived}, PyTorch {observed}", derived == observed)
 
 
 def _general_compare(problem: Problem, case: Case) -> list[Measurement]:

@@ -99,7 +99,7 @@ def _mean_with_scaled_lr(case: Case) -> list[Measurement]:
     ok = num.matches(
         case["X"], case["W_1"], case["W_2"], case["lambda"], wd, STEP_TOL, mean=True, lr=num.LR * case["m"]
     )
-    return [Measurement("mean MSELoss, derived weight_decay, lr·m: the step is −η∇L_λ", 0.0 if ok else 1.0, 0.5)]
+    return [Measurement.holds("mean MSELoss, derived weight_decay, lr·m: the step is −η∇L_λ", ok)]
 
 
 def _weight_decay(mean: bool) -> Problem:
@@ -271,7 +271,7 @@ def _rank_drop(case: Case) -> list[Measurement]:
     singular = np.linalg.svd(fit["W_2"], compute_uv=False)
     rank = int(np.sum(singular > np.sqrt(tol)))
     return [
-        Measurement(f"rank of L-BFGS's optimum at λ' = {lam:.3g}: {rank}, derived {r}", 0.0 if rank == r else 1.0, 0.5),
+        Measurement.holds(f"rank of L-BFGS's optimum at λ' = {lam:.3g}: {rank}, derived {r}", rank == r),
         Measurement(
             "W2W2ᵀ at λ' = derived with k = #{σ_i² > λ'}",
             float(np.abs(fit["W_2"] @ fit["W_2"].T - want @ want.T).max()),
