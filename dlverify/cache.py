@@ -79,12 +79,41 @@ def key(modules: tuple[str, ...]) -> str:
     return h.hexdigest()[:24]
 
 
-def _path(problem_id: str, modules: tuple[str, ...]) -> Path | None:
+@cache
+def record_key(modules: tuple[str, ...]) -> str:
+    """The key of verification records: the derivations' key and every source a cross-check
+    runs (the oracles in ``numerics/``, the package's own modules)."""
+    import numerics
+
+    h = hashlib.sha256(key(modules).encode())
+    package = Path(__file__).parent
+    for path in sorted(Path(numerics.__file__).parent.glob("*.py")) + sorted(package.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in ("torch", "numpy", "scipy", "hypothesis"):
+        try:
+            import importlib.metadata
+
+            h.update(f"{name}={importlib.metadata.version(name)}\0".encode())
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return "records-" + h.hexdigest()[:24]
+
+
+def _file(problem_id: str, folder_name: str) -> Path | None:
     root = folder()
     if root is None:
         return None
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in problem_id)
-    return root / key(modules) / f"{safe}.pickle"
+    return root / folder_name / f"{safe}.pickle"
+
+
+def _path(problem_id: str, modules: tuple[str, ...]) -> Path | None:
+    return _file(problem_id, key(modules)) if folder() is not None else None
+
+
+def record_path(problem_id: str, modules: tuple[str, ...]) -> Path | None:
+    """Where the latest verification record of ``problem_id`` is kept (see crosscheck)."""
+    return _file(problem_id, record_key(modules)) if folder() is not None else None
 
 
 def load(path: Path) -> tuple[bool, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C during a folder run: a partial summary was written
+SHOW_EXAMPLES = 5  # show's live cross-check when no record is kept: a few cases, quickly
 
 
 class _Progress:
@@ -73,11 +74,17 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from dlverify import registry
 
     problem = registry.get(args.id)
-    check = None
-    if args.examples > 0:
-        from dlverify.crosscheck import cross_check
+    check, note = None, ""
+    if args.examples != 0:
+        from dlverify.crosscheck import cross_check, store_check, stored_check
 
-        check = cross_check(problem, args.examples)
+        # this code's latest record (from verify, report or an earlier show) when there is one:
+        # a live cross-check costs torch's import alone more than a second
+        check = None if args.fresh else stored_check(problem, args.examples or 1)
+        note = "this code's latest record; --fresh reruns it" if check is not None else ""
+        if check is None:
+            check = cross_check(problem, args.examples or SHOW_EXAMPLES)
+            store_check(check)
     if args.latex:
         from reports.build import item_section
 
@@ -85,7 +92,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     else:
         from dlverify import render
 
-        print(render.problem_text(problem, check))
+        print(render.problem_text(problem, check, note))
     return EXIT_OK if check is None or check.passed else EXIT_FAIL
 
 
@@ -369,8 +376,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_show.add_argument("id")
     p_show.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     p_show.add_argument(
-        "--examples", type=int, default=20, metavar="N", help="random cases for the cross-check (0: skip it)"
+        "--examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"at least N cross-checked cases (default: the latest record, or {SHOW_EXAMPLES} run now; 0: none)",
     )
+    p_show.add_argument("--fresh", action="store_true", help="run the cross-check now, ignoring records")
     p_show.set_defaults(func=_cmd_show)
 
     p_verify = sub.add_parser("verify", help="cross-check derivations against their numeric oracles")
@@ -412,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "examples", 1) < 0:
+    if (getattr(args, "examples", 1) or 0) < 0:
         print("dlverify: --examples must be at least 0", file=sys.stderr)
         return EXIT_USAGE
     from dlverify.registry import UnknownProblem

@@ -208,6 +208,47 @@ def cross_check(problem: Problem, examples: int = 100, derandomize: bool = True)
     return result
 
 
+def _record_file(problem: Problem):
+    from dlverify import cache, registry
+
+    if registry.problems().get(problem.id) is not problem:  # a perturbed copy: never recorded
+        return None
+    return cache.record_path(problem.id, (registry.source_module(problem.id),))
+
+
+def stored_check(problem: Problem, at_least: int = 1) -> CrossCheck | None:
+    """The latest cross-check of this problem by this very code (see dlverify/cache.py), if it ran
+    at least ``at_least`` cases; None if there is none."""
+    from dlverify import cache
+
+    path = _record_file(problem)
+    found, fields = cache.load(path) if path is not None else (False, None)
+    if not found or not isinstance(fields, dict):
+        return None
+    try:
+        check = CrossCheck(problem, **fields)
+    except TypeError:
+        return None
+    return check if check.cases >= at_least else None
+
+
+def store_check(check: CrossCheck) -> None:
+    """Keep a cross-check for ``stored_check``: a passing record of fewer cases never replaces one
+    of more; a failure always replaces a pass."""
+    from dlverify import cache
+
+    path = _record_file(check.problem)
+    if path is None:
+        return
+    old = stored_check(check.problem)
+    if old is None or check.cases >= old.cases or not check.passed or not old.passed:
+        cache.store(path, _fields(check))
+
+
+def _fields(check: CrossCheck) -> dict:
+    return {k: v for k, v in vars(check).items() if k != "problem"}
+
+
 def _check_fields(job: tuple[str, int]) -> tuple[str, dict]:
     """One cross-check, in a worker process: its fields, without the (unpicklable) problem."""
     from dlverify import registry
@@ -220,7 +261,8 @@ def _check_fields(job: tuple[str, int]) -> tuple[str, dict]:
         pass
     pid, examples = job
     check = cross_check(registry.get(pid), examples)
-    return pid, {k: v for k, v in vars(check).items() if k != "problem"}
+    store_check(check)
+    return pid, _fields(check)
 
 
 def cross_check_many(
@@ -251,6 +293,7 @@ def cross_check_many(
             out.append(CrossCheck(p, **fields[p.id]))
             continue
         out.append(cross_check(p, examples))
+        store_check(out[-1])
         if progress:
             progress(p.id)
     return out

@@ -37,6 +37,15 @@ def _topic_modules() -> list[ModuleType]:
     return [m for m in modules if hasattr(m, "TOPIC") and hasattr(m, "PROBLEMS")]
 
 
+_SOURCE: dict[str, str] = {}  # problem id → the module that describes it
+
+
+def source_module(problem_id: str) -> str:
+    """The name of the module that describes ``problem_id`` (what its cached results depend on)."""
+    _catalog()
+    return _SOURCE[problem_id]
+
+
 @cache
 def _catalog() -> tuple[dict[str, Topic], dict[str, Problem]]:
     modules = sorted(_topic_modules(), key=lambda m: (m.TOPIC.order, m.TOPIC.name))
@@ -54,6 +63,7 @@ def _catalog() -> tuple[dict[str, Topic], dict[str, Problem]]:
                 raise ValueError(f"{problem.id}: unknown answer kind {problem.kind!r}")
             if problem.id in found:
                 raise ValueError(f"duplicate problem id {problem.id}")
+            _SOURCE[problem.id] = module.__name__
             # derived once per version of the code, then read from disk (dlverify/cache.py)
             found[problem.id] = dataclasses.replace(
                 problem, derive=disk_cache.cached(problem.id, (module.__name__,), problem.derive)

@@ -25,7 +25,7 @@ def _equation(lhs: str, rhs: sp.Basic, indent: str = "    ") -> str:
     return "\n".join(indent + line for line in lines)
 
 
-def problem_text(problem: Problem, check: CrossCheck | None = None) -> str:
+def problem_text(problem: Problem, check: CrossCheck | None = None, note: str = "") -> str:
     d = problem.derive()
     out = [f"{problem.id} — {problem.title}  [{problem.kind}]", "", problem.statement, "", "Symbols:"]
     for s in problem.symbols:
@@ -43,5 +43,5 @@ def problem_text(problem: Problem, check: CrossCheck | None = None) -> str:
         label = name or problem.id
         out += [f"  {label} = {lines[0]}"] if len(lines) == 1 else [f"  {label} ="] + [f"    {x}" for x in lines]
     if check is not None:
-        out += ["", "Verification: " + check.summary()]
+        out += ["", "Verification: " + check.summary() + (f" ({note})" if note else "")]
     return "\n".join(out)

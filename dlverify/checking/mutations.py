@@ -26,6 +26,10 @@ class Mutation:
     hint: str
     parts: tuple[sp.Basic, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.template.count("{}") != len(self.parts):
+            raise ValueError(f"mutation text {self.template!r} has {len(self.parts)} parts to fill")
+
     @property
     def detail(self) -> str:
         from dlverify.notation import plain
@@ -155,18 +159,8 @@ def mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
     for sym in sorted(reference.free_symbols, key=str):
         if not isinstance(sym, sp.Symbol) or sym in labels or sym.is_integer:
             continue
-        out.append(
-            Mutation(
-                reference * sym,
-                "it has an extra factor {}",
-                "it has an extra factor",
-                parts=(
-                    sym,
-                    sym,
-                ),
-            )
-        )
-        out.append(Mutation(reference / sym, "a factor {} is missing", "a factor is missing"))
+        out.append(Mutation(reference * sym, "it has an extra factor {}", "it has an extra factor", parts=(sym,)))
+        out.append(Mutation(reference / sym, "a factor {} is missing", "a factor is missing", parts=(sym,)))
     return tuple(unique(out, reference, limit))
 
 
