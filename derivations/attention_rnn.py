@@ -42,6 +42,14 @@ SYMBOLS = {
     "v_1": v_1,
 }
 DEFINITIONS = {"v_1": V[1] * h_prev, "h_t": sp.MatAdd(*(a[i] * V[i] * S[i] for i in range(3)))}
+# The setup's named intermediates q_i[t] = Q_i s_i, k_i[t] = K_i s_i, v_i[t] = V_i s_i, which an
+# answer may use (the catalog's rule for an item that lists no symbols).
+SETUP_SYMBOLS = {
+    f"{name}_{i}": sp.MatrixSymbol(f"{name}_{i}", n, 1) for name in "qkv" for i in range(3) if (name, i) != ("v", 1)
+}
+SETUP = {
+    f"{name}_{i}": M[i] * S[i] for name, M in (("q", Q), ("k", K), ("v", V)) for i in range(3) if (name, i) != ("v", 1)
+}
 
 
 @cache
@@ -114,7 +122,7 @@ def dh_dhprev() -> Derivation:
             lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}",
         ),
     )
-    return Derivation(result, steps, SYMBOLS, DEFINITIONS)
+    return Derivation(result, steps, {**SYMBOLS, **SETUP_SYMBOLS}, DEFINITIONS, setup=SETUP)
 
 
 @cache

@@ -44,6 +44,9 @@ class Derivation:
     alternatives: tuple[sp.Basic, ...] = ()  # other forms also accepted (a looser bigO bound)
     # what the problem fixes and a judge needs beside the result: a trace's function f and point
     given: Mapping[str, sp.Basic] = field(default_factory=dict)
+    # the topic's setup equations (f_t = σ(x_t U^f + …), q_i = Q_i s_i): an answer may write either
+    # side and the checker substitutes them; the result is verified without them
+    setup: Mapping[str, sp.Basic] = field(default_factory=dict)
 
     def _repr_latex_(self) -> str:
         if isinstance(self.result, frozenset):

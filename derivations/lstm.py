@@ -35,6 +35,41 @@ g = _row("g")
 J = sp.MatrixSymbol("J", m, m)
 SYMBOLS = {"m": m, "f_T": f_T, "o_T": o_T, "C_T": C_T, "o_{T-1}": o_prev, "C_{T-1}": C_prev, "g": g, "J": J}
 
+# The setup's own symbols at the item's step, as rows: an answer may expand a gate,
+# diag(σ(x_t U^f + h_{t−1} W^f + b^f)) for diag(f_t).
+x_T, h_Tprev = sp.MatrixSymbol("x_T", 1, n), _row("h_{T-1}")
+ROW_WEIGHTS = {
+    gate: (sp.MatrixSymbol(f"U^{gate}", n, m), sp.MatrixSymbol(f"W^{gate}", m, m), _row(f"b^{gate}")) for gate in "fiog"
+}
+i_T, Ctilde_T = _row("i_T"), _row("Ctilde_T")
+SETUP_SYMBOLS = {
+    "n": n,
+    "x_T": x_T,
+    "h_{T-1}": h_Tprev,
+    "i_T": i_T,
+    "Ctilde_T": Ctilde_T,
+    **{name: obj for U, W, b in ROW_WEIGHTS.values() for name, obj in ((U.name, U), (W.name, W), (b.name, b))},
+}
+
+
+def _row_gate(gate: str, activation: str) -> sp.MatrixExpr:
+    U, W, b = ROW_WEIGHTS[gate]
+    return Elementwise(activation, x_T * U + h_Tprev * W + b)
+
+
+SETUP = {
+    "f_T": _row_gate("f", "sigma"),
+    "i_T": _row_gate("i", "sigma"),
+    "o_T": _row_gate("o", "sigma"),
+    "Ctilde_T": _row_gate("g", "tanh"),
+    "C_T": sp.HadamardProduct(f_T, C_prev) + sp.HadamardProduct(i_T, Ctilde_T),
+}
+
+
+def _with_setup() -> dict[str, sp.Basic]:
+    return {**SYMBOLS, **SETUP_SYMBOLS}
+
+
 # The cell in column form: each row vector v of the homework is vᵀ here.
 x = sp.MatrixSymbol("x", n, 1)
 h_prev = _col("h_prev")
@@ -76,7 +111,7 @@ def dC_dCprev() -> Derivation:
             lhs_latex=r"\frac{\partial C_t}{\partial C_{t-1}}",
         ),
     )
-    return Derivation(result, steps, SYMBOLS)
+    return Derivation(result, steps, _with_setup(), setup=SETUP)
 
 
 def _dh_dC(c: sp.MatrixSymbol, o: sp.MatrixSymbol, trace: Trace) -> sp.MatrixExpr:
@@ -97,7 +132,7 @@ def dh_dC() -> Derivation:
             "so the Jacobian is diagonal:", rhs=result, lhs="∂h_t/∂C_t", lhs_latex=r"\frac{\partial h_t}{\partial C_t}"
         ),
     )
-    return Derivation(result, steps, {k: SYMBOLS[k] for k in ("m", "o_T", "C_T")})
+    return Derivation(result, steps, _with_setup(), setup=SETUP)
 
 
 @cache

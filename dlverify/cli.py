@@ -346,6 +346,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_autograder(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dlverify import registry
+    from dlverify.autograder import write_autograder
+
+    ids = [p.id for p in registry.select(args.ids)]
+    not_answered = [p.id for p in registry.select(args.ids) if p.kind == "claim"]
+    ids = [i for i in ids if i not in not_answered]
+    if not ids:
+        print(
+            "dlverify: none of these ids takes an answer (numeric claims are verified, not answered)", file=sys.stderr
+        )
+        return EXIT_USAGE
+    try:
+        archive = write_autograder(ids, Path(args.out), not args.show_reference, args.timeout)
+    except (OSError, RuntimeError) as exc:
+        print(f"dlverify: autograder: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{len(ids)} ids: {', '.join(ids)}")
+    print(f"wrote {Path(args.out) / 'setup.sh'} and {Path(args.out) / 'run_autograder'}")
+    print(f"upload {archive} to Gradescope (Configure Autograder → Zip file upload)")
+    return EXIT_OK
+
+
 def _timeout(text: str) -> float:
     """--timeout: a number of seconds in (0, 600]; anything else is a usage error (exit 2)."""
     import math
@@ -415,6 +440,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_report.add_argument("--examples", type=int, default=100, metavar="N", help="cross-check cases per item")
     p_report.add_argument("--no-pdf", action="store_true", help="write .tex only")
     p_report.set_defaults(func=_cmd_report)
+
+    p_auto = sub.add_parser("autograder", help="write a Gradescope autograder (setup.sh, run_autograder, zip)")
+    p_auto.add_argument("ids", nargs="+", metavar="ID|TOPIC", help="the assignment's problems")
+    p_auto.add_argument("--out", required=True, metavar="DIR", help="where to write it")
+    p_auto.add_argument(
+        "--show-reference", action="store_true", help="let feedback show the reference answers (hidden by default)"
+    )
+    p_auto.add_argument("--timeout", type=_timeout, default=2.0, metavar="S", help="time limit per answer")
+    p_auto.set_defaults(func=_cmd_autograder)
 
     p_template = sub.add_parser("template", help="print an answer-file skeleton for the given ids")
     p_template.add_argument("ids", nargs="+", metavar="ID")

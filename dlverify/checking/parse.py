@@ -200,6 +200,9 @@ class _ToNodes(Transformer_NonRecursive):
     def pow(self, base, _op, exponent):
         return Node("pow", (base, exponent), _pos(base))
 
+    def pow_sub(self, base, _op, exponent, sub):
+        return Node("pow", (Node("sub", (base, sub), _pos(base)), exponent), _pos(base))
+
     def hadamard_pow(self, base, _op, _had, exponent):
         return Node("hadamard_pow", (base, exponent), _pos(base))
 

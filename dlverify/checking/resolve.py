@@ -170,7 +170,7 @@ def table_for(problem: Problem) -> SymbolTable:
         if spec.bounds:
             lo, hi = (objects[b] if b in objects else sp.Integer(int(b)) if b else None for b in spec.bounds)
             bounds[objects[spec.name]] = (lo, hi)
-    definitions = {objects[n]: v for n, v in derivation.definitions.items()}
+    definitions = {objects[n]: v for n, v in {**derivation.setup, **derivation.definitions}.items()}
     has_matrices = any(isinstance(o, sp.MatrixExpr) for o in objects.values())
     functions = dict(problem.answer.functions)
     return SymbolTable(by_key, bounds, definitions, problem.id, has_matrices, functions)
@@ -439,6 +439,17 @@ class Resolver:
         return -self.expr(node.args[0])
 
     def _div(self, node: Node) -> sp.Basic:
+        top, bottom = node.args
+        if bottom.rule == "partial" and top.rule in ("mul", "hadamard") and top.args[-1].rule == "partial":
+            # a ⊙ ∂ℓ/∂h[t] written inline parses as (a ⊙ ∂ℓ)/∂h[t]: the derivative is the last factor's
+            last = Node("div", (top.args[-1], bottom), top.args[-1].pos)
+            return self.expr(Node(top.rule, (*top.args[:-1], last), top.pos))
+        if top.rule == "partial" and bottom.rule == "partial" and bottom.args[0].rule == "sub":
+            # ∂ℓ/∂h[t], ∂ℓ/∂h_{t-1}: the sequence spelled ∂ℓ/∂h, at that index
+            variable, index = bottom.args[0].args
+            spelled = Node("div", (top, Node("partial", (variable,), bottom.pos)), node.pos)
+            if _lookup(spelled, self.env) is not None:
+                return self._sub(Node("sub", (spelled, index), node.pos))
         num, den = (self.expr(a) for a in node.args)
         if den == 0:
             raise Unreadable("division by zero", node.pos)
@@ -478,21 +489,33 @@ class Resolver:
         raise Unreadable("a prime (') may follow σ, tanh or a matrix (transpose) only", node.pos)
 
     def _pow(self, node: Node) -> sp.Basic:
+        """A power, or a transpose.  On a matrix, ``^T``, ``^{T}``, ``^\\top``, ``^\\intercal`` are
+        transposes even where T is also a symbol (a sequence length): a matrix power by T is
+        written ``^{(T)}``, and ``^{T-t}`` is a power.  On a scalar, ``^T`` is the power."""
         base_node, sup = node.args
         if base_node.rule == "name" and _bare(base_node.args[0]) == "e" and _lookup(base_node, self.env) is None:
             return sp.exp(self.expr(sup))
+        labelled = self._labelled_transpose(base_node, sup)
+        if labelled is not None:
+            return labelled
         base = self.expr(base_node)
-        if isinstance(base, sp.MatrixExpr):
-            mark = key(sup)
-            if mark in TRANSPOSE_MARKS:
-                return base.T
-            if sup.rule == "mul" and key(sup.args[-1]) in TRANSPOSE_MARKS:  # W^{h\top}
-                labelled = _lookup(
-                    Node("pow", (base_node, Node("mul", sup.args[:-1]) if len(sup.args) > 2 else sup.args[0])), self.env
-                )
-                if labelled is not None:
-                    return labelled.T
+        if isinstance(base, sp.MatrixExpr) and sup.rule != "paren" and key(sup) in TRANSPOSE_MARKS:
+            return base.T
         return _pow(base, self.expr(sup), node.pos)
+
+    def _labelled_transpose(self, base_node: Node, sup: Node) -> sp.Basic | None:
+        """``W^{h\\top}``, ``W^{hT}``, ``W^{h T}``: the transpose of the matrix W^h."""
+        if sup.rule == "mul" and len(sup.args) >= 2 and key(sup.args[-1]) in TRANSPOSE_MARKS:
+            label = Node("mul", sup.args[:-1]) if len(sup.args) > 2 else sup.args[0]
+        elif sup.rule == "name" and not sup.args[0].startswith("\\") and len(sup.args[0]) > 1:
+            word = sup.args[0]
+            if not word.endswith("T") or _lookup(sup, self.env) is not None:
+                return None
+            label = Node("name", (word[:-1],), sup.pos)
+        else:
+            return None
+        found = _lookup(Node("pow", (base_node, label)), self.env)
+        return found.T if isinstance(found, sp.MatrixExpr) else None
 
     def _hadamard_pow(self, node: Node) -> sp.Basic:
         return self._hadamard_power(self.expr(node.args[0]), self.expr(node.args[1]), node.pos)

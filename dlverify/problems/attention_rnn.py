@@ -28,6 +28,16 @@ def _vec(name: str, latex: str, meaning: str, *spellings: str) -> SymbolSpec:
     return SymbolSpec(name, latex, "matrix", meaning, spellings, shape=("n", "1"))
 
 
+_S = ("x[t]", "h[t−1]", "h[t−2]")
+# q_i[t], k_i[t], v_i[t] of the setup (v_1 is an item symbol already)
+SETUP_SPECS = tuple(
+    _vec(f"{c}_{i}", f"{c}_{i}[t]", f"{c.upper()}_{i} {_S[i]}", f"{c}_{{{i}}}[t]", f"{c}_{i}")
+    for c in "qkv"
+    for i in range(3)
+    if (c, i) != ("v", 1)
+)
+
+
 WEIGHTS = tuple(_mat(f"{M}_{i}", f"{M}_{i}") for i in range(3) for M in "QKV")
 STATES = (
     _vec("x_t", "x[t]", "the input", "x_{t}"),
@@ -150,7 +160,7 @@ PROBLEMS = (
         title="∂h[t]/∂h[t−1] for k = 2",
         kind="matrix",
         statement=SETUP + " With k = 2, find ∂h[t]/∂h[t−1].",
-        symbols=(N, *WEIGHTS, *STATES, *WEIGHTS_A),
+        symbols=(N, *WEIGHTS, *STATES, *WEIGHTS_A, *SETUP_SPECS),
         derive=lambda: DERIVED.dh_dhprev(),
         oracle=lambda c: NUMERIC.dh_dhprev(
             [c[f"Q_{i}"] for i in range(3)],

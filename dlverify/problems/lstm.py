@@ -36,6 +36,37 @@ C_PREV = _row("C_{T-1}", "cell state at step T−1", "C[T-1]", "C_{t-1}")
 G = SymbolSpec("g", "g", "matrix", "∂L/∂h_T (a row vector)", (r"\frac{\partial L}{\partial h_T}",), shape=("1", "m"))
 J = SymbolSpec("J", "J", "matrix", "dh_T/dh_{T−1}, the whole one-step Jacobian", shape=("m", "m"))
 
+# The setup's symbols, which an item that lists none allows (the catalog's rule): the gates
+# expanded, x_t U^f + h_{t−1} W^f + b^f, and the cell's parts.
+GATES = {"f": "forget gate", "i": "input gate", "o": "output gate", "g": "candidate cell"}
+SETUP_SPECS = (
+    SymbolSpec("n", "n", "integer", "input size", bounds=("1", "4")),
+    SymbolSpec("x_T", "x_T", "matrix", "input at step t (a row)", ("x_t", "x[t]", "x[T]"), shape=("1", "n")),
+    SymbolSpec("h_{T-1}", "h_{T-1}", "matrix", "state at step t−1 (a row)", ("h_{t-1}", "h[t-1]"), shape=("1", "m")),
+    *(
+        SymbolSpec(f"{w}^{k}", f"{w}^{k}", "matrix", f"{what} weights", shape=shape)
+        for k, what in GATES.items()
+        for w, shape in (("U", ("n", "m")), ("W", ("m", "m")))
+    ),
+    *(SymbolSpec(f"b^{k}", f"b^{k}", "matrix", f"{what} bias", shape=("1", "m")) for k, what in GATES.items()),
+    _row("i_T", "input gate at step t", "i_t", "i_{t}"),
+    SymbolSpec(
+        "Ctilde_T",
+        r"\tilde{C}_T",
+        "matrix",
+        "candidate cell at step t",
+        (r"\tilde{C}_t", r"\tilde C_t", r"\tilde{C}_{t}"),
+        shape=("1", "m"),
+    ),
+)
+
+
+def _with_setup(*own: SymbolSpec) -> tuple[SymbolSpec, ...]:
+    """An item's own symbols, then the setup's that it does not list itself."""
+    names = {s.name for s in own}
+    rest = (F_T, O_T, C_T, C_PREV, *SETUP_SPECS)
+    return (*own, *(s for s in rest if s.name not in names))
+
 
 def _cases() -> Any:
     from hypothesis import strategies as st
@@ -92,7 +123,7 @@ PROBLEMS = (
         title="∂C_t/∂C_{t−1} with h_{t−1} held fixed",
         kind="matrix",
         statement=SETUP + " Find ∂C_t/∂C_{t−1} with h_{t−1} held fixed.",
-        symbols=(SIZE, F_T),
+        symbols=_with_setup(SIZE, F_T),
         derive=lambda: DERIVED.dC_dCprev(),
         # the second step of the two: C_T from C_{T−1} with h_{T−1} fixed
         oracle=lambda c: NUMERIC.dC_dCprev(_params(c), c["x"][1], _h_prev(c), c["C_{T-1}"]),
@@ -104,7 +135,7 @@ PROBLEMS = (
         title="∂h_t/∂C_t",
         kind="matrix",
         statement=SETUP + " Find ∂h_t/∂C_t.",
-        symbols=(SIZE, O_T, C_T),
+        symbols=_with_setup(SIZE, O_T, C_T),
         derive=lambda: DERIVED.dh_dC(),
         oracle=lambda c: NUMERIC.dh_dC(_params(c), c["x"][1], _h_prev(c), c["C_{T-1}"]),
         oracle_name="torch.func.jacrev of an explicit LSTM cell (float64)",
