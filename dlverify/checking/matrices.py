@@ -327,6 +327,25 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
 _BOUND = sp.Symbol("_k", integer=True)
 
 
+def _entrywise_normal(e: sp.Basic) -> sp.Basic:
+    """h^{∘2} as h ⊙ h, and a number factor of an entrywise product in front: (−h) ⊙ h as −(h ⊙ h),
+    the forms the answer parser gives, so a printed mutation compares equal to its tree."""
+    if isinstance(e, sp.HadamardPower):
+        if not (e.exp.is_Integer and e.exp > 1):
+            return e
+        factors = [e.base] * int(e.exp)
+    else:
+        factors = list(e.args)
+    coeff, plain_factors = sp.Integer(1), []
+    for a in factors:
+        if isinstance(a, sp.MatMul) and a.args[0].is_number:
+            coeff *= a.args[0]
+            a = sp.MatMul(*a.args[1:]) if len(a.args) > 2 else a.args[1]
+        plain_factors.append(a)
+    product = sp.HadamardProduct(*plain_factors)
+    return product if coeff == 1 else sp.MatMul(coeff, product)
+
+
 @lru_cache(maxsize=4096)
 def _canonical(expr: sp.Basic) -> str:
     """A tree's canonical spelling, to compare a written answer with a mutation structurally
@@ -334,7 +353,7 @@ def _canonical(expr: sp.Basic) -> str:
     renamed = expr.replace(
         lambda e: isinstance(e, (MatrixSum, OrderedProduct)),
         lambda e: e.func(e.body.xreplace({e.limits[0]: _BOUND}), (_BOUND, *e.limits[1:])),
-    )
+    ).replace(lambda e: isinstance(e, (sp.HadamardPower, sp.HadamardProduct)), _entrywise_normal)
     try:
         return sp.srepr(renamed.doit())
     except Exception:
