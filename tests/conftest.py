@@ -6,7 +6,14 @@ Choose with the environment variable DLVERIFY_PROFILE, e.g.
 
 import os
 
-from hypothesis import HealthCheck, settings
+# One thread per test process: the oracles' tensors are small, where torch's thread pool costs
+# more than it gains (48× in benchmarks/lae.py), and parallel test workers would oversubscribe.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+torch.set_num_threads(1)
 
 settings.register_profile(
     "ci",
