@@ -249,5 +249,8 @@ def compile_all(built: Built) -> None:
     if not latexmk_available():
         built.pdf_skipped = "no TeX toolchain (latexmk, pdflatex) installed: wrote .tex only, skipped the PDF step"
         return
-    for tex in built.tex:
-        built.pdf.append(compile_pdf(tex))
+    from concurrent.futures import ThreadPoolExecutor
+
+    # one latexmk per document, side by side: each has its own auxiliary files
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+        built.pdf.extend(pool.map(compile_pdf, built.tex))

@@ -30,10 +30,27 @@ def test_list_planned_marks_underived_ids(planned_row: str, capsys: pytest.Captu
 
 
 def test_show_prints_the_derivation(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["show", "scalar_rnn.dy_dw", "--examples", "5"]) == 0
+    assert main(["show", "scalar_rnn.dy_dw", "--examples", "5", "--fresh"]) == 0
     out = capsys.readouterr().out
     assert "Derivation:" in out and "Differentiate the closed form" in out
     assert "verified against torch autograd" in out and "on 5 random cases" in out
+    assert "latest record" not in out
+
+
+def test_show_reads_the_latest_record_of_this_code(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("DLVERIFY_CACHE", str(tmp_path))
+    assert main(["show", "scalar_rnn.dy_dp"]) == 0  # no record yet: a few cases, run now
+    first = capsys.readouterr().out
+    assert "on 5 random cases" in first and "latest record" not in first
+    assert main(["verify", "scalar_rnn.dy_dp", "--examples", "30"]) == 0
+    capsys.readouterr()
+    assert main(["show", "scalar_rnn.dy_dp"]) == 0  # verify's 30 cases, not rerun
+    second = capsys.readouterr().out
+    assert "on 30 random cases" in second and "latest record" in second
+    assert main(["show", "scalar_rnn.dy_dp", "--examples", "50"]) == 0  # more than recorded: run now
+    assert "on 50 random cases" in capsys.readouterr().out
 
 
 def test_show_latex(capsys: pytest.CaptureFixture[str]) -> None:

@@ -71,7 +71,13 @@ MEASURED = [p for p in PROBLEMS if not p.argument_only]
 def test_a_wrong_reference_is_caught(problem: Problem) -> None:
     # A reference off by one part in a million must fail the cross-check, so the
     # agreement above is evidence and not a test that cannot fail.
-    check = cross_check(_scaled(problem, sp.Rational(1_000_001, 1_000_000)), examples=20)
+    wrong = _scaled(problem, sp.Rational(1_000_001, 1_000_000))
+    if wrong.recorded is not None:
+        # an experiment too long to run twice (training, minutes in the thorough profile): its stored
+        # results, compared as a live run is (the live run is test_reference_equals_oracle's)
+        assert not all(m.ok for m in wrong.recorded(wrong))
+        return
+    check = cross_check(wrong, examples=20)
     assert not check.passed
     assert check.failing_case is not None
 
