@@ -91,6 +91,8 @@ class Property:
 
     name: str
     measure: Callable[[Case], list[Measurement]]
+    # cases the derandomized ci profile draws, where each is costly (a Monte Carlo, a fit); None: all
+    ci_examples: int | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,10 @@ class Problem:
     # For an indexed item: which index symbol runs along each axis of the oracle's tensor
     # (a digit is a fixed index, the filter axis "1" say).
     axes: tuple[str, ...] = ()
+    # Cases the derandomized ci profile draws for the reference-equals-oracle test where each case
+    # is costly (a run of an optimizer, a training); None: the profile's count.  The thorough
+    # profile and `dlverify verify` draw their own counts regardless.
+    ci_examples: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "table" and not self.entries:

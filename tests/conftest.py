@@ -31,7 +31,8 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.load_profile(os.environ.get("DLVERIFY_PROFILE", "ci"))
+PROFILE = os.environ.get("DLVERIFY_PROFILE", "ci")
+settings.load_profile(PROFILE)
 
 
 import pytest  # noqa: E402

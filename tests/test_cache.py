@@ -99,11 +99,12 @@ def test_off_and_unwritable_cost_only_speed(monkeypatch: pytest.MonkeyPatch, tmp
 
 def test_two_processes_building_at_once_leave_a_sound_entry(folder: Path) -> None:
     code = (
-        "from dlverify import registry, notation\n"
-        "print(notation.plain(registry.get('lae.grad_W1').derive().result))\n"
+        "from dlverify import registry, notation\nprint(notation.plain(registry.get('lae.grad_W1').derive().result))\n"
     )
     env = {**os.environ, "DLVERIFY_CACHE": str(folder)}
-    runs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outputs = [r.communicate(timeout=120)[0] for r in runs]
     assert all(r.returncode == 0 for r in runs)
     assert outputs[0] == outputs[1] and "W_2^T" in outputs[0]

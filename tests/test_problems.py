@@ -9,35 +9,51 @@ import dataclasses
 
 import pytest
 import sympy as sp
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derivations.core import Derivation
 from dlverify import registry
 from dlverify.crosscheck import agreement, cross_check
 from dlverify.problem import Problem
+from tests.conftest import PROFILE
 
 PROBLEMS = list(registry.problems().values())
 IDS = [p.id for p in PROBLEMS]
 WITH_PROPERTIES = [(p, prop) for p in PROBLEMS for prop in p.properties]
 
 
+def _examples(declared: int | None) -> settings:
+    """The profile's settings; in the ci profile, a costly item's own smaller count of cases."""
+    if declared is None or PROFILE != "ci":
+        return settings()
+    return settings(max_examples=min(declared, settings().max_examples))
+
+
 @pytest.mark.parametrize("problem", PROBLEMS, ids=IDS)
-@given(data=st.data())
-def test_reference_equals_oracle(problem: Problem, data: st.DataObject) -> None:
-    case = data.draw(problem.cases(), label="case")
-    for m in agreement(problem, case):
-        assert m.ok, f"{m.check}: error {m.error:.3g} > tolerance {m.tolerance:.3g} at {case}"
+def test_reference_equals_oracle(problem: Problem) -> None:
+    @_examples(problem.ci_examples)
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        case = data.draw(problem.cases(), label="case")
+        for m in agreement(problem, case):
+            assert m.ok, f"{m.check}: error {m.error:.3g} > tolerance {m.tolerance:.3g} at {case}"
+
+    run()
 
 
 @pytest.mark.parametrize(
     ("problem", "prop"), WITH_PROPERTIES, ids=[f"{p.id}-{prop.name}" for p, prop in WITH_PROPERTIES]
 )
-@given(data=st.data())
-def test_property(problem: Problem, prop, data: st.DataObject) -> None:
-    case = data.draw(problem.cases(), label="case")
-    for m in prop.measure(case):
-        assert m.ok, f"{m.check}: error {m.error:.3g} > tolerance {m.tolerance:.3g} at {case}"
+def test_property(problem: Problem, prop) -> None:
+    @_examples(prop.ci_examples)
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        case = data.draw(problem.cases(), label="case")
+        for m in prop.measure(case):
+            assert m.ok, f"{m.check}: error {m.error:.3g} > tolerance {m.tolerance:.3g} at {case}"
+
+    run()
 
 
 def _scaled(problem: Problem, factor: sp.Expr) -> Problem:

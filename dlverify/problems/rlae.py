@@ -385,7 +385,7 @@ PROBLEMS = (
             Check("its loss is the derived minimum", _minimum_at_optimum),
         ),
         sizes=("m", "k", "n"),
-        properties=(Property("the rank drop for λ ≥ σ_k²", _rank_drop),),
+        properties=(Property("the rank drop for λ ≥ σ_k²", _rank_drop, 30),),  # an L-BFGS fit per case
     ),
     Problem(
         id="rlae.min_loss",
