@@ -9,6 +9,7 @@ cross-check of matrix-valued derivations.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -52,6 +53,9 @@ class MatrixPoint:
     matrices: dict[sp.Basic, np.ndarray]
     rng: np.random.Generator
     sequences: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    # values of subexpressions outside any sum or product body: an answer and the mutations that
+    # diagnose it share most of their tree, evaluated once per point
+    memo: dict[sp.Basic, Any] = field(default_factory=dict)
 
     def scalar(self, expr: sp.Basic) -> float:
         value = sp.sympify(expr).xreplace({k: sp.Float(v, 30) for k, v in self.scalars.items()})
@@ -107,6 +111,15 @@ def matrix_value(expr: sp.Basic, point: MatrixPoint) -> np.ndarray:
 
 
 def _ev(e: sp.Basic, pt: MatrixPoint, depth: int):
+    if depth:  # inside a body, the bound index changes the value
+        return _compute(e, pt, depth)
+    found = pt.memo.get(e)
+    if found is None:
+        found = pt.memo[e] = _compute(e, pt, depth)
+    return found
+
+
+def _compute(e: sp.Basic, pt: MatrixPoint, depth: int):
     if not isinstance(e, sp.MatrixExpr):
         return pt.scalar(e)
     if isinstance(e, sp.MatrixSymbol):

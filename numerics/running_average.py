@@ -51,10 +51,11 @@ class SigmoidRNN(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         seq = x
         for W_x, W_h in zip(self.input, self.recurrent, strict=True):
-            h = torch.zeros(x.shape[0], W_h.in_features, dtype=DTYPE)
-            states = []
-            for t in range(seq.shape[1]):
-                h = torch.sigmoid(W_h(h) + W_x(seq[:, t]))
+            driven = W_x(seq)  # W^x x_t + b for every t at once: only W^h h_{t−1} is sequential
+            h = torch.sigmoid(driven[:, 0])  # h_0 = 0
+            states = [h]
+            for t in range(1, seq.shape[1]):
+                h = torch.sigmoid(torch.addmm(driven[:, t], h, W_h.weight.T))
                 states.append(h)
             seq = torch.stack(states, dim=1)
         return self.out(seq)

@@ -178,13 +178,13 @@ def test_ctrl_c_during_a_folder_run_writes_a_partial_summary(tmp_path: Path) -> 
     for k in range(30):
         _file(tmp_path, slow, f"s{k:02}.toml")
     process = subprocess.Popen(
-        [sys.executable, "-m", "dlverify.cli", "check", str(tmp_path), "--timeout", "2"],
+        [sys.executable, "-m", "dlverify.cli", "check", str(tmp_path), "--timeout", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
-    time.sleep(8)
+    time.sleep(3)  # the workers start in about a second; 30 answers of 1 s each are far from done
     process.send_signal(signal.SIGINT)
     started = time.monotonic()
     out, err = process.communicate(timeout=60)
@@ -241,5 +241,7 @@ def test_the_workers_end_with_the_checker(tmp_path: Path) -> None:
         helpers = _descendants(process.pid)
     process.kill()
     process.wait()
-    time.sleep(5)
+    gone_by = time.monotonic() + 10
+    while time.monotonic() < gone_by and any(_alive(pid) for pid in helpers):
+        time.sleep(0.1)
     assert helpers and not [pid for pid in helpers if _alive(pid)]

@@ -354,6 +354,12 @@ def _canonical(expr: sp.Basic) -> str:
         lambda e: isinstance(e, (MatrixSum, OrderedProduct)),
         lambda e: e.func(e.body.xreplace({e.limits[0]: _BOUND}), (_BOUND, *e.limits[1:])),
     ).replace(lambda e: isinstance(e, (sp.HadamardPower, sp.HadamardProduct)), _entrywise_normal)
+    # diag(v) as an opaque symbol named by v's own form: SymPy's doit would ask its assumptions
+    # system about every diag factor (a fifth of a second for one GRU Jacobian)
+    renamed = renamed.replace(
+        lambda e: isinstance(e, sp.DiagMatrix),
+        lambda e: sp.MatrixSymbol("diag:" + sp.srepr(e.args[0]), *e.shape),
+    )
     try:
         return sp.srepr(renamed.doit())
     except Exception:
