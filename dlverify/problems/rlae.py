@@ -176,7 +176,11 @@ def optimum_at(X: Any, k: int, lam: float, orthogonal: Any = None, derivation: A
     from dlverify.evaluation import matrix_point
     from dlverify.matrix_eval import matrix_value
 
-    d = derivation or DERIVED.optimum()
+    if derivation is None:
+        from dlverify import registry
+
+        derivation = registry.get("rlae.optimum").derive()  # the registry's: read from the disk cache
+    d = derivation
     pca = LAE_NUMERIC.pca(X, k)
     values = {
         "m": X.shape[0],
