@@ -168,11 +168,11 @@ class _Disagreement(AssertionError):
     pass
 
 
-def cross_check(problem: Problem, examples: int = 100, derandomize: bool = True) -> CrossCheck:
+def cross_check(problem: Problem, examples: int = 100, derandomize: bool = True, shrink: bool = True) -> CrossCheck:
     """Draw ``examples`` cases from the problem's strategy and check every property.
 
     Hypothesis drives the draws, so a failure is shrunk to a small counterexample,
-    which is reported in ``failing_case``.
+    which is reported in ``failing_case`` (``shrink=False``: the first failing case as drawn).
     """
     from hypothesis import HealthCheck, Phase, given, settings
 
@@ -184,7 +184,7 @@ def cross_check(problem: Problem, examples: int = 100, derandomize: bool = True)
         derandomize=derandomize,
         database=None,
         deadline=None,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink) if shrink else (Phase.explicit, Phase.generate),
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
     )
