@@ -3,6 +3,8 @@
 Run:  python benchmarks/checker.py [--answers 1000]
 
 Prints, measured in this one run:
+  0. what a user waits for: `dlverify check` of one answer and `dlverify show`, each a fresh
+     process, with the derivation cache cold (a new folder) and then warm;
   1. warm per-answer time (median, 90th percentile) through the worker pool, by kind;
   2. the time to grade N distinct answers on all cores (pool.map);
   3. accuracy on the labelled pairs in benchmarks/data/labelled_scalar.toml, for
@@ -62,8 +64,9 @@ def main() -> None:
     pairs = _pairs()
     kinds = {p.id: p.kind for p in registry.problems().values()}
     print(f"machine: {os.cpu_count()} cores; labelled pairs: {len(pairs)}")
+    _start_up()
 
-    with CheckerPool(1) as pool:
+    with CheckerPool(1, ids={p["id"] for p in pairs}) as pool:
         for p in pairs[:3]:  # warm the worker
             pool.check(p["id"], p["answer"])
         by_kind: dict[str, list[float]] = {}
@@ -83,7 +86,7 @@ def main() -> None:
     tasks = _answers(args.answers)
     workers = os.cpu_count() or 1
     start = time.perf_counter()
-    with CheckerPool(workers) as pool:
+    with CheckerPool(workers, ids={t[0] for t in tasks}) as pool:
         started = time.perf_counter()
         verdicts = pool.map(tasks)
     end = time.perf_counter()
@@ -121,6 +124,39 @@ def main() -> None:
         print(f"     {w}")
 
 
+START_UP = {
+    "expr": ("scalar_rnn.dy_dw", "3w^2 u_1 + 2 w u_2 + u_3"),
+    "matrix": ("lae.grad_W1", "-(2/n) W_2^T (X - W_2 W_1 X) X^T"),
+    "matrix (GRU)": ("gru.dh_dhprev", "I"),
+}
+
+
+def _timed(command: list[str], env: dict[str, str]) -> float:
+    import subprocess
+
+    start = time.perf_counter()
+    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def _start_up() -> None:
+    """Fresh processes, as a student's edit loop runs them: cache cold, then warm."""
+    import tempfile
+
+    print("\n0. start-up: one answer checked, one problem shown, each a new process")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "DLVERIFY_CACHE": str(Path(tmp) / "cache")}
+        for label, (pid, answer) in START_UP.items():
+            path = Path(tmp) / f"{pid}.toml"
+            path.write_text(f"[\"{pid}\"]\nanswer = '{answer}'\n", encoding="utf-8")
+            command = [sys.executable, "-m", "dlverify", "check", str(path)]
+            cold, warm = _timed(command, env), _timed(command, env)
+            print(f"   check {label:<13} cache cold {cold:5.2f} s, warm {warm:5.2f} s (ratio {cold / warm:4.1f})")
+        command = [sys.executable, "-m", "dlverify", "show", "lae.grad_W1"]
+        first, again = _timed(command, env), _timed(command, env)
+        print(f"   show lae.grad_W1     no record {first:5.2f} s (5 cases run), with this code's record {again:5.2f} s")
+
+
 def _matrix_timing() -> None:
     """The catalog's matrix items: each printed reference and three of its mutations, through the pool."""
     from dlverify import notation, registry
@@ -134,7 +170,7 @@ def _matrix_timing() -> None:
             answers += [(p.id, notation.latex(ref))] + [
                 (p.id, notation.latex(m.expr)) for m in matrix_mutations(ref)[:3]
             ]
-    with CheckerPool(1) as pool:
+    with CheckerPool(1, ids={pid for pid, _ in answers}) as pool:
         pool.check(*answers[0])
         times = []
         for pid, text in answers:

@@ -4,7 +4,7 @@ SymPy takes seconds to derive.
 One file per problem id, in a folder named by a key over everything a derivation can depend
 on: the package version, the Python and SymPy versions and the bytes of every source file of
 ``derivations/`` and of the description modules.  Editing any of them changes the key, so a
-stale entry is never read; old folders are simply left behind (``dlverify cache --clear``).
+stale entry is never read; the folders of all but the last few versions are removed.
 
 An entry is written to a temporary file and renamed into place, so two processes deriving the
 same id at once both leave a whole file.  Each file carries a SHA-256 of its payload; a file
@@ -138,7 +138,9 @@ def store(path: Path, value: Any) -> bool:
     except Exception:  # something unpicklable (a lambda in a derivation): kept in memory only
         return False
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _prune(path.parent.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -150,6 +152,21 @@ def store(path: Path, value: Any) -> bool:
     except OSError:
         return False
     return True
+
+
+KEEP = 8  # folders of earlier code versions kept beside the current one
+
+
+def _prune(root: Path) -> None:
+    """Remove all but the KEEP most recently used folders (each edit of the code makes a new one)."""
+    import shutil
+
+    try:
+        folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for old in folders[KEEP:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def cached(problem_id: str, modules: tuple[str, ...], compute: Callable[[], Any]) -> Callable[[], Any]:

@@ -371,6 +371,25 @@ def _cmd_autograder(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from dlverify import cache
+
+    root = cache.folder()
+    if root is None:
+        print("the derivation cache is off (DLVERIFY_CACHE=off)")
+        return EXIT_OK
+    if args.clear:
+        print(f"removed {cache.clear()} cached entries from {root}")
+        return EXIT_OK
+    if args.warm:
+        from dlverify.autograder import warm
+
+        warm(args.warm)
+    entries = list(root.rglob("*.pickle")) if root.is_dir() else []
+    print(f"{root}: {len(entries)} entries ({sum(p.stat().st_size for p in entries) / 1e6:.1f} MB)")
+    return EXIT_OK
+
+
 def _timeout(text: str) -> float:
     """--timeout: a number of seconds in (0, 600]; anything else is a usage error (exit 2)."""
     import math
@@ -449,6 +468,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_auto.add_argument("--timeout", type=_timeout, default=2.0, metavar="S", help="time limit per answer")
     p_auto.set_defaults(func=_cmd_autograder)
+
+    p_cache = sub.add_parser("cache", help="the disk cache of derivations and verification records")
+    p_cache.add_argument("--clear", action="store_true", help="remove every entry")
+    p_cache.add_argument("--warm", nargs="+", metavar="ID|TOPIC", help="derive these now (a course's ids)")
+    p_cache.set_defaults(func=_cmd_cache)
 
     p_template = sub.add_parser("template", help="print an answer-file skeleton for the given ids")
     p_template.add_argument("ids", nargs="+", metavar="ID")

@@ -112,3 +112,15 @@ def test_two_processes_building_at_once_leave_a_sound_entry(folder: Path) -> Non
     found, value = cache.load(entry)
     assert found and "W_2" in str(value.result)
     assert not list(folder.rglob(".tmp-*"))  # no temporary file left behind
+
+
+def test_only_the_last_few_code_versions_are_kept(folder: Path) -> None:
+    for k in range(cache.KEEP + 3):
+        old = folder / f"old{k:02}"
+        old.mkdir()
+        (old / "x.pickle").write_bytes(b"")
+        os.utime(old, (1_000_000 + k, 1_000_000 + k))
+    x = sp.Symbol("x")
+    cache.cached("demo.item", (), lambda: x)()  # a new key folder: the oldest ones go
+    kept = sorted(p.name for p in folder.iterdir())
+    assert len(kept) == cache.KEEP and "old00" not in kept and f"old{cache.KEEP + 2:02}" in kept
