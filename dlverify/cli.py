@@ -76,24 +76,34 @@ def _cmd_show(args: argparse.Namespace) -> int:
     problem = registry.get(args.id)
     check, note = None, ""
     if args.examples != 0:
-        from dlverify.crosscheck import cross_check, store_check, stored_check
+        from dlverify.crosscheck import stored_check
 
         # this code's latest record (from verify, report or an earlier show) when there is one:
-        # a live cross-check costs torch's import alone more than a second
+        # a live cross-check costs torch's import alone about a second
         check = None if args.fresh else stored_check(problem, args.examples or 1)
         note = "this code's latest record; --fresh reruns it" if check is not None else ""
-        if check is None:
-            check = cross_check(problem, args.examples or SHOW_EXAMPLES)
-            store_check(check)
     if args.latex:
         from reports.build import item_section
 
-        print(item_section(problem, check))
-    else:
-        from dlverify import render
+        print(item_section(problem, _run_check(problem, args) if args.examples != 0 and check is None else check))
+        return EXIT_OK if check is None or check.passed else EXIT_FAIL
+    from dlverify import render
 
+    if check is None and args.examples != 0:  # the derivation now, the cases' verdict when they have run
+        print(render.problem_text(problem), flush=True)
+        check = _run_check(problem, args)
+        print("\n" + render.verification_text(check))
+    else:
         print(render.problem_text(problem, check, note))
     return EXIT_OK if check is None or check.passed else EXIT_FAIL
+
+
+def _run_check(problem, args: argparse.Namespace):
+    from dlverify.crosscheck import cross_check, store_check
+
+    check = cross_check(problem, args.examples or SHOW_EXAMPLES)
+    store_check(check)
+    return check
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:

@@ -138,6 +138,8 @@ class CrossCheck:
 
     def error_text(self) -> tuple[str, str]:
         """The table's "max rel err" and "tolerance" cells: "exact" for yes/no comparisons."""
+        if self.problem.argument_only:
+            return "-", "-"
         if self.exact and self.cases:
             return ("0" if self.max_error == 0 else "1", "exact")
         return f"{self.max_error:.2e}", f"{self.max_tolerance:.2e}"

@@ -43,5 +43,9 @@ def problem_text(problem: Problem, check: CrossCheck | None = None, note: str = 
         label = name or problem.id
         out += [f"  {label} = {lines[0]}"] if len(lines) == 1 else [f"  {label} ="] + [f"    {x}" for x in lines]
     if check is not None:
-        out += ["", "Verification: " + check.summary() + (f" ({note})" if note else "")]
+        out += ["", verification_text(check, note)]
     return "\n".join(out)
+
+
+def verification_text(check: CrossCheck, note: str = "") -> str:
+    return "Verification: " + check.summary() + (f" ({note})" if note else "")
