@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
-from dlverify.notation import plain
+from dlverify.notation import unicode
 
 MAX_TERMS = 5000
 RTOL = 1e-8
@@ -61,13 +61,13 @@ class MatrixPoint:
         value = sp.sympify(expr).xreplace({k: sp.Float(v, 30) for k, v in self.scalars.items()})
         number = sp.N(value, 30)
         if not number.is_number:
-            raise ShapeMismatch(f"cannot evaluate {plain(expr)} here")
+            raise ShapeMismatch(f"cannot evaluate {unicode(expr)} here")
         return float(number)
 
     def size(self, expr: sp.Basic) -> int:
         value = self.scalar(expr)
         if value != int(value) or value < 0:
-            raise ShapeMismatch(f"size {plain(expr)} = {value} is not a size")
+            raise ShapeMismatch(f"size {unicode(expr)} = {value} is not a size")
         return int(value)
 
     def sequence(self, name: str, k: int, shape: tuple[int, int]) -> np.ndarray:
@@ -77,11 +77,13 @@ class MatrixPoint:
         return self.sequences[key]
 
     def shown(self) -> dict[str, object]:
-        out: dict[str, object] = {str(k): number_text(v) for k, v in self.scalars.items()}
+        from dlverify.notation import subscripted, unicode
+
+        out: dict[str, object] = {unicode(k): number_text(v) for k, v in self.scalars.items()}
         for k, v in self.matrices.items():
-            out[str(k)] = _matrix_text(v)
+            out[unicode(k)] = _matrix_text(v)
         for (name, k), v in sorted(self.sequences.items()):
-            out[f"{name}[{k}]"] = _matrix_text(v)
+            out[subscripted(name, k)] = _matrix_text(v)
         return out
 
 
@@ -170,7 +172,7 @@ def _compute(e: sp.Basic, pt: MatrixPoint, depth: int):
     if isinstance(e, sp.HadamardProduct):
         parts = [np.asarray(_ev(a, pt, depth)) for a in e.args]
         if len({p.shape for p in parts}) > 1:
-            raise ShapeMismatch("a Hadamard product of different shapes")
+            raise ShapeMismatch("an entrywise (⊙) product of terms of different shapes")
         out = parts[0]
         for p in parts[1:]:
             out = out * p

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.core.function import AppliedUndef
 from sympy.printing.str import StrPrinter
 
 _LATEX_REL = {"<": "<", "<=": r"\le", ">": ">", ">=": r"\ge", "==": "=", "!=": r"\ne"}
@@ -48,7 +49,8 @@ def _factors(printer, expr: sp.MatMul, sep: str, left: str, right: str) -> str:
         body = printer._print(arg)
         negative = arg.is_number and arg.is_negative and len(expr.args) > 1
         # a later factor that prints with a sign (a nested −2/n·A) would read as a subtraction
-        if isinstance(arg, (sp.MatAdd, sp.Add)) or negative or (k > 0 and body.startswith("-")):
+        entrywise = isinstance(arg, sp.HadamardProduct) and len(expr.args) > 1  # (a ⊙ b) x, not a ⊙ (b x)
+        if isinstance(arg, (sp.MatAdd, sp.Add)) or negative or entrywise or (k > 0 and body.startswith("-")):
             body = f"{left}{body}{right}"
         out.append(body)
     return sep.join(out)
@@ -183,8 +185,196 @@ class NotationPlain(StrPrinter):
         return f"{body}^T" if simple else f"({body})^T"
 
 
+_GREEK_LETTERS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ",
+    "lambda": "λ", "mu": "μ", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "omega": "ω",
+    "Lambda": "Λ", "Sigma": "Σ", "Delta": "Δ", "ell": "ℓ",
+}  # fmt: skip
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_FUNCTIONS = {"sigma": "σ", "sigma'": "σ'", "tanh": "tanh", "tanh'": "tanh'", "relu": "ReLU", "exp": "exp", "sqrt": "√"}
+
+
+def subscripted(name: str, index: object) -> str:
+    """u_1, h_{t-1}, σ_{2,3}: a readable name with its index."""
+    idx = ", ".join(map(str, index)) if isinstance(index, tuple) else str(index)
+    return f"{_readable_name(name)}_{idx}" if len(idx) == 1 else f"{_readable_name(name)}_{{{idx}}}"
+
+
+def function_name(name: str) -> str:
+    """An elementwise function as the homework writes it: sigma' → σ'."""
+    return _FUNCTIONS.get(name, name)
+
+
+def _readable_name(name: str) -> str:
+    """sigma_i → σ_i, Lambda_k → Λ_k, yhat → ŷ, beta_1 → β_1: the homework's letters."""
+    head, sep, rest = name.partition("_")
+    if head.endswith("hat") and len(head) > 3:
+        head = _readable_name(head[:-3]) + "\u0302"
+    head = _GREEK_LETTERS.get(head, head)
+    return head + sep + rest
+
+
+class NotationUnicode(StrPrinter):
+    """One line of readable math for a terminal or a message: σ, ⊙, ᵀ, ∑, juxtaposed products,
+    no Python syntax (``**``, ``*``, ``.T``, ``Sum(``)."""
+
+    printmethod = "_dlverify_unicode"  # our own methods below, not the classes' _sympystr
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return _readable_name(expr.name)
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
+        return _readable_name(str(expr.name))
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        base = self._print(expr.base.label)
+        idx = ",".join(self._print(i) for i in expr.indices)
+        return f"{base}_{idx}" if len(idx) == 1 else f"{base}_{{{idx}}}"
+
+    def _print_SequenceElement(self, expr: sp.Basic) -> str:
+        idx = self._print(expr.index)
+        return f"{_readable_name(expr.name)}_{idx}" if len(idx) == 1 else f"{_readable_name(expr.name)}_{{{idx}}}"
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        base, exp = expr.args
+        if exp == sp.S.Half:
+            return f"√({self._print(base)})"
+        if exp.is_Rational and exp < 0:
+            inverse = self._print(sp.Pow(base, -exp))
+            return f"1/{inverse}" if " " not in inverse else f"1/({inverse})"
+        shown = self._print(base)
+        if not (base.is_Atom or isinstance(base, (sp.Indexed, sp.MatrixSymbol))):
+            shown = f"({shown})"
+        if exp.is_Integer and -9 <= exp <= 9:
+            return shown + str(int(exp)).translate(_SUPERSCRIPT)
+        power = self._print(exp)
+        return f"{shown}^{power}" if exp.is_Atom and len(power) == 1 else f"{shown}^({power})"
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        return super()._print_Mul(expr).replace("*", "·")
+
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        return _signed_terms(self, expr)
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        if expr.args[0] == -1:  # −D, not (−1) D
+            rest = expr.args[1:]
+            return "-" + self._print(sp.MatMul(*rest) if len(rest) > 1 else rest[0])
+        return _factors(self, expr, " ", "(", ")")
+
+    def _print_MatPow(self, expr: sp.MatPow) -> str:
+        base = self._print(expr.base)
+        if not isinstance(expr.base, sp.MatrixSymbol):
+            base = f"({base})"
+        exp = expr.exp
+        if exp.is_Integer and -9 <= exp <= 9:
+            return base + str(int(exp)).translate(_SUPERSCRIPT)
+        if exp == sp.S.Half:
+            return f"{base}^½"
+        return f"{base}^({self._print(exp)})"
+
+    def _print_Inverse(self, expr: sp.Inverse) -> str:
+        base = self._print(expr.arg)
+        return (base if isinstance(expr.arg, sp.MatrixSymbol) else f"({base})") + "⁻¹"
+
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        arg = expr.arg
+        body = self._print(arg)
+        simple = isinstance(arg, sp.MatrixSymbol) or type(arg).__name__ == "SequenceElement"
+        return f"{body}ᵀ" if simple else f"({body})ᵀ"
+
+    def _print_HadamardProduct(self, expr: sp.Basic) -> str:
+        parts = [self._print(a) for a in expr.args]
+        return " ⊙ ".join(
+            p
+            if isinstance(a, (sp.MatrixSymbol,)) or type(a).__name__ in ("Elementwise", "SequenceElement")
+            else f"({p})"
+            for a, p in zip(expr.args, parts, strict=True)
+        )
+
+    def _print_HadamardPower(self, expr: sp.Basic) -> str:
+        return f"({self._print(expr.base)})^∘{self._print(expr.exp)}"
+
+    def _print_DiagMatrix(self, expr: sp.Basic) -> str:
+        return f"diag({self._print(expr.args[0])})"
+
+    def _print_Identity(self, expr: sp.Identity) -> str:
+        return "I"
+
+    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
+        return "1"
+
+    def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> str:
+        return "0"
+
+    def _print_Elementwise(self, expr: sp.Basic) -> str:
+        if expr.name == "step":
+            return f"1[{self._print(expr.arg)} > 0]"
+        return f"{function_name(expr.name)}({self._print(expr.arg)})"
+
+    def _print_Function(self, expr: sp.Basic) -> str:
+        if isinstance(expr, AppliedUndef) and len(expr.args) == 1:  # h(t − 1), a sequence: h_{t−1}
+            return subscripted(expr.func.__name__, self._print(expr.args[0]).replace(" ", ""))
+        name = _FUNCTIONS.get(expr.func.__name__, _readable_name(expr.func.__name__))
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _big(self, sign: str, body: sp.Basic, limits) -> str:
+        out = self._print(body)
+        if isinstance(body, (sp.Add, sp.MatAdd)):
+            out = f"({out})"
+        for var, lo, hi in reversed(limits):
+            out = f"{sign}_{{{self._print(var)}={self._print(lo)}}}^{{{self._print(hi)}}} {out}"
+        return out
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        return self._big("∑", expr.function, expr.limits)
+
+    def _print_Product(self, expr: sp.Product) -> str:
+        return self._big("∏", expr.function, expr.limits)
+
+    def _print_MatrixSum(self, expr: sp.Basic) -> str:
+        return self._big("∑", expr.body, [expr.limits])
+
+    def _print_OrderedProduct(self, expr: sp.Basic) -> str:
+        return self._big("∏", expr.body, [expr.limits])
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        parts = _indicator_parts(expr)
+        if parts is None:
+            return super()._print_Piecewise(expr)
+        value, cond = parts
+        conds = cond.args if isinstance(cond, sp.And) else (cond,)
+        rel = {"<=": "≤", ">=": "≥", "!=": "≠"}
+        indicator = "·".join(
+            f"1[{self._print(c.lhs)} {rel.get(c.rel_op, c.rel_op)} {self._print(c.rhs)}]" for c in conds
+        )
+        return indicator if value == 1 else f"({self._print(value)})·{indicator}"
+
+    def _print_KroneckerDelta(self, expr: sp.Basic) -> str:
+        a, b = (self._print(x) for x in expr.args)
+        return f"δ_{{{a},{b}}}"
+
+    def _print_ImmutableDenseMatrix(self, expr: sp.Basic) -> str:
+        if not _numeric(expr):
+            return "[" + "; ".join(", ".join(self._print(x) for x in row) for row in expr.tolist()) + "]"
+        rows, cut = _number_rows(expr)
+        shown = "[" + "; ".join(", ".join(row) + (", …" if cut else "") for row in rows) + "]"
+        return shown + (f" ({expr.shape[0]}×{expr.shape[1]})" if cut else "")
+
+    def _print_Tuple(self, expr: sp.Tuple) -> str:
+        return "(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Infinity(self, expr: sp.Basic) -> str:
+        return "∞"
+
+
 def latex(expr: sp.Basic) -> str:
     return NotationLatex().doprint(expr)
+
+
+def unicode(expr: sp.Basic) -> str:
+    """One line of readable Unicode math (messages, ``show``); not meant to be parsed back."""
+    return NotationUnicode().doprint(expr)
 
 
 def plain(expr: sp.Basic) -> str:
@@ -317,12 +507,11 @@ def results(derivation) -> list[tuple[str, str, str]]:
                 (
                     name,
                     rf"{latex(expr[0])} \;\big|\; {value} \;\big|\; {third}",
-                    f"{plain(expr[0])} | {value} | {third}",
+                    f"{unicode(expr[0])} | {value} | {third}",
                 )
             )
             continue
-        shown = plain(expr) if isinstance(expr, sp.MatrixExpr) else sp.pretty(expr, wrap_line=False)
-        rows.append((name, latex(expr), shown))
+        rows.append((name, latex(expr), unicode(expr)))
     return rows
 
 

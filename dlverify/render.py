@@ -10,9 +10,7 @@ from dlverify.problem import Problem
 
 
 def plain(expr: sp.Basic) -> str:
-    if isinstance(expr, sp.MatrixExpr):
-        return notation.plain(expr)  # one line, in the notation answers use
-    return sp.pretty(expr, use_unicode=True, wrap_line=False)
+    return notation.unicode(expr)  # one line of the homework's notation
 
 
 def _equation(lhs: str, rhs: sp.Basic, indent: str = "    ") -> str:

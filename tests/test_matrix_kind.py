@@ -31,10 +31,10 @@ def test_resnet_jacobian_spellings(answer: str) -> None:
         (r"I + \operatorname{diag}(\sigma'(W_t h_t + b_t)) W_t^T", "W_t appears transposed"),
         (
             r"I + W_t \operatorname{diag}(\sigma'(W_t h_t + b_t))",
-            "the product diag(sigma'(W_t*h_t + b_t))·W_t is commuted",
+            "the product diag(σ'(W_t h_t + b_t))·W_t is commuted",
         ),
         (r"\operatorname{diag}(\sigma'(W_t h_t + b_t)) W_t", "the term I is missing"),
-        (r"I + \operatorname{diag}(\sigma(W_t h_t + b_t)) W_t", "sigma appears instead of sigma'"),
+        (r"I + \operatorname{diag}(\sigma(W_t h_t + b_t)) W_t", "σ appears instead of σ'"),
     ],
 )
 def test_resnet_mistakes_are_diagnosed(answer: str, diagnosis: str) -> None:

@@ -18,7 +18,7 @@ from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.parse import Node, ParseError, parse
 from dlverify.checking.resolve import Resolver, Unreadable, key, table_for
 from dlverify.checking.verdict import Verdict
-from dlverify.notation import plain
+from dlverify.notation import unicode
 from dlverify.problem import Problem
 
 Term = dict[sp.Symbol, tuple[sp.Rational, sp.Rational]]  # symbol → (power, log power)
@@ -44,7 +44,7 @@ def terms(expr: sp.Basic) -> list[Term]:
             base, exp = factor.as_base_exp()
             if factor.is_number:
                 if not factor.is_positive:
-                    raise Unreadable(f"a bound has positive terms only, not {plain(term)}")
+                    raise Unreadable(f"a bound has positive terms only, not {unicode(term)}")
                 continue
             if isinstance(base, sp.log) and isinstance(base.args[0], sp.Symbol) and exp.is_number:
                 p, lp = mono.get(base.args[0], (0, 0))
@@ -53,7 +53,7 @@ def terms(expr: sp.Basic) -> list[Term]:
                 p, lp = mono.get(base, (0, 0))
                 mono[base] = (p + exp, lp)
             else:
-                raise Unreadable(f"{plain(factor)} is not a power of a size or of its logarithm")
+                raise Unreadable(f"{unicode(factor)} is not a power of a size or of its logarithm")
         out.append(mono)
     return out
 
@@ -125,7 +125,7 @@ def judge_bigo(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         msg = "neither bound contains the other"
         diagnosis = "a different growth"
     if not hide:
-        msg += f" (reference O({plain(derivation.result)}))"
+        msg += f" (reference O({unicode(derivation.result)}))"
     return Verdict(label, "incorrect", msg, counterexample={"terms": [_show(t) for t in mine]}, diagnosis=diagnosis)
 
 

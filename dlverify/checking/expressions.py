@@ -17,7 +17,7 @@ from dlverify.checking.mutations import mutations
 from dlverify.checking.points import DIGITS, Point, TooLong, defined, draw, same, value_at
 from dlverify.checking.resolve import AnswerRefused, latex_of, read_answer
 from dlverify.checking.verdict import Verdict
-from dlverify.notation import plain
+from dlverify.notation import unicode
 from dlverify.problem import Problem
 
 POINTS = 12
@@ -41,7 +41,7 @@ def judge_expression(problem: Problem, answer: Any, ask: Ask, reference: sp.Basi
         return Verdict(label, "incorrect", str(exc))
     if witness is not None:
         point, got, want = witness
-        shown_ref = "(hidden)" if hide else plain(reference)
+        shown_ref = "(hidden)" if hide else unicode(reference)
         counter = {
             "at": point.shown(_used(student) | _used(reference)),
             "answer_value": _show(got),
@@ -179,7 +179,7 @@ def _show(value: sp.Basic) -> str:
     if value.is_Rational and max(abs(value.p), value.q).bit_length() <= 72:  # exact where it is short
         return str(value)
     if value.is_number and value.is_finite:
-        return plain(sp.N(value, 12))
+        return unicode(sp.N(value, 12))
     return "undefined"
 
 

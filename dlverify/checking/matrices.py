@@ -25,7 +25,7 @@ from dlverify.checking.resolve import AnswerRefused, read_answer, table_for
 from dlverify.checking.verdict import Verdict
 from dlverify.evaluation import substitute_definitions
 from dlverify.matrix_eval import MatrixPoint, ShapeMismatch, close, matrix_value, number_text
-from dlverify.notation import plain
+from dlverify.notation import function_name, unicode
 from dlverify.problem import Problem
 
 POINTS = 10
@@ -134,7 +134,7 @@ def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
                 f" but the reference has {want[i, j]:.6g}"
             )
         if not hide:
-            msg += f" (reference: {plain(written)})"
+            msg += f" (reference: {unicode(written)})"
         diagnosis = _diagnose(problem, student, written, rng, hide)
         if diagnosis:
             msg += f"; looks like {diagnosis}"
@@ -163,7 +163,7 @@ def _omitted_identities(problem: Problem, student: sp.Basic, reference: sp.Basic
 
 
 def _sizes(point: MatrixPoint) -> str:
-    parts = [f"{k} = {number_text(v)}" for k, v in point.scalars.items() if getattr(k, "is_integer", False)]
+    parts = [f"{unicode(k)} = {number_text(v)}" for k, v in point.scalars.items() if getattr(k, "is_integer", False)]
     return ", ".join(parts) or "these values"
 
 
@@ -279,7 +279,7 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ..
             out.append(
                 Mutation(
                     replace_at(reference, path, Elementwise(other, node.arg)),
-                    f"{other} appears instead of {node.name}",
+                    f"{function_name(other)} appears instead of {function_name(node.name)}",
                     "a function and its derivative are mixed up",
                 )
             )

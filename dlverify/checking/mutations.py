@@ -32,9 +32,9 @@ class Mutation:
 
     @property
     def detail(self) -> str:
-        from dlverify.notation import plain
+        from dlverify.notation import unicode
 
-        return self.template.format(*(plain(p) for p in self.parts))
+        return self.template.format(*(unicode(p) for p in self.parts))
 
 
 def occurrences(expr: sp.Basic, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], sp.Basic]]:

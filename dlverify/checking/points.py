@@ -55,11 +55,13 @@ class Point:
 
     def shown(self, used: set[sp.Basic]) -> dict[str, str]:
         """The point as text, restricted to the symbols an expression uses."""
+        from dlverify.notation import subscripted, unicode
+
         names = {str(s) for s in used}
-        out = {str(sym): str(val) for sym, val in self.values.items() if sym in used}
+        out = {unicode(sym): str(val) for sym, val in self.values.items() if sym in used}
         for (base, k), val in sorted(self.sequence_values.items()):
             if base in names:
-                out[f"{base}[{', '.join(map(str, k))}]"] = str(val)
+                out[subscripted(base, tuple(k))] = str(val)
         return out
 
 

@@ -19,7 +19,7 @@ import sympy as sp
 from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
 from dlverify.checking.parse import Node, ParseError, parse
 from dlverify.checking.verdict import Verdict
-from dlverify.notation import plain
+from dlverify.notation import unicode
 from dlverify.problem import Problem
 
 MAX_EXPONENT = 1000  # |numeric exponent|; larger ones are refused, not computed
@@ -237,7 +237,7 @@ def _pow(base: sp.Basic, exponent: sp.Basic, pos: int) -> sp.Basic:
         if not exponent.is_finite:
             raise Unreadable("an infinite exponent cannot be checked", pos)
         if exponent.is_real and abs(exponent) > MAX_EXPONENT:
-            raise Unreadable(f"exponent {plain(exponent)[:30]} is too large to check", pos)
+            raise Unreadable(f"exponent {unicode(exponent)[:30]} is too large to check", pos)
     if isinstance(base, sp.MatrixExpr) and exponent == -1:
         return sp.Inverse(base)
     if isinstance(base, sp.MatrixExpr) and 1 in base.shape and base.shape != (1, 1):

@@ -18,7 +18,7 @@ from dlverify.checking.parse import ParseError, check_text
 from dlverify.checking.points import defined, draw, same, value_at
 from dlverify.checking.resolve import to_sympy
 from dlverify.checking.verdict import Verdict
-from dlverify.notation import plain
+from dlverify.notation import unicode
 from dlverify.problem import Problem
 
 _WRAPPER = re.compile(r"^\s*(?:\\mathbb\s*\{\s*R\s*\}|\\R|\\mathbb\s*R|R|ℝ)\s*\^\s*")
@@ -181,7 +181,7 @@ def _permutation(axes, reference, points) -> bool:
 
 
 def _fmt(axes: list[sp.Basic]) -> str:
-    return "(" + ", ".join(plain(a) for a in axes) + ")"
+    return "(" + ", ".join(unicode(a) for a in axes) + ")"
 
 
 def typeset_shape(problem: Problem, answer: Any, verdict: Verdict) -> None:
