@@ -9,8 +9,8 @@ answer parser reads back (a test checks that every reference does).
 from __future__ import annotations
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
 from sympy.core.function import AppliedUndef
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 _LATEX_REL = {"<": "<", "<=": r"\le", ">": ">", ">=": r"\ge", "==": "=", "!=": r"\ne"}
