@@ -161,10 +161,9 @@ def explode_condition() -> Derivation:
     """For diagonalizable W^h = P Λ P⁻¹, (W^h)^k = P Λ^k P⁻¹: its entries are combinations of λ_i^k."""
     lam = sp.Symbol("lambda", complex=True)
     steps_k = sp.Symbol("K", integer=True, positive=True)
-    r = sp.Symbol("r", positive=True)
-    grows = sp.limit(r**steps_k, steps_k, sp.oo)
-    rho_above = sp.limit((sp.Rational(11, 10)) ** steps_k, steps_k, sp.oo)
-    rho_below = sp.limit((sp.Rational(9, 10)) ** steps_k, steps_k, sp.oo)
+    s = sp.Symbol("s", positive=True)  # ρ = 1 + s above 1, ρ = 1/(1 + s) below
+    rho_above = sp.limit((1 + s) ** steps_k, steps_k, sp.oo)
+    rho_below = sp.limit((1 + s) ** -steps_k, steps_k, sp.oo)
     rho_one = sp.limit(sp.Integer(1) ** steps_k, steps_k, sp.oo)
     if not (rho_above == sp.oo and rho_below == 0 and rho_one == 1):
         raise ArithmeticError("unexpected limits")
@@ -177,15 +176,18 @@ def explode_condition() -> Derivation:
             lhs_latex=r"\lambda_i^K",
         ),
         Step(
-            "|λ^K| = |λ|^K; as K → ∞ the largest modulus, the spectral radius ρ, dominates:",
-            rhs=grows,
-            lhs=r"lim |λ|^K",
-            lhs_latex=r"\lim_{K\to\infty} |\lambda|^K",
+            "|λ^K| = |λ|^K; as K → ∞ the largest modulus, the spectral radius ρ, dominates. "
+            "For ρ = 1 + s above 1 (any s > 0) the powers grow without bound:",
+            rhs=rho_above,
+            lhs="lim (1 + s)^K",
+            lhs_latex=r"\lim_{K\to\infty} (1 + s)^K",
         ),
         Step(
-            "For ρ = 11/10 the limit is", rhs=rho_above, lhs="lim (11/10)^K", lhs_latex=r"\lim_{K\to\infty} (11/10)^K"
+            "for ρ = 1/(1 + s) below 1 they vanish:",
+            rhs=rho_below,
+            lhs="lim (1 + s)^(−K)",
+            lhs_latex=r"\lim_{K\to\infty} (1 + s)^{-K}",
         ),
-        Step("for ρ = 9/10 it is", rhs=rho_below, lhs="lim (9/10)^K", lhs_latex=r"\lim_{K\to\infty} (9/10)^K"),
         Step("and for ρ = 1 the powers stay bounded:", rhs=rho_one, lhs="lim 1^K", lhs_latex=r"\lim_{K\to\infty} 1^K"),
         Step(
             "So for generic W^f and ŷ − y the gradient grows without bound exactly when the spectral radius "

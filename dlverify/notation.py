@@ -8,6 +8,8 @@ answer parser reads back (a test checks that every reference does).
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
@@ -111,8 +113,15 @@ class NotationLatex(LatexPrinter):
         return f"{self._print(c.lhs)} {_LATEX_REL[c.rel_op]} {self._print(c.rhs)}"
 
     def _print_Tuple(self, expr: sp.Tuple) -> str:
-        # tuples in results are shapes
-        return r"\mathbb{R}^{" + r" \times ".join(self._print(a) for a in expr) + "}"
+        # a tuple of sizes is a shape, ℝ^{F×(⌊…⌋+1)}: an axis that is a sum in brackets; any other a pair
+        if not all(a.is_integer for a in expr.args):
+            return r"\left(" + ", ".join(self._print(a) for a in expr.args) + r"\right)"
+        axes = [self._print(a) for a in expr.args]
+        axes = [
+            rf"\left({t}\right)" if isinstance(a, sp.Add) and len(expr.args) > 1 else t
+            for a, t in zip(expr.args, axes, strict=True)
+        ]
+        return r"\mathbb{R}^{" + r" \times ".join(axes) + "}"
 
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
         return r"\mathbf{1}" if expr.shape[1] == 1 else r"\mathbf{1}^{T}" if expr.shape[0] == 1 else r"\mathbf{1}"
@@ -454,7 +463,7 @@ _SPECIALS = {
     "&": r"\&",
     "#": r"\#",
     "^": r"\textasciicircum{}",
-    "_": r"\_",
+    "_": r"\_\allowbreak{}",  # lr_decay, mlp.values[V1_v]: a line may break after the underscore
     "%": r"\%",
     "~": r"\textasciitilde{}",
     "<": r"\textless{}",
@@ -491,6 +500,47 @@ def text(s: str) -> str:
             out.append(ch)
         else:
             out.append("?")
+    return "".join(out)
+
+
+GREEK_COMMANDS = {v: "\\" + k for k, v in _GREEK_LETTERS.items()}
+_SCRIPT = r"(?:\{[^{}\s]{1,14}\}|[A-Za-z0-9]{1,3}(?![A-Za-z0-9]))"
+_MATH_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9_\\.\[])([A-Za-z\u03b1-\u03c9\u0391-\u03a9ŷĝḡ]{1,2}(?:\u0303|\u0302)?)"
+    rf"((?:[_^]{_SCRIPT}){{1,2}})(?![A-Za-z0-9_\]])"
+)
+
+
+def _math_token(match: re.Match) -> str:
+    base, scripts = match.group(1), match.group(2)
+    accent = ""
+    if base.endswith(("\u0303", "\u0302")):
+        accent, base = ("tilde" if base.endswith("\u0303") else "hat"), base[:-1]
+    precomposed = {"ŷ": r"\hat{y}", "ĝ": r"\hat{g}", "ḡ": r"\bar{g}"}
+    base = "".join(
+        precomposed.get(ch) or GREEK_COMMANDS.get(ch, ch) + (" " if ch in GREEK_COMMANDS else "") for ch in base
+    ).strip()
+    if accent:
+        base = rf"\{accent}{{{base}}}"
+    body = re.sub(r"([_^])([A-Za-z0-9]{2,3})", r"\1{\2}", scripts)
+    symbols = {"−": "-", "≤": r"\le ", "≥": r"\ge ", "…": r"\dots ", "∞": r"\infty ", **GREEK_COMMANDS}
+    body = "".join(symbols.get(ch, ch) + (" " if ch in GREEK_COMMANDS else "") for ch in body)
+    if not body.isascii() or any(ch in body for ch in "%#&$~"):
+        return text(match.group(0))  # a character math mode cannot take: left as text
+    return f"${base}{body}$"
+
+
+def prose(s: str) -> str:
+    """A description (statement, title, step) as LaTeX text with its symbols set as math: h_{t-1},
+    W^h, u_1, x_t U^f become $h_{t-1}$, $W^h$, …; everything else as ``text`` escapes it.
+
+    For the project's own descriptions only: a student's text goes through ``text``."""
+    out, last = [], 0
+    for m in _MATH_TOKEN.finditer(s):
+        out.append(text(s[last : m.start()]))
+        out.append(_math_token(m))
+        last = m.end()
+    out.append(text(s[last:]))
     return "".join(out)
 
 

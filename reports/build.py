@@ -16,9 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sympy as sp
+
 from dlverify import notation, registry
 from dlverify.crosscheck import CrossCheck, cross_check_many
+from dlverify.notation import prose
 from dlverify.problem import Problem
+from reports.equations import equation
 from reports.figures import FIGURES, Figure
 from reports.latex import document, text
 
@@ -39,13 +43,28 @@ def _num(x: Any) -> str:
     if isinstance(x, int):
         return str(x)
     if isinstance(x, float):
-        return f"{x:.6g}"
+        return "0" if abs(x) < TINY else f"{x:.6g}"  # no −0, no 1e-180 beside values of order 1
     if hasattr(x, "shape") and getattr(x, "ndim", 0) >= 1:  # an array: its shape, not its entries
         return "×".join(map(str, x.shape)) + " array"
     if isinstance(x, (list, tuple)):
         shown = ", ".join(_num(v) if not isinstance(v, float) else f"{v:.3g}" for v in x[:3])
         return f"({shown}{', …' if len(x) > 3 else ''})"
     return str(x)
+
+
+TINY = 1e-12  # below this a value is shown as 0 (the error column is computed on the unrounded values)
+
+
+def _number(x: float | None, digits: int) -> str:
+    """A table cell: a sensible precision, 0 for a tiny value, powers of ten typeset."""
+    if x is None:
+        return "--"
+    if abs(x) < TINY:
+        return "0"
+    mantissa, _, exponent = f"{x:.{digits}g}".partition("e")
+    if not exponent:
+        return mantissa
+    return rf"${mantissa}\times 10^{{{int(exponent)}}}$"
 
 
 def _case_text(case: dict[str, Any]) -> str:
@@ -139,31 +158,44 @@ def _table(check: CrossCheck) -> str:
         else:  # a claim names each check; a single result needs no name
             entry = "--" if m.check == check.problem.id else m.check
         lines.append(
-            rf"{text(_case_text(case))} & {text(entry)} & {m.reference:.10g} & {m.oracle:.10g} & {m.error:.1e} \\"
+            rf"{text(_case_text(case))} & {text(entry)} & {_number(m.reference, 10)} & {_number(m.oracle, 10)} & "
+            rf"{_number(m.error, 2)} \\"
         )
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
+    lines.append(
+        r"{\footnotesize "
+        + text(
+            f"Values below {TINY:g} in magnitude are shown as 0; errors are measured "
+            "on the unrounded values, against the tolerance stated above."
+        )
+        + "}"
+    )
     return "\n".join(lines)
 
 
 def item_section(problem: Problem, check: CrossCheck | None) -> str:
     d = problem.derive()
     out = [
-        r"\subsection*{" + text(f"{problem.id} — {problem.title}") + "}",
-        r"\textit{Answer kind:} " + text(problem.kind) + r".\quad " + text(problem.statement),
-        r"\paragraph{Derivation.}",
+        r"\needspace{8\baselineskip}\subsection*{" + text(f"{problem.id} — ") + prose(problem.title) + "}",
+        r"\textit{Answer kind:} " + text(problem.kind) + r".\quad " + prose(problem.statement),
+        r"\needspace{4\baselineskip}\paragraph{Derivation.}",
         r"\begin{enumerate}",
     ]
     for step in d.steps:
-        out.append(r"\item " + text(step.text))
+        out.append(r"\item " + prose(step.text))
         if step.rhs is not None:
-            out.append(rf"\[ {step.lhs_latex} = {notation.latex(step.rhs)} \]")
+            out.append(equation(step.lhs_latex, step.rhs))
     out.append(r"\end{enumerate}")
-    out.append(r"\paragraph{Result.}")
+    out.append(r"\needspace{4\baselineskip}\paragraph{Result.}")
     for name, latex_value, _ in notation.results(d):
+        entry = d.entries()[name] if not isinstance(d.result, frozenset) else None
+        if entry is not None and not isinstance(entry, sp.Tuple):
+            out.append(equation(rf"\text{{{text(name)}}}" if name else "", entry, boxed=True))
+            continue
         label = rf"\text{{{text(name)}}} = " if name else ""
         out.append(rf"\[ \boxed{{{label}{latex_value}}} \]")
     if check is not None:
-        out.append(r"\paragraph{Verification.} " + _record(check))
+        out.append(r"\needspace{4\baselineskip}\paragraph{Verification.} " + _record(check))
         out.append(_table(check))
     return "\n".join(out)
 
@@ -172,7 +204,7 @@ def _figures_tex(figures: list[Figure]) -> str:
     out = []
     for f in figures:
         out += [
-            r"\begin{figure}[htbp]\centering",
+            r"\begin{figure}[H]\centering",  # here, after its item: never drifting into the next section
             rf"\includegraphics[width=0.8\linewidth]{{{f.filename}}}",
             rf"\caption{{{f.caption}}}",
             r"\end{figure}",
@@ -182,9 +214,13 @@ def _figures_tex(figures: list[Figure]) -> str:
 
 def topic_body(topic: str, checks: list[CrossCheck], figures: list[Figure]) -> str:
     title = registry.topic(topic).title
-    out = [r"\section{" + text(f"{title} ({topic})") + "}", _figures_tex(figures)]
-    out += [item_section(c.problem, c) for c in checks]
-    return "\n\n".join(out)
+    ids = {c.problem.id for c in checks}
+    loose = [f for f in figures if f.item not in ids]  # no item of its own: at the topic's head
+    out = [r"\section{" + text(f"{title} ({topic})") + "}", _figures_tex(loose)]
+    for c in checks:
+        out.append(item_section(c.problem, c))
+        out.append(_figures_tex([f for f in figures if f.item == c.problem.id]))
+    return "\n\n".join(part for part in out if part)
 
 
 def build(

@@ -9,6 +9,7 @@ finds nothing but our own math commands in it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,6 +33,64 @@ def _answer_block(raw: Any, verdict: Verdict) -> list[str]:
     if verdict.answer_latex and safe_math(verdict.answer_latex):
         out.append(r"\textit{read as:} \[ " + verdict.answer_latex + r" \]")
     return out
+
+
+def _math_name(name: str) -> str | None:
+    """A symbol's name as printed by the checker (σ_2, W_2, h_{t-1}, ŷ) as math; None if it is not one."""
+    greek = notation.GREEK_COMMANDS
+    latex = "".join(greek.get(ch, ch) + (" " if ch in greek else "") for ch in name.replace("ŷ", r"\hat{y}"))
+    latex = re.sub(r"_([A-Za-z0-9]{2,})", r"_{\1}", latex).strip()
+    return latex if safe_math(latex) and latex.isascii() else None
+
+
+def _math_value(value: Any) -> str:
+    """A number, a fraction, or a matrix (a list of rows) as math; anything else as text."""
+    if isinstance(value, bool) or value is None:
+        return rf"\text{{{text(str(value))}}}"
+    if isinstance(value, (int, float)):
+        return f"{value:.6g}"
+    if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
+        rows = [" & ".join(_math_value(x) for x in row) for row in value]
+        return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
+    if isinstance(value, list):
+        return r"\left(" + ", ".join(_math_value(x) for x in value) + r"\right)"
+    shown = str(value)
+    fraction = re.fullmatch(r"(-?)(\d+)/(\d+)", shown)
+    if fraction:
+        sign, num, den = fraction.groups()
+        return rf"{sign}\tfrac{{{num}}}{{{den}}}"
+    if re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", shown):
+        return shown
+    return rf"\text{{{text(shown)}}}"
+
+
+def _counterexample(example: dict[str, Any]) -> str:
+    """Where the answer and the reference differ, typeset: the point (matrices as matrices), then
+    the two values."""
+    scalars, matrices = [], []
+    point = example.get("at")
+    if isinstance(point, dict):
+        for name, value in point.items():
+            math = _math_name(str(name))
+            shown = (rf"{math} = " if math else rf"\text{{{text(str(name))}}} = ") + _math_value(value)
+            (matrices if isinstance(value, list) else scalars).append(shown)
+    lines = ([r",\quad ".join(scalars)] if scalars else []) + matrices  # each matrix on a line of its own
+    out = r"\textit{Counterexample:} \begin{gather*} " + r" \\ ".join(lines) + r" \end{gather*}" if lines else ""
+    rest = []
+    if "entry" in example:
+        rest.append(text(f"entry {example['entry']}"))
+    labels = {"answer_value": "your answer", "reference_value": "the reference", "answer": "your answer"}
+    labels["reference"] = "the reference"
+    for key, label in labels.items():
+        if key in example:
+            rest.append(text(f"{label} ") + "$" + _math_value(example[key]) + "$")
+    extra = {
+        k: v
+        for k, v in example.items()
+        if k not in ("at", "entry", "answer_value", "reference_value", "answer", "reference")
+    }
+    rest += [text(f"{k}: {json.dumps(v, ensure_ascii=False)}") for k, v in extra.items()]
+    return out + ("\n\n" + "; ".join(rest) + "." if rest else "")
 
 
 def _reference(pid: str) -> str | None:
@@ -59,8 +118,7 @@ def _item(verdict: Verdict, raw: Any, hide: bool) -> str:
     if verdict.diagnosis:
         out.append(r"\textbf{Likely mistake:} " + text(verdict.diagnosis) + ".")
     if verdict.counterexample:
-        shown = ", ".join(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in verdict.counterexample.items())
-        out.append(r"\textit{Counterexample:} " + text(shown))
+        out.append(_counterexample(verdict.counterexample))
     if not hide and verdict.verdict in ("incorrect", "missing"):
         ref = _reference(verdict.id)
         if ref is not None:

@@ -6,6 +6,7 @@ Each figure is computed when the report is built: the numeric curve from the ora
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 class Figure:
     filename: str
     caption: str
+    item: str = ""  # the item it illustrates: the figure is set right after that item
 
 
 def _pyplot():
@@ -54,17 +56,20 @@ def plot(path: Path, xlabel: str, ylabel: str, title: str = "", ncol: int = 1) -
 FIGURES: dict[str, list[Callable[[Path], Figure]]] = {}
 
 
-def figure(topic: str) -> Callable[[Callable[[Path], Figure]], Callable[[Path], Figure]]:
-    """Register a function that draws one of ``topic``'s figures into a folder."""
+def figure(topic: str, item: str) -> Callable[[Callable[[Path], Figure]], Callable[[Path], Figure]]:
+    """Register a function that draws one of ``topic``'s figures into a folder, set after ``item``."""
 
     def register(make: Callable[[Path], Figure]) -> Callable[[Path], Figure]:
-        FIGURES.setdefault(topic, []).append(make)
+        def placed(out: Path) -> Figure:
+            return dataclasses.replace(make(out), item=item)
+
+        FIGURES.setdefault(topic, []).append(placed)
         return make
 
     return register
 
 
-@figure("scalar_rnn")
+@figure("scalar_rnn", "scalar_rnn.dy_dw_general")
 def scalar_rnn_decay(out: Path) -> Figure:
     """|∂y/∂h_t| against t for w below, at and above 1: autograd against the closed form |w|^{T−t}."""
     import numpy as np
@@ -77,7 +82,7 @@ def scalar_rnn_decay(out: Path) -> Figure:
     u = np.random.default_rng(0).uniform(-1, 1, size=length).tolist()
     derivation = d.state_gradient_general()
     name = "scalar_rnn_decay.pdf"
-    with plot(out / name, "t", "|dy/dh_t|", f"linear scalar RNN, T = {length}", ncol=2) as ax:
+    with plot(out / name, r"$t$", r"$|\partial y / \partial h_t|$", f"linear scalar RNN, $T = {length}$", ncol=2) as ax:
         for w, colour in ((0.9, "tab:blue"), (1.0, "tab:green"), (1.1, "tab:red")):
             grads = state_gradients(w, u)
             steps = np.arange(1, length + 1)
@@ -85,8 +90,8 @@ def scalar_rnn_decay(out: Path) -> Figure:
                 abs(scalar_value(derivation.result, derivation.symbols, {"w": w, "T": length, "t": int(t)}))
                 for t in steps
             ]
-            ax.semilogy(steps, closed, "-", color=colour, lw=1, label=f"|w|^(T-t), w = {w}")
-            ax.semilogy(steps, grads, "o", color=colour, ms=3, mfc="none", label=f"autograd, w = {w}")
+            ax.semilogy(steps, closed, "-", color=colour, lw=1, label=rf"$|w|^{{T-t}}$, $w = {w}$")
+            ax.semilogy(steps, grads, "o", color=colour, ms=3, mfc="none", label=f"autograd, $w = {w}$")
     return Figure(
         name,
         r"$|\partial y/\partial h_t|$ against $t$ ($T = 40$) for $w = 0.9, 1, 1.1$: autograd (circles) lies on "
@@ -95,7 +100,7 @@ def scalar_rnn_decay(out: Path) -> Figure:
     )
 
 
-@figure("scalar_rnn")
+@figure("scalar_rnn", "scalar_rnn.dy_dw_general")
 def scalar_rnn_activations(out: Path) -> Figure:
     """|∂y/∂h_t| for linear, tanh and ReLU scalar RNNs with the same weight and inputs (autograd)."""
     import numpy as np
@@ -105,7 +110,7 @@ def scalar_rnn_activations(out: Path) -> Figure:
     length = 40
     u = np.random.default_rng(1).uniform(-1, 1, size=length).tolist()
     name = "scalar_rnn_activations.pdf"
-    with plot(out / name, "t", "|dy/dh_t|", "w = 1.1, same inputs") as ax:
+    with plot(out / name, r"$t$", r"$|\partial y / \partial h_t|$", r"$w = 1.1$, same inputs") as ax:
         for activation, marker in (("linear", "o"), ("tanh", "s"), ("relu", "^")):
             grads = state_gradients(1.1, u, activation)
             shown = [g if g > 0 else np.nan for g in grads]  # a dead ReLU has gradient 0: off the log scale
@@ -119,7 +124,7 @@ def scalar_rnn_activations(out: Path) -> Figure:
     )
 
 
-@figure("rnn")
+@figure("rnn", "rnn.explode_condition")
 def rnn_spectral(out: Path) -> Figure:
     """‖∂L/∂h_t‖ against T − t for spectral radius below, at and above 1; non-normal and Jordan cases."""
     import numpy as np
@@ -133,12 +138,14 @@ def rnn_spectral(out: Path) -> Figure:
     cases = []
     for rho in (0.9, 1.0, 1.1):
         lams = np.array([rho, 0.5 * rho, -0.3 * rho, 0.2 * rho])
-        cases.append((f"diagonalizable, ρ = {rho}", P @ np.diag(lams) @ np.linalg.inv(P), "-"))
+        cases.append((rf"diagonalizable, $\rho = {rho}$", P @ np.diag(lams) @ np.linalg.inv(P), "-"))
     non_normal = np.array([[0.9, 4.0, 0, 0], [0, 0.9, 4.0, 0], [0, 0, 0.9, 0], [0, 0, 0, 0.5]])
     jordan = np.array([[1.0, 1.0, 0, 0], [0, 1.0, 0, 0], [0, 0, 0.5, 0], [0, 0, 0, 0.3]])
-    cases += [("non-normal, ρ = 0.9", non_normal, "--"), ("Jordan block at 1", jordan, ":")]
+    cases += [(r"non-normal, $\rho = 0.9$", non_normal, "--"), ("Jordan block at 1", jordan, ":")]
     name = "rnn_spectral.pdf"
-    with plot(out / name, "T - t", "||dL/dh_t||", f"linear RNN, m = 4, T = {T} (autograd)") as ax:
+    with plot(
+        out / name, r"$T - t$", r"$\|\partial L / \partial h_t\|$", f"linear RNN, $m = 4$, $T = {T}$ (autograd)"
+    ) as ax:
         for label, W_h, style in cases:
             norms = gradient_norms(W_h, W_f, T)
             ax.semilogy(range(T - 1, -1, -1), norms, style, lw=1.2, label=label)
@@ -151,7 +158,7 @@ def rnn_spectral(out: Path) -> Figure:
     )
 
 
-@figure("rnn")
+@figure("rnn", "rnn.dL_dh_tanh")
 def rnn_activations(out: Path) -> Figure:
     """Linear, tanh and ReLU RNNs with the same W^h (ρ = 1.1) and inputs."""
     import numpy as np
@@ -165,7 +172,9 @@ def rnn_activations(out: Path) -> Figure:
     W_x, W_f, b = rng.uniform(-1, 1, (m, n)), rng.uniform(-1, 1, (1, m)), rng.uniform(-0.5, 0.5, m)
     xs = [rng.uniform(-1, 1, n) for _ in range(T)]
     name = "rnn_activations.pdf"
-    with plot(out / name, "t", "||dL/dh_t||", "same W^h (spectral radius 1.1) and inputs") as ax:
+    with plot(
+        out / name, r"$t$", r"$\|\partial L / \partial h_t\|$", r"same $W^h$ (spectral radius 1.1) and inputs"
+    ) as ax:
         for activation, marker in (("linear", "o"), ("tanh", "s"), ("relu", "^")):
             norms = state_gradient_norms(W_h, W_x, W_f, b, xs, activation)
             shown = [v if v > 0 else np.nan for v in norms]
@@ -178,7 +187,7 @@ def rnn_activations(out: Path) -> Figure:
     )
 
 
-@figure("rnn")
+@figure("rnn", "rnn.stacked")
 def rnn_training(out: Path) -> Figure:
     """Training curves of the running-average experiment, from its stored results."""
     import json
@@ -213,7 +222,7 @@ def _lae_data(m: int = 6, n: int = 40, seed: int = 5):
     return spectrum_case(m, 2, n - m, seed)
 
 
-@figure("lae")
+@figure("lae", "lae.pca_is_optimal")
 def lae_angles(out: Path) -> Figure:
     """The largest principal angle between span W2 and the top-k eigenvectors along L-BFGS, random starts."""
     import numpy as np
@@ -224,7 +233,7 @@ def lae_angles(out: Path) -> Figure:
     X, k = case["X"], case["k"]
     U_k = pca(X, k)["U_k"]
     name = "lae_angles.pdf"
-    with plot(out / name, "L-BFGS iteration", "largest principal angle (rad)", "m = 6, k = 2, n = 40") as ax:
+    with plot(out / name, "L-BFGS iteration", "largest principal angle (rad)", r"$m = 6$, $k = 2$, $n = 40$") as ax:
         for seed in range(5):
             run = fit(X, k, seed=seed, history=True)
             angles = [max(max_principal_angle(W, U_k), 1e-17) for W in run["W_2_history"]]
@@ -232,7 +241,7 @@ def lae_angles(out: Path) -> Figure:
                 np.arange(len(angles)),
                 angles,
                 lw=1,
-                label=f"start {seed}: final L - min = "
+                label=f"start {seed}: final $L - L_{{\\min}}$ = "
                 f"{run['loss'] - float(np.sum(np.asarray(case['sigma'][k:]) ** 2)):.1e}",
             )
     return Figure(
@@ -243,7 +252,7 @@ def lae_angles(out: Path) -> Figure:
     )
 
 
-@figure("rlae")
+@figure("rlae", "rlae.optimum")
 def rlae_orthonormality(out: Path) -> Figure:
     """‖W2ᵀW2 − I‖₂ at the regularised optimum against λ: L-BFGS against the derived closed form."""
     import numpy as np
@@ -262,8 +271,8 @@ def rlae_orthonormality(out: Path) -> Figure:
         W2_fit = fit(X, k, lam, seed=0)["W_2"]
         measured.append(np.linalg.norm(W2_fit.T @ W2_fit - np.eye(k), 2))
     name = "rlae_orthonormality.pdf"
-    with plot(out / name, "λ / σ_k²", "||W2ᵀW2 - I||₂", "m = 6, k = 2, n = 40") as ax:
-        ax.loglog(lams / top, derived, "-", lw=1, label="derived: U_k (I - λΛ_k^-1)^(1/2) O")
+    with plot(out / name, r"$\lambda / \sigma_k^2$", r"$\|W_2^\top W_2 - I\|_2$", r"$m = 6$, $k = 2$, $n = 40$") as ax:
+        ax.loglog(lams / top, derived, "-", lw=1, label=r"derived: $U_k (I - \lambda\Lambda_k^{-1})^{1/2} O$")
         ax.loglog(lams / top, measured, "o", ms=3, mfc="none", label="L-BFGS from a random start")
     return Figure(
         name,
@@ -273,7 +282,7 @@ def rlae_orthonormality(out: Path) -> Figure:
     )
 
 
-@figure("optim")
+@figure("optim", "optim.adam")
 def optim_training(out: Path) -> Figure:
     """Loss curves of the derived Adagrad, RMSprop and Adam over torch.optim's, on one small task."""
     import numpy as np
@@ -313,7 +322,7 @@ def optim_training(out: Path) -> Figure:
     )
 
 
-@figure("beam")
+@figure("beam", "beam.best_sequence")
 def beam_tree(out: Path) -> Figure:
     """Every prefix of the catalog's example as a tree; the beam's kept prefixes and the best path marked."""
     import itertools
@@ -341,7 +350,7 @@ def beam_tree(out: Path) -> Figure:
                     xytext=(6, 3),
                     fontsize=6,
                 )
-        ax.plot([], [], "o", color="tab:blue", label="kept (K = 2)")
+        ax.plot([], [], "o", color="tab:blue", label=r"kept ($K = 2$)")
         ax.plot([], [], "-", color="tab:red", label=f"most likely: {' '.join(best)}")
         ax.set_xticks(range(d.LENGTH + 1))
         ax.set_yticks([])
@@ -355,7 +364,7 @@ def beam_tree(out: Path) -> Figure:
     )
 
 
-@figure("beam")
+@figure("beam", "beam.complexity_no_cache")
 def beam_cost(out: Path) -> Figure:
     """Counted work against T, with and without cached hidden states, and the fitted log-log slopes."""
     from numerics.beam import counted_search, fitted_exponent
@@ -363,7 +372,7 @@ def beam_cost(out: Path) -> Figure:
     lengths = (8, 16, 32, 64, 128)
     name = "beam_cost.pdf"
     slopes = {}
-    with plot(out / name, "T (sequence length)", "model operations + sort comparisons", "K = 2, M = 32") as ax:
+    with plot(out / name, r"$T$ (sequence length)", "model operations + sort comparisons", r"$K = 2$, $M = 32$") as ax:
         for cached, style in ((True, "o-"), (False, "s--")):
             counts = [counted_search(32, T, 2, cached).total for T in lengths]
             slopes[cached] = fitted_exponent(lengths, counts)

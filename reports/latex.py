@@ -15,7 +15,10 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{booktabs,array}
 \usepackage{graphicx}
 \usepackage{xcolor}
+\usepackage{float}
+\usepackage{needspace}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5em}
 \newcommand{\verdict}[1]{\textbf{#1}}

@@ -26,6 +26,11 @@ HOSTILE = [
     "$x$ % comment & # ~ ^ _",
     "\\\\input",
 ]
+# SymPy's own spellings, which a typeset page must never show
+RAW_SYMPY = re.compile(
+    r"\*\*|\b(Sum|Product|DiagMatrix|HadamardProduct|HadamardPower|MatPow|MatMul|Transpose|Elementwise)\("
+    r"|\\operatorname\{(Sum|DiagMatrix|Elementwise|sign)\}|\\mathbb\{R\}\^\{\\infty"
+)
 DANGEROUS = re.compile(r"\\(input|include|write|def|catcode|immediate|openout|read|csname|let)\b")
 
 
@@ -117,6 +122,17 @@ def test_pdfs_compile_and_carry_every_id_and_record(tmp_path: Path) -> None:
     assert manual.count("Verified against") == len(registry.problems()) - len(recorded) - len(argued)
     assert manual.count("Argument only") == len(argued)
     assert manual.count("Verified by stored results") == len(recorded)
+    # typeset like a book: no line wider than the text by more than 5 pt, in any document
+    wide = [
+        (log.name, float(width))
+        for log in tmp_path.glob("*.log")
+        for width in re.findall(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\)", log.read_text(errors="replace"))
+        if float(width) > 5
+    ]
+    assert not wide, wide
+    for tex in tmp_path.glob("*.tex"):
+        raw = RAW_SYMPY.findall(tex.read_text())
+        assert not raw, (tex.name, raw[:5])
 
 
 @needs_tex
