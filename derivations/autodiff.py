@@ -17,7 +17,7 @@ from functools import cache
 
 import sympy as sp
 
-from derivations.core import Derivation, Step
+from derivations.core import Derivation, Step, inline
 
 x1, x2, x3 = sp.symbols("x_1 x_2 x_3", real=True)
 HOMEWORK = (x1 * x2 * sp.sin(x3) + sp.exp(x1 * x2)) / x3
@@ -249,13 +249,8 @@ def symbols(count: int, inputs: int = 3) -> dict[str, sp.Symbol]:
     return {name_of(i): node_symbol(i) for i in range(1 - inputs, count + 1)}
 
 
-def _written(expr: sp.Basic) -> str:
-    """One operation as a trace writes it: v_{-2} v_{-1}, sin(v_{0}), v_5/v_{0}, v_1^2."""
-    return sp.sstr(expr).replace("**", "^").replace("*", " ")
-
-
 def _graph_steps(g: Graph) -> list[Step]:
-    listing = "; ".join(f"v_{n.index} = {_written(n.definition())}" for n in g.nodes)
+    listing = "; ".join(f"v_{n.index} = {inline(n.definition())}" for n in g.nodes)
     return [
         Step(
             f"The inputs are v_{g.first} … v_0; each node is one elementary operation of earlier nodes (a "

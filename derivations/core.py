@@ -63,6 +63,11 @@ class Derivation:
         return {"": self.result}
 
 
+def inline(expr: sp.Basic) -> str:
+    """An expression inside a step's sentence, as the homework writes it by hand: w^2 p, not w**2*p."""
+    return sp.sstr(expr).replace("**", "^").replace("*", " ")
+
+
 def substitute_definitions(expr: sp.Basic, definitions: Mapping[sp.Basic, sp.Basic], rounds: int = 64) -> sp.Basic:
     """``expr`` with every defined symbol (a graph node, an upstream gradient) replaced by its
     definition, repeatedly: definitions may refer to other defined symbols."""

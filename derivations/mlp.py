@@ -19,7 +19,7 @@ from functools import cache
 
 import sympy as sp
 
-from derivations.core import Derivation, Step, substitute_definitions
+from derivations.core import Derivation, Step, inline, substitute_definitions
 from derivations.matexpr import Elementwise
 
 N = sp.Symbol("N", integer=True, positive=True)  # samples (columns)
@@ -117,7 +117,7 @@ def backprop(depth: int) -> Backprop:
             local[W] = grad_W
             steps.append(
                 Step(
-                    f"V_{k} = W_{level} {sp.sstr(below)}: a product A B gives A the gradient ḡ Bᵀ,",
+                    f"V_{k} = W_{level} {inline(below)}: a product A B gives A the gradient ḡ Bᵀ,",
                     rhs=grad_W,
                     lhs=f"∂z/∂W_{level}",
                     lhs_latex=rf"\frac{{\partial z}}{{\partial W_{{{level}}}}}",

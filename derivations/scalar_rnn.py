@@ -11,7 +11,7 @@ from functools import cache
 
 import sympy as sp
 
-from derivations.core import Derivation, Step
+from derivations.core import Derivation, Step, inline
 
 w = sp.Symbol("w", real=True)
 u1, u2, u3 = sp.symbols("u_1 u_2 u_3", real=True)
@@ -61,7 +61,7 @@ def forward() -> Derivation:
         values[node] = sp.expand(local.xreplace(values))
         steps.append(
             Step(
-                f"Node {node.name} = {sp.sstr(local)}; substitute the earlier nodes.",
+                f"Node {node.name} = {inline(local)}; substitute the earlier nodes.",
                 rhs=values[node],
                 lhs=node.name,
                 lhs_latex=sp.latex(node),
@@ -165,7 +165,7 @@ def edge_partials() -> Derivation:
         steps.append(
             Step(
                 f"Edge w → {node.name}: ∂y/∂{node.name} · ∂{node.name}/∂w = "
-                f"({sp.sstr(adj[node])})·({sp.sstr(local)}); in the inputs:",
+                f"({inline(adj[node])})·({inline(local)}); in the inputs:",
                 rhs=table[node.name],
                 lhs=f"e_{node.name}",
                 lhs_latex=rf"e_{{{node.name}}}",
