@@ -47,15 +47,22 @@ def _signed_terms(printer, expr: sp.MatAdd) -> str:
 def _factors(printer, expr: sp.MatMul, sep: str, left: str, right: str) -> str:
     """A product factor by factor, bracketing sums, without SymPy's doit (slow on diag)."""
     out = []
-    for k, arg in enumerate(expr.args):
+    args = list(expr.args)
+    sign = ""
+    if len(args) > 1 and args[0].is_number and args[0].is_negative:  # −D, −2/n A: the sign in front
+        sign = "-"
+        args[0] = -args[0]
+        if args[0] == 1:
+            args.pop(0)
+    for k, arg in enumerate(args):
         body = printer._print(arg)
-        negative = arg.is_number and arg.is_negative and len(expr.args) > 1
+        negative = arg.is_number and arg.is_negative and len(args) > 1
         # a later factor that prints with a sign (a nested −2/n·A) would read as a subtraction
         entrywise = isinstance(arg, sp.HadamardProduct) and len(expr.args) > 1  # (a ⊙ b) x, not a ⊙ (b x)
         if isinstance(arg, (sp.MatAdd, sp.Add)) or negative or entrywise or (k > 0 and body.startswith("-")):
             body = f"{left}{body}{right}"
         out.append(body)
-    return sep.join(out)
+    return sign + sep.join(out)
 
 
 SHOWN_COLUMNS = 5  # a wide array of numbers is shown by its first columns
@@ -131,6 +138,12 @@ class NotationLatex(LatexPrinter):
 
     def _print_DiagMatrix(self, expr: sp.Basic) -> str:
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_Function(self, expr: sp.Basic, exp: str | None = None) -> str:
+        if isinstance(expr, AppliedUndef) and len(expr.args) == 1:  # h(t − 1), a sequence: h_{t−1}
+            base = f"{self._print(sp.Symbol(expr.func.__name__))}_{{{self._print(expr.args[0])}}}"
+            return base if exp is None else f"{{{base}}}^{{{exp}}}"
+        return super()._print_Function(expr, exp)
 
     def _print_HadamardPower(self, expr: sp.Basic) -> str:
         base = self._print(expr.base)
@@ -522,8 +535,10 @@ def _math_token(match: re.Match) -> str:
     ).strip()
     if accent:
         base = rf"\{accent}{{{base}}}"
+    if base == "R" and scripts.startswith("^"):  # R^{m×n}: the reals
+        base = r"\mathbb{R}"
     body = re.sub(r"([_^])([A-Za-z0-9]{2,3})", r"\1{\2}", scripts)
-    symbols = {"−": "-", "≤": r"\le ", "≥": r"\ge ", "…": r"\dots ", "∞": r"\infty ", **GREEK_COMMANDS}
+    symbols = {"−": "-", "≤": r"\le ", "≥": r"\ge ", "…": r"\dots ", "∞": r"\infty ", "×": r"\times ", **GREEK_COMMANDS}
     body = "".join(symbols.get(ch, ch) + (" " if ch in GREEK_COMMANDS else "") for ch in body)
     if not body.isascii() or any(ch in body for ch in "%#&$~"):
         return text(match.group(0))  # a character math mode cannot take: left as text
