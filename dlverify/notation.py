@@ -140,7 +140,7 @@ class NotationLatex(LatexPrinter):
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
 
     def _print_Function(self, expr: sp.Basic, exp: str | None = None) -> str:
-        if isinstance(expr, AppliedUndef) and len(expr.args) == 1:  # h(t − 1), a sequence: h_{t−1}
+        if _sequence_call(expr):  # h(t − 1), a sequence: h_{t−1}
             base = f"{self._print(sp.Symbol(expr.func.__name__))}_{{{self._print(expr.args[0])}}}"
             return base if exp is None else f"{{{base}}}^{{{exp}}}"
         return super()._print_Function(expr, exp)
@@ -214,6 +214,12 @@ _GREEK_LETTERS = {
 }  # fmt: skip
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _FUNCTIONS = {"sigma": "σ", "sigma'": "σ'", "tanh": "tanh", "tanh'": "tanh'", "relu": "ReLU", "exp": "exp", "sqrt": "√"}
+
+
+def _sequence_call(expr: sp.Basic) -> bool:
+    """h(t − 1), c(t): a one-letter undefined function of one argument, a sequence written h_{t−1}
+    (P_y(k) keeps its call: its name has a subscript already)."""
+    return isinstance(expr, AppliedUndef) and len(expr.args) == 1 and len(expr.func.__name__) == 1
 
 
 def subscripted(name: str, index: object) -> str:
@@ -335,7 +341,7 @@ class NotationUnicode(StrPrinter):
         return f"{function_name(expr.name)}({self._print(expr.arg)})"
 
     def _print_Function(self, expr: sp.Basic) -> str:
-        if isinstance(expr, AppliedUndef) and len(expr.args) == 1:  # h(t − 1), a sequence: h_{t−1}
+        if _sequence_call(expr):  # h(t − 1), a sequence: h_{t−1}
             return subscripted(expr.func.__name__, self._print(expr.args[0]).replace(" ", ""))
         name = _FUNCTIONS.get(expr.func.__name__, _readable_name(expr.func.__name__))
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
