@@ -19,6 +19,7 @@ from dlverify import notation, registry
 from dlverify.checking.answers import Graded
 from dlverify.checking.verdict import Verdict
 from reports.build import compile_pdf, latexmk_available
+from reports.equations import equation
 from reports.latex import code, document, safe_math, text
 
 COLOUR = {"correct": "green!50!black", "incorrect": "red!70!black", "missing": "orange!80!black"}
@@ -74,7 +75,15 @@ def _counterexample(example: dict[str, Any]) -> str:
             math = _math_name(str(name))
             shown = (rf"{math} = " if math else rf"\text{{{text(str(name))}}} = ") + _math_value(value)
             (matrices if isinstance(value, list) else scalars).append(shown)
-    lines = ([r",\quad ".join(scalars)] if scalars else []) + matrices  # each matrix on a line of its own
+    # matrices three to a line (a wide one alone), so a point of many vectors stays on one page
+    rows: list[list[str]] = []
+    for m in matrices:
+        wide = m.count("&") > 4 * max(1, m.count(r"\\"))
+        if not rows or wide or len(rows[-1]) == 3 or rows[-1][0].count("&") > 4:
+            rows.append([m])
+        else:
+            rows[-1].append(m)
+    lines = ([r",\quad ".join(scalars)] if scalars else []) + [r",\quad ".join(r) for r in rows]
     out = r"\textit{Counterexample:} \begin{gather*} " + r" \\ ".join(lines) + r" \end{gather*}" if lines else ""
     rest = []
     if "entry" in example:
@@ -94,11 +103,27 @@ def _counterexample(example: dict[str, Any]) -> str:
 
 
 def _reference(pid: str) -> str | None:
+    """The reference, each entry as a display that fits the page (long ones broken, parts named)."""
     problem = registry.problems().get(pid)
     if problem is None:
         return None
-    parts = [(rf"\text{{{text(k)}}} = " if k else "") + value for k, value, _ in notation.results(problem.derive())]
-    return r" \\ ".join(parts)
+    d = problem.derive()
+    if isinstance(d.result, frozenset):
+        return r"\[ " + notation.results(d)[0][1] + r" \]"
+    return "\n".join(equation(rf"\text{{{text(k)}}}" if k else "", v) for k, v in d.entries().items())
+
+
+def _without_reference(message: str) -> str:
+    """The message less its "(reference: …)", which the document typesets below instead."""
+    start = message.find(" (reference: ")
+    if start < 0:
+        return message
+    depth = 0
+    for k in range(start + 1, len(message)):
+        depth += {"(": 1, ")": -1}.get(message[k], 0)
+        if depth == 0:
+            return message[:start] + message[k + 1 :]
+    return message
 
 
 def _item(verdict: Verdict, raw: Any, hide: bool) -> str:
@@ -111,10 +136,10 @@ def _item(verdict: Verdict, raw: Any, hide: bool) -> str:
             out.append(r"\paragraph{" + text(f"Entry {name}: {entry.verdict}") + "}")
             value = raw.get(name) if isinstance(raw, dict) else None
             out += _answer_block(value, entry)
-            out.append(text(entry.message))
+            out.append(text(_without_reference(entry.message)))
     else:
         out += _answer_block(raw, verdict)
-        out.append(text(verdict.message))
+        out.append(text(_without_reference(verdict.message)))
     if verdict.diagnosis:
         out.append(r"\textbf{Likely mistake:} " + text(verdict.diagnosis) + ".")
     if verdict.counterexample:
@@ -122,7 +147,7 @@ def _item(verdict: Verdict, raw: Any, hide: bool) -> str:
     if not hide and verdict.verdict in ("incorrect", "missing"):
         ref = _reference(verdict.id)
         if ref is not None:
-            out.append(r"\textit{Reference:} \begin{gather*} " + ref + r" \end{gather*}")
+            out.append(r"\textit{Reference:} " + ref)
     return "\n\n".join(out)
 
 
