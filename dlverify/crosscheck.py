@@ -215,7 +215,8 @@ def _record_file(problem: Problem):
 
     if registry.problems().get(problem.id) is not problem:  # a perturbed copy: never recorded
         return None
-    return cache.record_path(problem.id, (registry.source_module(problem.id),))
+    source = registry.source_module(problem.id)
+    return cache.record_path(problem.id, (source,)) if source else None  # a course file's: not recorded
 
 
 def stored_check(problem: Problem, at_least: int = 1) -> CrossCheck | None:

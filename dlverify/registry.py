@@ -71,6 +71,26 @@ def _catalog() -> tuple[dict[str, Topic], dict[str, Problem]]:
     return topics, found
 
 
+def load_problems(path) -> list[Problem]:
+    """Add a course's problem file (dlverify/course.py) to the catalog; ProblemFileError, with nothing
+    added, if it is wrong or names an id that exists already."""
+    from pathlib import Path
+
+    from dlverify.course import ProblemFileError, load
+
+    new_topics, new_problems = load(Path(path))
+    topics, found = _catalog()
+    for problem in new_problems:
+        if problem.id in found:
+            raise ProblemFileError(f"{path}: {problem.id} is already defined")
+    for topic in new_topics:
+        topics.setdefault(topic.name, topic)
+    for problem in new_problems:
+        found[problem.id] = problem
+        _SOURCE[problem.id] = ""  # a course file's: not in the disk cache (its key covers package sources)
+    return new_problems
+
+
 def problems() -> dict[str, Problem]:
     """Every described problem by id, in catalog order."""
     return _catalog()[1]

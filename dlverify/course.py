@@ -1,0 +1,396 @@
+"""A course's own problems, from a short TOML problem file (``--problems FILE``).
+
+    [problem."hw5.q2"]
+    title = "Gradients of a one-hidden-layer tanh regressor"
+    symbols = { x = "vector n", W = "matrix m×n", b = "vector m", v = "vector m", y = "real" }
+    forward = '''
+    h = tanh(W x + b)
+    yhat = v^T h
+    L = (yhat - y)^2
+    '''
+    ask = ["dL/dW", "dL/db", "dL/dx", "dh/dx"]
+
+Each asked derivative becomes a catalog-like ``Problem`` (id ``hw5.q2.dL_dW``) of topic ``hw5``:
+derived by the matrix chain rule of ``derivations.course`` from the statements read by the
+answer grammar, verified against ``numerics.course`` — the same statements run as a torch
+program and differentiated by autograd — and checked like any catalog item.  The two meet
+only here: the oracle is built from the parsed text, never from the derived result.
+
+A file is read whole before anything is registered: an error (an undefined symbol, a shape
+mismatch, a derivative of something not computed) is one message with its line and column.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from dlverify.problem import Case, Problem, SymbolSpec, Topic
+
+EPS = sys.float_info.epsilon
+SHAPE = re.compile(r"^\s*(real|scalar|vector\s+(\w+)|matrix\s+(\w+)\s*[×x*]\s*(\w+))\s*$")
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$")
+ASK = re.compile(r"^\s*(?:d|∂|\\partial\s*)\s*(\w+)\s*/\s*(?:d|∂|\\partial\s*)\s*(\w+)\s*$")
+FRAC_ASK = re.compile(r"^\s*\\frac\{\s*\\partial\s*(\w+)\s*\}\{\s*\\partial\s*(\w+)\s*\}\s*$")
+
+
+class ProblemFileError(ValueError):
+    """A problem file that cannot be used; the message names the file, line and column."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """One ``[problem."id"]`` table, read and resolved."""
+
+    id: str
+    title: str
+    sizes: tuple[str, ...]
+    inputs: dict[str, tuple[str, str]]  # name → (rows, cols) by size name ("1" for a scalar axis)
+    forward_text: tuple[tuple[str, str], ...]  # (name, expression as written)
+    statements: tuple[Any, ...]  # (MatrixSymbol, SymPy expression)
+    program: tuple[tuple[str, Any], ...]  # (name, oracle tree)
+    objects: dict[str, Any]  # name → SymPy object (sizes, inputs, intermediates)
+
+
+def load(path: Path) -> tuple[list[Topic], list[Problem]]:
+    """The topics and problems of a problem file; ProblemFileError (nothing registered) if it is wrong."""
+    from dlverify.checking.answers import AnswerFileError, _read_bytes
+
+    try:
+        raw = _read_bytes(path)
+    except AnswerFileError as exc:
+        raise ProblemFileError(str(exc)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProblemFileError(f"{path}: not valid TOML: {exc}") from None
+    tables = data.get("problem")
+    if not isinstance(tables, dict) or not tables:
+        raise ProblemFileError(f'{path}: no [problem."id"] tables')
+    lines = text.splitlines()
+    topics: dict[str, Topic] = {}
+    problems: list[Problem] = []
+    for pid, table in tables.items():
+        where = _Where(path, lines, pid)
+        model = _model(pid, table, where)
+        topic = pid.split(".")[0]
+        topics.setdefault(topic, Topic(topic, f"Course problems ({topic}, from {path.name})", order=5000))
+        for ask in _asks(table, model, where):
+            problems.append(_problem(model, topic, *ask))
+    return list(topics.values()), problems
+
+
+@dataclass
+class _Where:
+    """Positions in the file, for messages: the line of a key inside one problem's table."""
+
+    path: Path
+    lines: list[str]
+    pid: str
+
+    def line_of(self, key: str) -> int:
+        header = next((k for k, line in enumerate(self.lines) if self.pid in line and line.lstrip().startswith("[")), 0)
+        for k in range(header + 1, len(self.lines)):
+            if self.lines[k].lstrip().startswith("["):
+                break
+            if re.match(rf"\s*{re.escape(key)}\s*=", self.lines[k]):
+                return k + 1
+        return header + 1
+
+    def error(self, key: str, reason: str, line: int | None = None, column: int | None = None) -> ProblemFileError:
+        at = line if line is not None else self.line_of(key)
+        col = f":{column}" if column is not None else ""
+        return ProblemFileError(f"{self.path}:{at}{col}: problem {self.pid}: {reason}")
+
+
+def _model(pid: str, table: Any, where: _Where) -> Model:
+    import sympy as sp
+
+    if not ID.match(pid):
+        raise where.error("", f"the id {pid!r} must look like course.item (letters, digits, dots)")
+    if not isinstance(table, dict):
+        raise where.error("", "a problem is a table with title, symbols, forward and ask")
+    unknown = set(table) - {"title", "symbols", "forward", "ask"}
+    if unknown:
+        raise where.error(sorted(unknown)[0], f"unknown key {sorted(unknown)[0]!r} (title, symbols, forward, ask)")
+    title = table.get("title", pid)
+    symbols = table.get("symbols")
+    if not isinstance(title, str):
+        raise where.error("title", "the title is text")
+    if not isinstance(symbols, dict) or not symbols:
+        raise where.error("symbols", 'symbols is a table such as { x = "vector n", W = "matrix m×n", y = "real" }')
+    inputs: dict[str, tuple[str, str]] = {}
+    sizes: list[str] = []
+    for name, spec in symbols.items():
+        m = SHAPE.match(spec) if isinstance(spec, str) else None
+        if not NAME.match(name) or m is None:
+            raise where.error("symbols", f'symbol {name}: write "real", "vector n" or "matrix m×n", not {spec!r}')
+        shape = (
+            ("1", "1")
+            if m.group(2) is None and m.group(3) is None
+            else (m.group(2), "1")
+            if m.group(2)
+            else (m.group(3), m.group(4))
+        )
+        for axis in shape:
+            if axis != "1" and not NAME.match(axis):
+                raise where.error("symbols", f"symbol {name}: a size is a name such as n, not {axis!r}")
+            if axis != "1" and axis not in sizes:
+                sizes.append(axis)
+        inputs[name] = shape
+    clash = set(sizes) & set(inputs)
+    if clash:
+        raise where.error("symbols", f"{sorted(clash)[0]} is both a size and a symbol")
+    objects: dict[str, Any] = {s: sp.Symbol(s, integer=True, positive=True) for s in sizes}
+
+    def dim(axis: str) -> Any:
+        return sp.Integer(1) if axis == "1" else objects[axis]
+
+    for name, (rows, cols) in inputs.items():
+        objects[name] = sp.MatrixSymbol(name, dim(rows), dim(cols))
+    forward = table.get("forward")
+    if not isinstance(forward, str) or not forward.strip():
+        raise where.error("forward", "forward is text: one statement name = expression per line")
+    statements, program, written = _statements(forward, objects, inputs, where)
+    return Model(pid, title, tuple(sizes), inputs, tuple(written), tuple(statements), tuple(program), objects)
+
+
+def _statements(forward: str, objects: dict[str, Any], inputs: dict, where: _Where):
+    """Each line ``name = expression``: resolved to SymPy (for the derivation) and to an oracle tree."""
+    import sympy as sp
+    from sympy.matrices.common import ShapeError
+
+    from dlverify.checking.parse import ParseError, parse
+    from dlverify.checking.resolve import Resolver, SymbolTable, Unreadable
+
+    first = where.line_of("forward") + (
+        0 if "=" in where.lines[where.line_of("forward") - 1].split("=", 1)[1].strip("' \"") else 1
+    )
+    statements, program, written = [], [], []
+    for k, line in enumerate(forward.splitlines()):
+        at = first + k
+        body = line.split("#", 1)[0]
+        if not body.strip():
+            continue
+        if "=" not in body:
+            raise where.error("forward", "a statement is name = expression", at, 1)
+        name, expr_text = (part for part in body.split("=", 1))
+        name = name.strip()
+        column = body.index("=") + 2 + (len(expr_text) - len(expr_text.lstrip()))
+        if not NAME.match(name):
+            raise where.error("forward", f"{name!r} is not a name for a quantity", at, 1)
+        if name in objects:
+            raise where.error("forward", f"{name} is defined twice (or is a size or an input)", at, 1)
+        by_key = _keys(objects)
+        table = SymbolTable(by_key, {}, {}, where.pid, has_matrices=True)
+        try:
+            node = parse(expr_text.strip())
+            resolver = Resolver(table)
+            value = resolver(node)
+            undefined = resolver.unknown()
+        except (ParseError, Unreadable) as exc:
+            raise where.error("forward", exc.reason, at, column + (exc.pos or 0)) from None
+        except (ShapeError, ValueError, TypeError) as exc:
+            raise where.error("forward", f"the shapes do not fit: {exc}", at, column) from None
+        if undefined:
+            symbol, pos = next(iter(undefined.items()))
+            raise where.error("forward", f"undefined symbol {symbol}", at, column + pos)
+        if not isinstance(value, sp.MatrixExpr):
+            raise where.error("forward", "an expression here is built from the declared symbols", at, column)
+        quantity = sp.MatrixSymbol(name, *value.shape)
+        objects[name] = quantity
+        statements.append((quantity, value))
+        program.append((name, _tree(node, by_key, where, at, column)))
+        written.append((name, expr_text.strip()))
+    if not statements:
+        raise where.error("forward", "no statements")
+    return statements, program, written
+
+
+def _keys(objects: dict[str, Any]) -> dict[str, Any]:
+    """Every spelling of every name the statements may use (W_1, W_{1}, W1; yhat, \\hat{y})."""
+    from dlverify.checking.parse import parse
+    from dlverify.checking.resolve import key
+
+    out: dict[str, Any] = {}
+    for name, obj in objects.items():
+        spellings = [name]
+        if name.endswith("hat") and len(name) > 3:
+            spellings.append(rf"\hat{{{name[:-3]}}}")
+        for spelling in spellings:
+            k = key(parse(spelling))
+            if k is not None:
+                out.setdefault(k, obj)
+    return out
+
+
+FUNCTION_NAMES = {"tanh", "sigma", "sigmoid", "relu", "ReLU", "exp", "log", "diag"}
+
+
+def _tree(node: Any, by_key: dict[str, Any], where: _Where, line: int, column: int) -> Any:
+    """The oracle's tree, straight from the parsed text: names by their key, products in order,
+    a function name applying to the factor after it."""
+    from dlverify.checking.resolve import TRANSPOSE_MARKS, key
+
+    def name_of(n: Any) -> str | None:
+        k = key(n)
+        obj = by_key.get(k) if k is not None else None
+        return str(obj.name) if obj is not None and hasattr(obj, "name") else None
+
+    def walk(n: Any) -> Any:
+        rule = n.rule
+        found = name_of(n) if rule in ("name", "sub", "font", "accent") else None
+        if found is not None:
+            return ("sym", found)
+        if rule == "name":
+            bare = n.args[0].lstrip("\\")
+            if bare in FUNCTION_NAMES or bare == "operatorname":
+                return ("fn", bare)
+        if rule == "num":
+            return ("num", float(n.args[0]))
+        if rule in ("paren", "font"):
+            return walk(n.args[-1])
+        if rule == "add":
+            return ("add", [walk(a) for a in n.args])
+        if rule == "neg":
+            return ("neg", walk(n.args[0]))
+        if rule == "div":
+            return ("div", walk(n.args[0]), walk(n.args[1]))
+        if rule == "hadamard":
+            return ("had", [walk(a) for a in n.args])
+        if rule == "transpose":
+            return ("T", walk(n.args[0]))
+        if rule == "pow":
+            base, sup = n.args
+            if key(sup) in TRANSPOSE_MARKS and sup.rule != "paren":
+                return ("T", walk(base))
+            if sup.rule == "num" and sup.args[0].isdigit():
+                return ("pow", walk(base), int(sup.args[0]))
+            raise where.error("forward", "a power here is a whole number or a transpose", line, column + n.pos)
+        if rule == "mul":
+            parts = [walk(a) for a in n.args]
+            out: list[Any] = []
+            k = 0
+            while k < len(parts):
+                if parts[k][0] == "fn":
+                    if k + 1 == len(parts):
+                        raise where.error("forward", f"{parts[k][1]} needs an argument", line, column + n.pos)
+                    out.append(("apply", parts[k][1], parts[k + 1]))
+                    k += 2
+                else:
+                    out.append(parts[k])
+                    k += 1
+            return out[0] if len(out) == 1 else ("prod", out)
+        raise where.error("forward", f"the oracle cannot run {rule} here", line, column + n.pos)
+
+    return walk(node)
+
+
+def _asks(table: dict, model: Model, where: _Where) -> list[tuple[str, str, str]]:
+    asks = table.get("ask")
+    if not isinstance(asks, list) or not asks or not all(isinstance(a, str) for a in asks):
+        raise where.error("ask", 'ask is a list such as ["dL/dW", "dh/dx"]')
+    out = []
+    computed = {name for name, _ in model.forward_text}
+    for ask in asks:
+        m = ASK.match(ask) or FRAC_ASK.match(ask)
+        if m is None:
+            raise where.error("ask", f"{ask!r}: write a derivative as dL/dW")
+        target, variable = m.groups()
+        if target not in computed:
+            raise where.error("ask", f"{ask}: {target} is not computed by the forward statements")
+        if variable not in model.objects or variable in model.sizes:
+            raise where.error("ask", f"{ask}: {variable} is not a symbol or a computed quantity")
+        t_obj, v_obj = model.objects[target], model.objects[variable]
+        if t_obj.shape != (1, 1) and (t_obj.shape[1] != 1 or v_obj.shape[1] != 1 or variable not in model.inputs):
+            raise where.error("ask", f"{ask}: a gradient of a scalar, or a Jacobian of a vector by an input vector")
+        out.append((ask, target, variable))
+    return out
+
+
+def _problem(model: Model, topic: str, ask: str, target: str, variable: str) -> Problem:
+    slug = f"d{target}_d{variable}"
+    specs = [SymbolSpec(s, s, "integer", "a size", bounds=("1", "4")) for s in model.sizes]
+    for name, (rows, cols) in model.inputs.items():
+        specs.append(SymbolSpec(name, name, "matrix", "given", shape=(rows, cols)))
+    for name, written in model.forward_text:
+        obj = model.objects[name]
+        spellings = (rf"\hat{{{name[:-3]}}}",) if name.endswith("hat") and len(name) > 3 else ()
+        specs.append(
+            SymbolSpec(name, name, "matrix", f"= {written}", spellings, shape=tuple(str(d) for d in obj.shape))
+        )
+    forward = "; ".join(f"{name} = {written}" for name, written in model.forward_text)
+    shapes = ", ".join(
+        f"{name} {'×'.join(shape) if shape != ('1', '1') else 'scalar'}" for name, shape in model.inputs.items()
+    )
+    statement = f"{model.title}. Given {shapes}: {forward}. Find {ask}."
+    layout = "the gradient has the variable's shape" if model.objects[target].shape == (1, 1) else "numerator layout"
+    return Problem(
+        id=f"{model.id}.{slug}",
+        topic=topic,
+        title=f"{ask} ({model.title})",
+        kind="matrix",
+        statement=statement + f" ({layout})",
+        symbols=tuple(specs),
+        derive=_deriver(model, target, variable),
+        oracle=_oracle(model, target, variable),
+        oracle_name="the forward statements run in torch (float64), differentiated by autograd",
+        cases=_cases(model),
+        tolerance=lambda case: 64 * (sum(case[s] for s in model.sizes) + len(model.statements)) * EPS,
+        tolerance_note="64(Σ sizes + statements)·eps relative to the largest entry of |…| on absolute values",
+        sizes=model.sizes,
+    )
+
+
+def _deriver(model: Model, target: str, variable: str) -> Callable[[], Any]:
+    memo: list[Any] = []
+
+    def derive() -> Any:
+        if not memo:
+            from derivations.course import gradient, vector_jacobian
+
+            t, v = model.objects[target], model.objects[variable]
+            how = gradient if t.shape == (1, 1) else vector_jacobian
+            d = how(model.statements, t, v)
+            definitions = {q.name: expr for q, expr in model.statements}
+            memo.append(replace(d, symbols=dict(model.objects), definitions=definitions))
+        return memo[0]
+
+    return derive
+
+
+def _oracle(model: Model, target: str, variable: str) -> Callable[[Case], Any]:
+    def oracle(case: Case) -> Any:
+        from numerics.course import derivative
+
+        jacobian = model.objects[target].shape != (1, 1)
+        return derivative(model.program, {k: case[k] for k in model.inputs}, target, variable, jacobian)
+
+    return oracle
+
+
+def _cases(model: Model) -> Callable[[], Any]:
+    def cases() -> Any:
+        from hypothesis import strategies as st
+
+        from dlverify.strategies import matrix, sizes_then
+
+        def build(sizes: dict) -> dict:
+            def n(axis: str) -> int:
+                return 1 if axis == "1" else sizes[axis]
+
+            return {name: matrix(n(rows), n(cols)) for name, (rows, cols) in model.inputs.items()}
+
+        return sizes_then({s: st.integers(1, 4) for s in model.sizes}, build)
+
+    return cases

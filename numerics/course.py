@@ -1,0 +1,115 @@
+"""The oracle of a course's own problem: its forward statements run as a torch program (float64),
+differentiated by autograd.
+
+The statements arrive as small trees built straight from the parsed text (never from a
+derivation): ("sym", name), ("num", value), ("add", [..]), ("neg", a), ("prod", [..]),
+("div", a, b), ("had", [..]), ("T", a), ("pow", a, k), ("apply", function, a).
+A product multiplies matrices, or scales by a 1×1 factor or a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+DTYPE = torch.float64
+
+FUNCTIONS = {
+    "tanh": torch.tanh,
+    "sigma": torch.sigmoid,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+    "ReLU": torch.relu,
+    "exp": torch.exp,
+    "log": torch.log,
+    "diag": lambda v: torch.diag(v.reshape(-1)),
+}
+
+
+def _product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    if a.dim() == 0 or b.dim() == 0 or a.shape == (1, 1) or b.shape == (1, 1):
+        if a.shape == (1, 1) and b.shape == (1, 1):
+            return a @ b
+        return a * b  # a number or a 1×1 factor scales
+    return a @ b
+
+
+def evaluate(tree: Any, env: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    kind = tree[0]
+    if kind == "sym":
+        return env[tree[1]]
+    if kind == "num":
+        return torch.tensor(float(tree[1]), dtype=DTYPE)
+    if kind == "add":
+        parts = [evaluate(t, env) for t in tree[1]]
+        out = parts[0]
+        for p in parts[1:]:
+            out = out + p
+        return out
+    if kind == "neg":
+        return -evaluate(tree[1], env)
+    if kind == "prod":
+        parts = [evaluate(t, env) for t in tree[1]]
+        out = parts[0]
+        for p in parts[1:]:
+            out = _product(out, p)
+        return out
+    if kind == "div":
+        return evaluate(tree[1], env) / evaluate(tree[2], env)
+    if kind == "had":
+        parts = [evaluate(t, env) for t in tree[1]]
+        out = parts[0]
+        for p in parts[1:]:
+            out = out * p
+        return out
+    if kind == "T":
+        return evaluate(tree[1], env).T
+    if kind == "pow":
+        base = evaluate(tree[1], env)
+        k = int(tree[2])
+        if base.dim() == 2 and base.shape[0] == base.shape[1] and base.shape != (1, 1):
+            return torch.linalg.matrix_power(base, k)
+        return base**k
+    if kind == "apply":
+        return FUNCTIONS[tree[1]](evaluate(tree[2], env))
+    raise ValueError(f"cannot run {kind}")
+
+
+def run(statements: Sequence[tuple[str, Any]], inputs: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """Every quantity of the forward model at ``inputs`` (arrays by name)."""
+    env: dict[str, torch.Tensor] = {
+        k: torch.as_tensor(np.asarray(v, dtype=float), dtype=DTYPE) for k, v in inputs.items()
+    }
+    for name, tree in statements:
+        env[name] = evaluate(tree, env)
+    return env
+
+
+def derivative(
+    statements: Sequence[tuple[str, Any]], inputs: Mapping[str, Any], target: str, variable: str, jacobian: bool
+) -> np.ndarray:
+    """∂target/∂variable by torch: the gradient (the variable's shape) of a 1×1 target, or (``jacobian``)
+    the Jacobian of a column vector by a column vector (entry [i, j] = ∂target_i/∂variable_j)."""
+    base = {k: np.asarray(v, dtype=float) for k, v in inputs.items()}
+    if variable not in base:  # an intermediate quantity: its value here, then a leaf of the graph
+        base[variable] = run(statements, inputs)[variable].numpy()
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        env = {k: torch.as_tensor(v, dtype=DTYPE) for k, v in base.items()}
+        env[variable] = x
+        for name, tree in statements:
+            if name != variable:
+                env[name] = evaluate(tree, env)
+        return env[target]
+
+    x0 = torch.as_tensor(base[variable], dtype=DTYPE)
+    out = f(x0)
+    if not jacobian:
+        x = x0.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(f(x).reshape(()), x)
+        return grad.detach().numpy()
+    jac = torch.func.jacrev(f)(x0)  # (rows, 1, n, 1) for column vectors
+    return jac.reshape(out.shape[0], x0.shape[0]).detach().numpy()
