@@ -66,8 +66,6 @@ def _backward(expr: sp.Basic, bar: MatrixExpr, adjoint: dict[sp.Basic, list[Matr
     elif isinstance(expr, sp.MatMul):
         scale = sp.Mul(*(a for a in expr.args if not isinstance(a, MatrixExpr)))
         mats = [a for a in expr.args if isinstance(a, MatrixExpr)]
-        if scale.free_symbols:
-            raise Unsupported(f"a coefficient with symbols ({scale}) multiplying a matrix")
         for k, factor in enumerate(mats):
             left_t = [m.T for m in reversed(mats[:k])]
             right_t = [m.T for m in reversed(mats[k + 1 :])]
@@ -81,6 +79,8 @@ def _backward(expr: sp.Basic, bar: MatrixExpr, adjoint: dict[sp.Basic, list[Matr
     elif isinstance(expr, Elementwise):
         if expr.name == "exp":
             _backward(expr.arg, _hadamard(bar, expr), adjoint)
+        elif expr.name == "log":
+            _backward(expr.arg, _hadamard(bar, sp.HadamardPower(expr.arg, -1)), adjoint)
         elif expr.name in DERIVATIVE:
             _backward(expr.arg, _hadamard(bar, Elementwise(DERIVATIVE[expr.name], expr.arg)), adjoint)
         else:
@@ -91,6 +91,37 @@ def _backward(expr: sp.Basic, bar: MatrixExpr, adjoint: dict[sp.Basic, list[Matr
         _backward(expr.base, _mul(sp.Integer(k), inner, bar), adjoint)
     else:
         raise Unsupported(f"the derivative through {type(expr).__name__}")
+
+
+def _ones_times(a: sp.Basic) -> sp.Basic | None:
+    """c for a matrix c 𝟏𝟏ᵀ (a number or size c times ones); None for anything else."""
+    if isinstance(a, sp.OneMatrix):
+        return sp.Integer(1)
+    if isinstance(a, sp.MatMul):
+        mats = [x for x in a.args if isinstance(x, MatrixExpr)]
+        if mats and all(isinstance(x, sp.OneMatrix) for x in mats):
+            return sp.Mul(*(x for x in a.args if not isinstance(x, MatrixExpr)))
+    return None
+
+
+def _tidy(expr: sp.Basic) -> sp.Basic:
+    """(c 𝟏𝟏ᵀ) ⊙ D as c D, and equal terms of a sum added: the result as one writes it by hand."""
+
+    def entrywise(h: sp.HadamardProduct) -> sp.Basic:
+        coeff, kept = sp.Integer(1), []
+        for a in h.args:
+            c = _ones_times(a)
+            if c is None:
+                kept.append(a)
+            else:
+                coeff *= c
+        if not kept:
+            return sp.MatMul(coeff, sp.OneMatrix(*h.shape))
+        body = kept[0] if len(kept) == 1 else sp.HadamardProduct(*kept)
+        return body if coeff == 1 else sp.MatMul(coeff, body)
+
+    tidy = expr.replace(lambda e: isinstance(e, sp.HadamardProduct), entrywise)
+    return tidy.replace(lambda e: isinstance(e, sp.MatAdd), lambda e: e.doit(deep=False))
 
 
 def gradient(statements: Statements, target: sp.MatrixSymbol, variable: sp.MatrixSymbol) -> Derivation:
@@ -122,7 +153,7 @@ def gradient(statements: Statements, target: sp.MatrixSymbol, variable: sp.Matri
     if not parts:
         result: MatrixExpr = sp.ZeroMatrix(*variable.shape)
     else:
-        result = parts[0] if len(parts) == 1 else sp.MatAdd(*parts)
+        result = _tidy(parts[0] if len(parts) == 1 else sp.MatAdd(*parts))
     steps.append(
         Step(
             f"Collect the contributions that reach {variable.name}; the gradient has {variable.name}'s shape:",

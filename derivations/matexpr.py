@@ -24,6 +24,7 @@ ELEMENTWISE = {
     "relu": (r"\operatorname{ReLU}", "relu"),
     "step": (r"\mathbb{1}", "1"),
     "exp": (r"\exp", "exp"),
+    "log": (r"\log", "log"),
     "sqrt": (r"\sqrt", "sqrt"),
 }
 

@@ -111,6 +111,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     if args.all or not args.names:
         chosen = list(registry.problems().values())
+        if args.problems and not args.all:  # a course's file: its own problems (--all adds the catalog)
+            chosen = [p for p in chosen if not registry.source_module(p.id)]
     else:
         chosen = registry.select(args.names)
     from dlverify.crosscheck import cross_check_many
@@ -176,7 +178,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"dlverify: {af.printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     workers = max(1, min(os.cpu_count() or 1, len(answers), 4))
-    with CheckerPool(workers, timeout=args.timeout, ids=answers) as pool:
+    with CheckerPool(workers, timeout=args.timeout, ids=answers, problem_files=args.problems) as pool:
         graded = af.grade(answers, pool.map, expect, args.hide_reference)
     # the verdicts first: a file that cannot be written must not hide them
     print(json.dumps(graded.to_json(), indent=2) if args.json else af.text_report(graded), flush=True)
@@ -234,7 +236,8 @@ def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
     judged: list = [None] * len(tasks)
     try:
         workers = max(1, min(os.cpu_count() or 1, len(tasks)))
-        with CheckerPool(workers, timeout=args.timeout, ids={t[0] for t in tasks if isinstance(t[0], str)}) as pool:
+        ids = {t[0] for t in tasks if isinstance(t[0], str)}
+        with CheckerPool(workers, timeout=args.timeout, ids=ids, problem_files=args.problems) as pool:
             with _progress(len(tasks), "answers") as bar:
                 judged = pool.map(tasks, bar.step)
     except Interrupted as stop:  # Ctrl-C: keep what was judged, say what was not
@@ -336,6 +339,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from dlverify import registry
 
     topics = None if args.all or not args.topics else args.topics
+    if topics is None and args.problems and not args.all:  # a course's file: its own topics only
+        course_topics = {p.topic for p in registry.problems().values() if not registry.source_module(p.id)}
+        topics = [t for t in registry.topics() if t in course_topics]
     for t in topics or []:
         if t not in registry.topics():
             registry.select([t])  # raises with the right message
@@ -420,13 +426,23 @@ def build_parser() -> argparse.ArgumentParser:
         "independent numeric oracles (PyTorch autograd, SciPy, brute force).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    course = argparse.ArgumentParser(add_help=False)
+    course.add_argument(
+        "--problems",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also a course's problem file (TOML: symbols, forward statements, asked derivatives)",
+    )
 
-    p_list = sub.add_parser("list", help="list the catalog ids with titles and answer kinds")
+    p_list = sub.add_parser("list", parents=[course], help="list the catalog ids with titles and answer kinds")
     p_list.add_argument("--topic", action="append", help="only this topic (repeatable)")
     p_list.add_argument("--planned", action="store_true", help="list only the catalog ids not derived yet")
     p_list.set_defaults(func=_cmd_list)
 
-    p_show = sub.add_parser("show", help="print a problem's statement, derivation and verified result")
+    p_show = sub.add_parser(
+        "show", parents=[course], help="print a problem's statement, derivation and verified result"
+    )
     p_show.add_argument("id")
     p_show.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     p_show.add_argument(
@@ -439,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_show.add_argument("--fresh", action="store_true", help="run the cross-check now, ignoring records")
     p_show.set_defaults(func=_cmd_show)
 
-    p_verify = sub.add_parser("verify", help="cross-check derivations against their numeric oracles")
+    p_verify = sub.add_parser("verify", parents=[course], help="cross-check derivations against their numeric oracles")
     p_verify.add_argument("names", nargs="*", metavar="ID|TOPIC")
     p_verify.add_argument("--all", action="store_true", help="every derived problem (the default)")
     p_verify.add_argument("--examples", type=int, default=100, metavar="N", help="random cases per problem")
@@ -447,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_check = sub.add_parser(
         "check",
+        parents=[course],
         help="check an answer file; several files, or every *.toml in a folder, get a score each and a summary",
     )
     p_check.add_argument("files", nargs="+", metavar="FILE|DIR")
@@ -462,7 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_check.set_defaults(func=_cmd_check)
 
-    p_report = sub.add_parser("report", help="build the LaTeX solution manual (and PDFs where TeX is installed)")
+    p_report = sub.add_parser(
+        "report", parents=[course], help="build the LaTeX solution manual (and PDFs where TeX is installed)"
+    )
     p_report.add_argument("topics", nargs="*", metavar="TOPIC")
     p_report.add_argument("--all", action="store_true", help="every topic (the default)")
     p_report.add_argument("--out", default="reports-out", metavar="DIR", help="output folder (default reports-out)")
@@ -470,7 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_report.add_argument("--no-pdf", action="store_true", help="write .tex only")
     p_report.set_defaults(func=_cmd_report)
 
-    p_auto = sub.add_parser("autograder", help="write a Gradescope autograder (setup.sh, run_autograder, zip)")
+    p_auto = sub.add_parser(
+        "autograder", parents=[course], help="write a Gradescope autograder (setup.sh, run_autograder, zip)"
+    )
     p_auto.add_argument("ids", nargs="+", metavar="ID|TOPIC", help="the assignment's problems")
     p_auto.add_argument("--out", required=True, metavar="DIR", help="where to write it")
     p_auto.add_argument(
@@ -484,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_cache.add_argument("--warm", nargs="+", metavar="ID|TOPIC", help="derive these now (a course's ids)")
     p_cache.set_defaults(func=_cmd_cache)
 
-    p_template = sub.add_parser("template", help="print an answer-file skeleton for the given ids")
+    p_template = sub.add_parser("template", parents=[course], help="print an answer-file skeleton for the given ids")
     p_template.add_argument("ids", nargs="+", metavar="ID")
     p_template.set_defaults(func=_cmd_template)
     return parser
@@ -497,6 +518,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from dlverify.registry import UnknownProblem
 
+    for path in getattr(args, "problems", []):
+        from dlverify import registry
+        from dlverify.course import ProblemFileError
+
+        try:
+            registry.load_problems(path)
+        except ProblemFileError as exc:
+            print(f"dlverify: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         return args.func(args)
     except UnknownProblem as exc:

@@ -34,7 +34,7 @@ from dlverify.problem import Case, Problem, SymbolSpec, Topic
 
 EPS = sys.float_info.epsilon
 SHAPE = re.compile(r"^\s*(real|scalar|vector\s+(\w+)|matrix\s+(\w+)\s*[×x*]\s*(\w+))\s*$")
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$")
 ASK = re.compile(r"^\s*(?:d|∂|\\partial\s*)\s*(\w+)\s*/\s*(?:d|∂|\\partial\s*)\s*(\w+)\s*$")
 FRAC_ASK = re.compile(r"^\s*\\frac\{\s*\\partial\s*(\w+)\s*\}\{\s*\\partial\s*(\w+)\s*\}\s*$")
@@ -199,12 +199,16 @@ def _statements(forward: str, objects: dict[str, Any], inputs: dict, where: _Whe
             value = resolver(node)
             undefined = resolver.unknown()
         except (ParseError, Unreadable) as exc:
-            raise where.error("forward", exc.reason, at, column + (exc.pos or 0)) from None
+            reason = exc.reason.replace("the answer", "the statement")
+            raise where.error("forward", reason, at, column + (exc.pos or 0)) from None
         except (ShapeError, ValueError, TypeError) as exc:
             raise where.error("forward", f"the shapes do not fit: {exc}", at, column) from None
         if undefined:
             symbol, pos = next(iter(undefined.items()))
             raise where.error("forward", f"undefined symbol {symbol}", at, column + pos)
+        mismatch = _shape_mismatch(value)
+        if mismatch:
+            raise where.error("forward", f"the shapes do not fit: {mismatch}", at, column)
         if not isinstance(value, sp.MatrixExpr):
             raise where.error("forward", "an expression here is built from the declared symbols", at, column)
         quantity = sp.MatrixSymbol(name, *value.shape)
@@ -215,6 +219,31 @@ def _statements(forward: str, objects: dict[str, Any], inputs: dict, where: _Whe
     if not statements:
         raise where.error("forward", "no statements")
     return statements, program, written
+
+
+def _shape_mismatch(expr: Any) -> str | None:
+    """Where the sizes of a product, a sum or an entrywise product disagree (symbolically: W x with W
+    m×n and x of size m), in words; None if every operation fits."""
+    import sympy as sp
+
+    from dlverify.notation import unicode
+
+    def shape(e: Any) -> str:
+        return "×".join(unicode(d) for d in e.shape)
+
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.MatMul):
+            mats = [a for a in node.args if isinstance(a, sp.MatrixExpr)]
+            for a, b in zip(mats, mats[1:], strict=False):
+                if sp.simplify(a.shape[1] - b.rows) != 0:
+                    return f"{unicode(a)} ({shape(a)}) times {unicode(b)} ({shape(b)})"
+        elif isinstance(node, (sp.MatAdd, sp.HadamardProduct)):
+            first = node.args[0]
+            for other in node.args[1:]:
+                if any(sp.simplify(x - y) != 0 for x, y in zip(first.shape, other.shape, strict=True)):
+                    what = "plus" if isinstance(node, sp.MatAdd) else "⊙"
+                    return f"{unicode(first)} ({shape(first)}) {what} {unicode(other)} ({shape(other)})"
+    return None
 
 
 def _keys(objects: dict[str, Any]) -> dict[str, Any]:
@@ -234,7 +263,7 @@ def _keys(objects: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-FUNCTION_NAMES = {"tanh", "sigma", "sigmoid", "relu", "ReLU", "exp", "log", "diag"}
+FUNCTION_NAMES = {"tanh", "sigma", "sigmoid", "relu", "ReLU", "exp", "log", "diag"}  # as numerics.course runs them
 
 
 def _tree(node: Any, by_key: dict[str, Any], where: _Where, line: int, column: int) -> Any:
@@ -256,6 +285,8 @@ def _tree(node: Any, by_key: dict[str, Any], where: _Where, line: int, column: i
             bare = n.args[0].lstrip("\\")
             if bare in FUNCTION_NAMES or bare == "operatorname":
                 return ("fn", bare)
+        if rule == "font" and key(n) == "mathbb{1}" or rule == "font" and n.args[0] == "mathbf" and key(n) == "1":
+            return ("ones",)
         if rule == "num":
             return ("num", float(n.args[0]))
         if rule in ("paren", "font"):
@@ -273,7 +304,8 @@ def _tree(node: Any, by_key: dict[str, Any], where: _Where, line: int, column: i
         if rule == "pow":
             base, sup = n.args
             if key(sup) in TRANSPOSE_MARKS and sup.rule != "paren":
-                return ("T", walk(base))
+                inner = walk(base)
+                return ("onesT",) if inner == ("ones",) else ("T", inner)
             if sup.rule == "num" and sup.args[0].isdigit():
                 return ("pow", walk(base), int(sup.args[0]))
             raise where.error("forward", "a power here is a whole number or a transpose", line, column + n.pos)
@@ -374,7 +406,8 @@ def _oracle(model: Model, target: str, variable: str) -> Callable[[Case], Any]:
         from numerics.course import derivative
 
         jacobian = model.objects[target].shape != (1, 1)
-        return derivative(model.program, {k: case[k] for k in model.inputs}, target, variable, jacobian)
+        given = {k: case[k] for k in (*model.inputs, *model.sizes)}  # a size may appear as a number (1/n)
+        return derivative(model.program, given, target, variable, jacobian)
 
     return oracle
 

@@ -41,6 +41,7 @@ ELEMENTWISE = {
     "relu": lambda x: np.maximum(x, 0.0),
     "step": lambda x: (x > 0).astype(float),
     "exp": np.exp,
+    "log": np.log,
     "sqrt": np.sqrt,
 }
 

@@ -51,8 +51,15 @@ def evaluate(tree: Any, env: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return out
     if kind == "neg":
         return -evaluate(tree[1], env)
+    if kind in ("ones", "onesT"):
+        return kind  # a ones vector: its length from its neighbour in the product
     if kind == "prod":
         parts = [evaluate(t, env) for t in tree[1]]
+        for k, p in enumerate(parts):
+            if p == "ones" and k > 0:  # A 1: as long as A is wide
+                parts[k] = torch.ones(parts[k - 1].shape[-1], 1, dtype=DTYPE)
+            elif p == "onesT" and k + 1 < len(parts):  # 1ᵀ B: as long as B is tall
+                parts[k] = torch.ones(1, parts[k + 1].shape[0], dtype=DTYPE)
         out = parts[0]
         for p in parts[1:]:
             out = _product(out, p)

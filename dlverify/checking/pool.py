@@ -34,11 +34,11 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
-def _serve(conn: Any, ids: tuple[str, ...]) -> None:
+def _serve(conn: Any, ids: tuple[str, ...], files: tuple[str, ...]) -> None:
     # Imported in the worker, where the forkserver has preloaded it: the parent needs none of it.
     from dlverify.checking.worker import serve
 
-    serve(conn, ids)
+    serve(conn, ids, files)
 
 
 _MAIN_LOCK = threading.Lock()
@@ -65,9 +65,9 @@ def _main_not_reimported() -> Iterator[None]:
 
 
 class _Worker:
-    def __init__(self, ctx: multiprocessing.context.BaseContext, ids: tuple[str, ...]) -> None:
+    def __init__(self, ctx: multiprocessing.context.BaseContext, ids: tuple[str, ...], files: tuple[str, ...]) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child, ids), daemon=True)
+        self.process = ctx.Process(target=_serve, args=(child, ids, files), daemon=True)
         self.warmed = set(ids)
         with _main_not_reimported():
             self.process.start()
@@ -123,13 +123,17 @@ class Interrupted(Exception):
 class CheckerPool:
     """Judge answers under a hard time limit in ``workers`` parallel processes."""
 
-    def __init__(self, workers: int = 1, timeout: float = DEFAULT_TIMEOUT, ids: Iterable[str] = ()) -> None:
+    def __init__(
+        self, workers: int = 1, timeout: float = DEFAULT_TIMEOUT, ids: Iterable[str] = (), problem_files: Iterable = ()
+    ) -> None:
         """``ids``: the problems the answers will be about, prepared by each worker as it starts
-        (others are prepared when first met)."""
+        (others are prepared when first met); ``problem_files``: course problem files each worker
+        loads first (dlverify/course.py)."""
         self.timeout = timeout
         self._ctx = _context()
         self._ids = dict.fromkeys(str(i) for i in ids)
-        self._idle: list[_Worker] = [_Worker(self._ctx, tuple(self._ids)) for _ in range(max(1, workers))]
+        self._files = tuple(str(f) for f in problem_files)
+        self._idle: list[_Worker] = [_Worker(self._ctx, tuple(self._ids), self._files) for _ in range(max(1, workers))]
         self._lock = threading.Lock()
         self._available = threading.Semaphore(len(self._idle))
         self.size = len(self._idle)
@@ -221,7 +225,7 @@ class CheckerPool:
         self.replaced += 1
         with self._lock:
             ids = tuple(self._ids)
-        return _Worker(self._ctx, ids)
+        return _Worker(self._ctx, ids, self._files)
 
     def close(self) -> None:
         with self._lock:

@@ -77,6 +77,7 @@ MATRIX_FUNCTIONS = {
     "relu'": "step",
     "ReLU'": "step",
     "exp": "exp",
+    "log": "log",
     "sqrt": "sqrt",
 }
 DIAG = {"diag", "DiagMatrix", "Diag"}

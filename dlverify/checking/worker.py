@@ -65,13 +65,15 @@ def _exit_with_the_checker() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def serve(conn: Connection, ids: tuple[str, ...] = ()) -> None:
+def serve(conn: Connection, ids: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> None:
     """Prepare ``ids``, then answer requests until told to stop: ("judge", id, answer,
     hide_reference), or ("warm", ids) to prepare more problems.  End silently when the other side
     has gone (a closed pipe is not an error here)."""
     _die_with_parent()
     _exit_with_the_checker()
     try:
+        for path in files:  # a course's problem files, checked already by the parent
+            registry.load_problems(path)
         warm(ids)
         _serve(conn)
     except (BrokenPipeError, EOFError, OSError, KeyboardInterrupt):
