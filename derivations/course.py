@@ -172,7 +172,8 @@ def vector_jacobian(statements: Statements, target: sp.MatrixSymbol, variable: s
     definitions: Mapping[sp.Basic, sp.Basic] = {name: expr for name, expr in statements}
     if target not in definitions:
         raise Unsupported(f"{target.name} is not computed by the statements")
-    expanded = substitute_definitions(definitions[target], definitions)
+    # everything in the inputs, except the variable itself when it is computed (∂h_3/∂h_2: h_2 a leaf)
+    expanded = substitute_definitions(definitions[target], {k: v for k, v in definitions.items() if k != variable})
     trace = Trace()
     try:
         result = jacobian(expanded, variable, trace)

@@ -131,7 +131,18 @@ def _model(pid: str, table: Any, where: _Where) -> Model:
         raise where.error("symbols", 'symbols is a table such as { x = "vector n", W = "matrix m×n", y = "real" }')
     inputs: dict[str, tuple[str, str]] = {}
     sizes: list[str] = []
+    steps = loop_bound(table.get("forward", "")) if isinstance(table.get("forward"), str) else 0
+    expanded: dict[str, Any] = {}
     for name, spec in symbols.items():
+        sequence = isinstance(spec, str) and spec.strip().startswith("sequence of ")
+        if sequence:  # x = "sequence of vector n": x_1 … x_T, T the loops' last step
+            if not steps:
+                raise where.error("symbols", f"symbol {name} is a sequence, but no loop (for t in 1..T:) uses it")
+            spec = spec.strip().removeprefix("sequence of ")
+            expanded.update({f"{name}_{k}": spec for k in range(1, steps + 1)})
+        else:
+            expanded[name] = spec
+    for name, spec in expanded.items():
         m = SHAPE.match(spec) if isinstance(spec, str) else None
         if not NAME.match(name) or m is None:
             raise where.error("symbols", f'symbol {name}: write "real", "vector n" or "matrix m×n", not {spec!r}')
@@ -177,15 +188,14 @@ def _statements(forward: str, objects: dict[str, Any], inputs: dict, where: _Whe
         0 if "=" in where.lines[where.line_of("forward") - 1].split("=", 1)[1].strip("' \"") else 1
     )
     statements, program, written = [], [], []
-    for k, line in enumerate(forward.splitlines()):
-        at = first + k
+    for at, line in _unrolled(forward, first, where):
         body = line.split("#", 1)[0]
         if not body.strip():
             continue
         if "=" not in body:
             raise where.error("forward", "a statement is name = expression", at, 1)
         name, expr_text = (part for part in body.split("=", 1))
-        name = name.strip()
+        name = re.sub(r"_\{(-?\d+)\}$", r"_\1", name.strip())  # h_{2}, written out from h_t, is h_2
         column = body.index("=") + 2 + (len(expr_text) - len(expr_text.lstrip()))
         if not NAME.match(name):
             raise where.error("forward", f"{name!r} is not a name for a quantity", at, 1)
@@ -244,6 +254,71 @@ def _shape_mismatch(expr: Any) -> str | None:
                     what = "plus" if isinstance(node, sp.MatAdd) else "⊙"
                     return f"{unicode(first)} ({shape(first)}) {what} {unicode(other)} ({shape(other)})"
     return None
+
+
+LOOP = re.compile(r"^for\s+([A-Za-z])\s+in\s+(\d+)\s*\.\.\s*(\d+)\s*:\s*(.*)$")
+MAX_STEPS = 50
+
+
+def loop_bound(forward: str) -> int:
+    """The largest time step any loop of the statements reaches (0 without a loop)."""
+    bounds = [int(m.group(3)) for line in forward.splitlines() if (m := LOOP.match(line.strip()))]
+    return max(bounds, default=0)
+
+
+def _unrolled(forward: str, first: int, where: _Where) -> list[tuple[int, str]]:
+    """The statements with every ``for t in 1..T:`` loop written out, each with its line in the file:
+    ``h_t = tanh(W h_{t-1} + U x_t)`` for t = 2 becomes ``h_2 = tanh(W h_{1} + U x_{2})``.  A loop's
+    body is the rest of its line, or the indented lines under it."""
+    lines = forward.splitlines()
+    out: list[tuple[int, str]] = []
+    k = 0
+    while k < len(lines):
+        at, line = first + k, lines[k]
+        m = LOOP.match(line.strip())
+        if m is None:
+            out.append((at, line))
+            k += 1
+            continue
+        var, lo, hi, rest = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)
+        if hi < lo or hi - lo >= MAX_STEPS:
+            raise where.error("forward", f"a loop runs over 1 to {MAX_STEPS} steps, not {lo}..{hi}", at, 1)
+        body = [(at, rest)] if rest.strip() else []
+        k += 1
+        while not rest.strip() and k < len(lines) and lines[k][:1] in (" ", "\t") and lines[k].strip():
+            body.append((first + k, lines[k].strip()))
+            k += 1
+        if not body:
+            raise where.error("forward", "a loop needs a statement after its colon or indented under it", at, 1)
+        for step in range(lo, hi + 1):
+            out += [(line_at, _at_step(text, var, step, where, line_at)) for line_at, text in body]
+    return out
+
+
+def _at_step(text: str, var: str, step: int, where: _Where, line: int) -> str:
+    """Every index that mentions the loop variable (_t, _{t-1}, [t-1]) evaluated at ``step``."""
+
+    def value(index: str) -> str:
+        expr = index.replace(" ", "")
+        if not re.fullmatch(rf"[+-]?(\d+|{var})([+-](\d+|{var}))*", expr):
+            raise where.error("forward", f"an index such as {index!r} may add or subtract whole numbers", line)
+        total = sum(
+            (-1 if sign == "-" else 1) * (step if token == var else int(token))
+            for sign, token in re.findall(rf"([+-]?)(\d+|{var})", expr)
+        )
+        return f"_{{{total}}}"
+
+    text = re.sub(
+        r"_\{([^{}]*)\}",
+        lambda m: value(m.group(1)) if re.search(rf"(?<![A-Za-z]){var}(?![A-Za-z])", m.group(1)) else m.group(0),
+        text,
+    )
+    text = re.sub(
+        r"\[([^\[\]]*)\]",
+        lambda m: value(m.group(1)) if re.search(rf"(?<![A-Za-z]){var}(?![A-Za-z])", m.group(1)) else m.group(0),
+        text,
+    )
+    return re.sub(rf"_{var}(?![A-Za-z0-9])", f"_{{{step}}}", text)
 
 
 def _keys(objects: dict[str, Any]) -> dict[str, Any]:
@@ -344,8 +419,8 @@ def _asks(table: dict, model: Model, where: _Where) -> list[tuple[str, str, str]
         if variable not in model.objects or variable in model.sizes:
             raise where.error("ask", f"{ask}: {variable} is not a symbol or a computed quantity")
         t_obj, v_obj = model.objects[target], model.objects[variable]
-        if t_obj.shape != (1, 1) and (t_obj.shape[1] != 1 or v_obj.shape[1] != 1 or variable not in model.inputs):
-            raise where.error("ask", f"{ask}: a gradient of a scalar, or a Jacobian of a vector by an input vector")
+        if t_obj.shape != (1, 1) and (t_obj.shape[1] != 1 or v_obj.shape[1] != 1):
+            raise where.error("ask", f"{ask}: a gradient of a scalar, or a Jacobian of a vector by a vector")
         out.append((ask, target, variable))
     return out
 

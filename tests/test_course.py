@@ -69,6 +69,7 @@ ANSWERS = {
     "resnet": {"course.resnet.dz_dh_t": "correct"},
     "lae": {"course.lae.dL_dW_1": "correct", "course.lae.dL_dW_2": "incorrect"},
     "gated": {"course.gated.dh_next_dh": "correct"},
+    "rnn_bptt": {"course.bptt.dh_3_dh_2": "correct", "course.bptt.dL_dh_1": "correct"},
     "softmax": {
         "course.softmax.dL_dz": "correct",
         "course.softmax.dL_dW": "correct",
@@ -113,6 +114,13 @@ BAD = [
     ),
     ('symbols = { x = "vector n" }\nforwrd = "h = tanh(x)"\nask = ["dh/dx"]', ":3:", "unknown key 'forwrd'"),
     ('symbols = { x = "vector n" }\nforward = "h = tanh(x)\nask = 3', ":", "not valid TOML"),
+    ('symbols = { x = "sequence of vector n" }\nforward = "h = tanh(x_1)"\nask = ["dh/dx_1"]', ":2:", "no loop"),
+    (
+        'symbols = { x = "sequence of vector n", h_0 = "vector n" }\nforward = """\nfor t in 1..2:\n'
+        '    h_t = tanh(h_{2t})\n"""\nask = ["dh_2/dh_0"]',
+        ":5:",
+        "may add or subtract whole numbers",
+    ),
 ]
 
 
