@@ -32,7 +32,7 @@ fi
 python3 -m pip install {torch} --index-url https://download.pytorch.org/whl/cpu
 python3 -m pip install ./dlverify-src
 # derive the assignment's problems now, into the image: each submission starts with them
-DLVERIFY_CACHE="${{AUTOGRADER_ROOT:-/autograder}}/dlverify-cache" python3 -m dlverify.autograder warm $(cat ids.txt)
+DLVERIFY_CACHE="${{AUTOGRADER_ROOT:-/autograder}}/dlverify-cache" python3 -m dlverify.autograder warm $(cat warm.txt)
 """
 
 RUN = """#!/usr/bin/env bash
@@ -48,7 +48,7 @@ if [ "${{#files[@]}}" -ne 1 ]; then
   exec python3 -m dlverify.autograder refuse "$RESULTS" "${{files[@]}}"
 fi
 python3 -m dlverify check "${{files[0]}}" --expect "$ROOT/source/ids.txt" --gradescope "$RESULTS" \\
-  --timeout {timeout}{hide} > "$ROOT/results/dlverify.log" 2>&1
+  --timeout {timeout}{hide}{problems} > "$ROOT/results/dlverify.log" 2>&1
 status=$?
 if [ ! -s "$RESULTS" ]; then
   exec python3 -m dlverify.autograder failed "$RESULTS" "$status" "$ROOT/results/dlverify.log"
@@ -56,9 +56,13 @@ fi
 """
 
 
-def write_autograder(ids: list[str], out: Path, hide_reference: bool = True, timeout: float = 2.0) -> Path:
+def write_autograder(
+    ids: list[str], out: Path, hide_reference: bool = True, timeout: float = 2.0, problem_files: list[Path] = ()
+) -> Path:
     """Write ``setup.sh``, ``run_autograder``, ``ids.txt`` and a copy of this package into ``out``,
-    and ``out/autograder.zip`` with all of them, the file Gradescope takes; the zip's path."""
+    and ``out/autograder.zip`` with all of them, the file Gradescope takes; the zip's path.
+    ``problem_files``: a course's problem files (dlverify/course.py), copied into the zip and
+    passed to every check."""
     source = _source_root()
     out.mkdir(parents=True, exist_ok=True)
     src = out / "dlverify-src"
@@ -69,9 +73,21 @@ def write_autograder(ids: list[str], out: Path, hide_reference: bool = True, tim
     for name in ("pyproject.toml", "README.md"):
         shutil.copyfile(source / name, src / name)
     (out / "ids.txt").write_text("\n".join(ids) + "\n", encoding="utf-8")
+    from dlverify import registry
+
+    catalog_ids = [i for i in ids if registry.source_module(i)]  # a course file's are derived when checked
+    (out / "warm.txt").write_text("\n".join(catalog_ids) + "\n", encoding="utf-8")
+    (out / "problems").mkdir(exist_ok=True)
+    names = []
+    for k, path in enumerate(problem_files):
+        name = f"{k}-{Path(path).name}"
+        shutil.copyfile(path, out / "problems" / name)
+        names.append(name)
+    problems = "".join(f' --problems "$ROOT/source/problems/{name}"' for name in names)
     (out / "setup.sh").write_text(SETUP.format(torch=shlex.quote(_torch_requirement())), encoding="utf-8")
     hide = " --hide-reference" if hide_reference else ""
-    (out / "run_autograder").write_text(RUN.format(timeout=f"{timeout:g}", hide=hide), encoding="utf-8")
+    run = RUN.format(timeout=f"{timeout:g}", hide=hide, problems=problems)
+    (out / "run_autograder").write_text(run, encoding="utf-8")
     for script in ("setup.sh", "run_autograder"):
         (out / script).chmod(0o755)
     archive = out / "autograder.zip"
@@ -79,9 +95,10 @@ def write_autograder(ids: list[str], out: Path, hide_reference: bool = True, tim
     staging = out / ".zip-staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    for name in ("setup.sh", "run_autograder", "ids.txt"):
+    for name in ("setup.sh", "run_autograder", "ids.txt", "warm.txt"):
         shutil.copy2(out / name, staging / name)
     shutil.copytree(src, staging / "dlverify-src")
+    shutil.copytree(out / "problems", staging / "problems")
     shutil.make_archive(str(archive.with_suffix("")), "zip", staging)
     shutil.rmtree(staging)
     return archive
@@ -145,7 +162,7 @@ def warm(ids: list[str]) -> None:
     from dlverify import registry
     from dlverify.checking.worker import warm as prepare
 
-    chosen = [p.id for p in registry.select(ids)]
+    chosen = [p.id for p in registry.select(ids)] if ids else []
     prepare(chosen)
     print(f"prepared {len(chosen)} problems")
 

@@ -377,7 +377,8 @@ def _cmd_autograder(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     try:
-        archive = write_autograder(ids, Path(args.out), not args.show_reference, args.timeout)
+        files = [Path(p) for p in args.problems]
+        archive = write_autograder(ids, Path(args.out), not args.show_reference, args.timeout, files)
     except (OSError, RuntimeError) as exc:
         print(f"dlverify: autograder: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -91,3 +91,29 @@ def test_a_checker_failure_is_not_the_students_mistake(tmp_path: Path) -> None:
     failed(tmp_path / "results.json", "1", log)
     text = json.loads((tmp_path / "results.json").read_text())["output"]
     assert "not a mistake in your answers" in text
+
+
+def test_a_course_problem_file_travels_with_the_autograder(tmp_path: Path) -> None:
+    from dlverify import registry
+
+    course = Path(__file__).resolve().parents[1] / "examples" / "course"
+    topics, found = registry._catalog()
+    saved = (dict(topics), dict(found), dict(registry._SOURCE))
+    try:
+        out = tmp_path / "out"
+        assert main(["autograder", "course", "--problems", str(course / "softmax.toml"), "--out", str(out)]) == 0
+    finally:  # the registry as before: other tests in this process list the catalog
+        topics.clear(), found.clear(), registry._SOURCE.clear()
+        topics.update(saved[0]), found.update(saved[1]), registry._SOURCE.update(saved[2])
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(out / "autograder.zip") as z:
+        z.extractall(root / "source")
+    assert (root / "source" / "warm.txt").read_text().strip() == ""  # a course file's items derive when checked
+    got = _grade(root, {"hw.toml": (course / "softmax_answers.toml").read_text()})
+    scores = {t["name"]: t["score"] for t in got["tests"]}
+    assert scores == {
+        "course.softmax.dL_dz": 1,
+        "course.softmax.dL_dW": 1,
+        "course.softmax.dL_db": 0,
+        "course.softmax.dL_dx": 0,
+    }
