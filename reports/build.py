@@ -190,9 +190,9 @@ def item_section(problem: Problem, check: CrossCheck | None) -> str:
     for name, latex_value, _ in notation.results(d):
         entry = d.entries()[name] if not isinstance(d.result, frozenset) else None
         if entry is not None and not isinstance(entry, sp.Tuple):
-            out.append(equation(rf"\text{{{text(name)}}}" if name else "", entry, boxed=True))
+            out.append(equation(rf"\text{{{prose(name)}}}" if name else "", entry, boxed=True))
             continue
-        label = rf"\text{{{text(name)}}} = " if name else ""
+        label = rf"\text{{{prose(name)}}} = " if name else ""
         out.append(rf"\[ \boxed{{{label}{latex_value}}} \]")
     if check is not None:
         out.append(r"\needspace{4\baselineskip}\paragraph{Verification.} " + _record(check))

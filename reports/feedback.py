@@ -110,7 +110,7 @@ def _reference(pid: str) -> str | None:
     d = problem.derive()
     if isinstance(d.result, frozenset):
         return r"\[ " + notation.results(d)[0][1] + r" \]"
-    return "\n".join(equation(rf"\text{{{text(k)}}}" if k else "", v) for k, v in d.entries().items())
+    return "\n".join(equation(rf"\text{{{notation.prose(k)}}}" if k else "", v) for k, v in d.entries().items())
 
 
 def _without_reference(message: str) -> str:
