@@ -376,8 +376,15 @@ def _tree(node: Any, by_key: dict[str, Any], where: _Where, line: int, column: i
             return ("had", [walk(a) for a in n.args])
         if rule == "transpose":
             return ("T", walk(n.args[0]))
+        if rule == "norm":
+            return ("norm", walk(n.args[0]))
+        if rule == "sub" and n.args[0].rule == "norm" and key(n.args[1]) in ("F", "2"):
+            return ("norm", walk(n.args[0].args[0]))
         if rule == "pow":
             base, sup = n.args
+            bare = base.args[0] if base.rule == "sub" and base.args[0].rule == "norm" else base
+            if bare.rule == "norm" and sup.rule == "num" and sup.args[0] == "2":
+                return ("sqnorm", walk(bare.args[0]))
             if key(sup) in TRANSPOSE_MARKS and sup.rule != "paren":
                 inner = walk(base)
                 return ("onesT",) if inner == ("ones",) else ("T", inner)

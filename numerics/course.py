@@ -3,7 +3,7 @@ differentiated by autograd.
 
 The statements arrive as small trees built straight from the parsed text (never from a
 derivation): ("sym", name), ("num", value), ("add", [..]), ("neg", a), ("prod", [..]),
-("div", a, b), ("had", [..]), ("T", a), ("pow", a, k), ("apply", function, a).
+("div", a, b), ("had", [..]), ("T", a), ("pow", a, k), ("apply", function, a), ("sqnorm", a), ("norm", a).
 A product multiplies matrices, or scales by a 1×1 factor or a number.
 """
 
@@ -80,6 +80,10 @@ def evaluate(tree: Any, env: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if base.dim() == 2 and base.shape[0] == base.shape[1] and base.shape != (1, 1):
             return torch.linalg.matrix_power(base, k)
         return base**k
+    if kind in ("sqnorm", "norm"):  # the squared Euclidean (Frobenius) norm, or the norm
+        value = evaluate(tree[1], env)
+        squared = (value * value).sum().reshape(1, 1)
+        return squared if kind == "sqnorm" else torch.sqrt(squared)
     if kind == "apply":
         return FUNCTIONS[tree[1]](evaluate(tree[2], env))
     raise ValueError(f"cannot run {kind}")

@@ -130,3 +130,15 @@ def test_token_soup_raises_only_our_errors(text: str) -> None:
         to_sympy(text, GENERAL)
     except ParseError:
         pass
+
+
+@pytest.mark.parametrize("text", [r"\|x\|^2", "||x||^2", r"\lVert x \rVert^2", "‖x‖_2^2", r"\|x\|_F^2"])
+def test_a_squared_norm_in_any_spelling(text: str) -> None:
+    tree = parse(text)
+    assert tree.rule == "pow" and "norm" in repr(tree)
+
+
+def test_an_unclosed_norm_bar_is_an_error_with_a_position() -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(r"\| x + 1")
+    assert caught.value.pos is not None

@@ -7,6 +7,7 @@ text as the student wrote it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -260,17 +261,36 @@ class _ToNodes(Transformer_NonRecursive):
     def ceil(self, tok, a, _close):
         return Node("ceil", (a,), _pos(tok))
 
+    def norm(self, tok, a, _close):
+        return Node("norm", (a,), _pos(tok))
+
     def partial(self, tok, a):
         return Node("partial", (a,), _pos(tok))
 
 
+_BARS = re.compile(r"\\\||\|\||‖")
+
+
 def _normalise(text: str) -> tuple[str, list[int]]:
+    """Unicode to the grammar's spelling, and the norm bars ‖x‖, \\|x\\|, ||x|| paired into
+    \\lVert x \\rVert (the same bar opens and closes; the grammar needs two)."""
     out: list[str] = []
     origin: list[int] = []
-    for k, ch in enumerate(text):
-        rep = UNICODE.get(ch, ch)
+    bars = {m.start(): m.end() for m in _BARS.finditer(text)}
+    opening = True
+    k = 0
+    while k < len(text):
+        if k in bars:
+            rep = r"\lVert " if opening else r" \rVert "
+            opening = not opening
+            out.append(rep)
+            origin.extend([k] * len(rep))
+            k = bars[k]
+            continue
+        rep = UNICODE.get(text[k], text[k])
         out.append(rep)
         origin.extend([k] * len(rep))
+        k += 1
     return "".join(out), origin
 
 

@@ -354,6 +354,8 @@ class Resolver:
 
     def _sub(self, node: Node) -> sp.Basic:
         base, sub = node.args
+        if base.rule == "norm" and key(sub) in ("F", "2"):  # ‖D‖_F, ‖v‖_2: the norm itself
+            return self.expr(base)
         obj = _lookup(base, self.env)
         if isinstance(obj, sp.IndexedBase):
             indices = sub.args if sub.rule == "tuple" else (sub,)
@@ -461,6 +463,19 @@ class Resolver:
     def _sqrt(self, node: Node) -> sp.Basic:
         return sp.sqrt(self.expr(node.args[0]))
 
+    def _squared_norm(self, inner: Node, pos: int) -> sp.Basic:
+        value = self.expr(inner)
+        if not isinstance(value, sp.MatrixExpr):
+            return value**2
+        rows, cols = value.shape
+        return sp.MatMul(sp.OneMatrix(1, rows), sp.HadamardProduct(value, value), sp.OneMatrix(cols, 1))
+
+    def _norm(self, node: Node) -> sp.Basic:
+        value = self.expr(node.args[0])
+        if not isinstance(value, sp.MatrixExpr):
+            return sp.Abs(value)
+        return sp.MatPow(self._squared_norm(node.args[0], node.pos), sp.S.Half)
+
     def _floor(self, node: Node) -> sp.Basic:
         return sp.floor(self.expr(node.args[0]))
 
@@ -496,6 +511,9 @@ class Resolver:
         base_node, sup = node.args
         if base_node.rule == "name" and _bare(base_node.args[0]) == "e" and _lookup(base_node, self.env) is None:
             return sp.exp(self.expr(sup))
+        bare = base_node.args[0] if base_node.rule == "sub" and base_node.args[0].rule == "norm" else base_node
+        if bare.rule == "norm" and sup.rule == "num" and sup.args[0] == "2":  # ‖D‖², without the root
+            return self._squared_norm(bare.args[0], node.pos)
         labelled = self._labelled_transpose(base_node, sup)
         if labelled is not None:
             return labelled
