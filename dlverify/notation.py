@@ -551,15 +551,31 @@ def _math_token(match: re.Match) -> str:
     return f"${base}{body}$"
 
 
-def prose(s: str) -> str:
+def prose(s: str, letters: frozenset[str] = frozenset()) -> str:
     """A description (statement, title, step) as LaTeX text with its symbols set as math: h_{t-1},
-    W^h, u_1, x_t U^f become $h_{t-1}$, $W^h$, …; everything else as ``text`` escapes it.
+    W^h, u_1, x_t U^f become $h_{t-1}$, $W^h$, …, and so does a lone letter among ``letters`` (the
+    item's one-letter symbols: w, T); everything else as ``text`` escapes it.
 
     For the project's own descriptions only: a student's text goes through ``text``."""
     out, last = [], 0
     for m in _MATH_TOKEN.finditer(s):
-        out.append(text(s[last : m.start()]))
+        out.append(_letters(s[last : m.start()], letters))
         out.append(_math_token(m))
+        last = m.end()
+    out.append(_letters(s[last:], letters))
+    return "".join(out)
+
+
+def _letters(s: str, letters: frozenset[str]) -> str:
+    """Text with each lone symbol letter in math italic (not "a" or "I", which are words)."""
+    usable = "".join(sorted(letters - {"a", "A", "I"}))
+    if not usable:
+        return text(s)
+    pattern = re.compile(rf"(?<![A-Za-z0-9_\\.'’\[\]])([{re.escape(usable)}])(?![A-Za-z0-9_\[(’'])")
+    out, last = [], 0
+    for m in pattern.finditer(s):
+        out.append(text(s[last : m.start()]))
+        out.append(f"${m.group(1)}$")
         last = m.end()
     out.append(text(s[last:]))
     return "".join(out)

@@ -175,14 +175,15 @@ def _table(check: CrossCheck) -> str:
 
 def item_section(problem: Problem, check: CrossCheck | None) -> str:
     d = problem.derive()
+    letters = frozenset(s.name for s in problem.symbols if len(s.name) == 1 and s.name.isalpha())
     out = [
-        r"\needspace{8\baselineskip}\subsection*{" + text(f"{problem.id} — ") + prose(problem.title) + "}",
-        r"\textit{Answer kind:} " + text(problem.kind) + r".\quad " + prose(problem.statement),
+        r"\needspace{8\baselineskip}\subsection*{" + text(f"{problem.id} — ") + prose(problem.title, letters) + "}",
+        r"\textit{Answer kind:} " + text(problem.kind) + r".\quad " + prose(problem.statement, letters),
         r"\needspace{4\baselineskip}\paragraph{Derivation.}",
         r"\begin{enumerate}",
     ]
     for step in d.steps:
-        out.append(r"\item " + prose(step.text))
+        out.append(r"\item " + prose(step.text, letters))
         if step.rhs is not None:
             out.append(equation(step.lhs_latex, step.rhs))
     out.append(r"\end{enumerate}")
