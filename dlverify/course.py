@@ -146,13 +146,7 @@ def _model(pid: str, table: Any, where: _Where) -> Model:
         m = SHAPE.match(spec) if isinstance(spec, str) else None
         if not NAME.match(name) or m is None:
             raise where.error("symbols", f'symbol {name}: write "real", "vector n" or "matrix m×n", not {spec!r}')
-        shape = (
-            ("1", "1")
-            if m.group(2) is None and m.group(3) is None
-            else (m.group(2), "1")
-            if m.group(2)
-            else (m.group(3), m.group(4))
-        )
+        shape = _shape_of(m)
         for axis in shape:
             if axis != "1" and not NAME.match(axis):
                 raise where.error("symbols", f"symbol {name}: a size is a name such as n, not {axis!r}")
@@ -176,6 +170,15 @@ def _model(pid: str, table: Any, where: _Where) -> Model:
     return Model(pid, title, tuple(sizes), inputs, tuple(written), tuple(statements), tuple(program), objects)
 
 
+def _shape_of(m: re.Match) -> tuple[str, str]:
+    """(rows, cols) by size name from a SHAPE match: real (1, 1), vector n (n, 1), matrix m×n (m, n)."""
+    if m.group(2):
+        return m.group(2), "1"
+    if m.group(3):
+        return m.group(3), m.group(4)
+    return "1", "1"
+
+
 def _statements(forward: str, objects: dict[str, Any], inputs: dict, where: _Where):
     """Each line ``name = expression``: resolved to SymPy (for the derivation) and to an oracle tree."""
     import sympy as sp
@@ -184,9 +187,11 @@ def _statements(forward: str, objects: dict[str, Any], inputs: dict, where: _Whe
     from dlverify.checking.parse import ParseError, parse
     from dlverify.checking.resolve import Resolver, SymbolTable, Unreadable
 
-    first = where.line_of("forward") + (
-        0 if "=" in where.lines[where.line_of("forward") - 1].split("=", 1)[1].strip("' \"") else 1
-    )
+    # the file line of the first statement: forward's own line for forward = "h = ...", the next
+    # one after an opening triple quote (TOML drops the newline right after it)
+    key_line = where.line_of("forward")
+    after_key = where.lines[key_line - 1].split("=", 1)[1].strip()
+    first = key_line + (1 if after_key in ("'''", '"""') else 0)
     statements, program, written = [], [], []
     for at, line in _unrolled(forward, first, where):
         body = line.split("#", 1)[0]
