@@ -166,7 +166,7 @@ def _model(pid: str, table: Any, where: _Where) -> Model:
     forward = table.get("forward")
     if not isinstance(forward, str) or not forward.strip():
         raise where.error("forward", "forward is text: one statement name = expression per line")
-    statements, program, written = _statements(forward, objects, inputs, where)
+    statements, program, written = _statements(forward, objects, where)
     return Model(pid, title, tuple(sizes), inputs, tuple(written), tuple(statements), tuple(program), objects)
 
 
@@ -179,7 +179,7 @@ def _shape_of(m: re.Match) -> tuple[str, str]:
     return "1", "1"
 
 
-def _statements(forward: str, objects: dict[str, Any], inputs: dict, where: _Where):
+def _statements(forward: str, objects: dict[str, Any], where: _Where):
     """Each line ``name = expression``: resolved to SymPy (for the derivation) and to an oracle tree."""
     import sympy as sp
     from sympy.matrices.common import ShapeError
