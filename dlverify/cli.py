@@ -157,7 +157,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     folders = [p for p in paths if p.is_dir()]
     if folders and len(paths) > 1:
-        print("dlverify: give one folder, or one or more answer files, not both", file=sys.stderr)
+        print("dlverify: give one folder, or answer files (not folders and files together)", file=sys.stderr)
         return EXIT_USAGE
     if folders or len(paths) > 1:
         for option in ("report", "gradescope", "json"):

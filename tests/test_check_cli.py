@@ -132,3 +132,16 @@ def test_template_lists_symbols_and_entries(planned_row: str, capsys: pytest.Cap
     assert '["scalar_rnn.edge_partials"]' in out and "q = ''" in out and "dy/dq" in out
     assert "not checkable yet" in out
     assert main(["template", "nope.nope"]) == 2
+
+
+def test_several_files_as_a_shell_glob_gives_them(tmp_path: Path, capsys) -> None:
+    for folder, name in (("a", "scalar_rnn_correct.toml"), ("b", "scalar_rnn_mistakes.toml")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "s1.toml").write_text((EXAMPLES / name).read_text())
+    files = [str(tmp_path / "a" / "s1.toml"), str(tmp_path / "b" / "s1.toml")]
+    assert main(["check", *files]) == 0
+    out = capsys.readouterr().out
+    assert "a/s1.toml  5/5" in out and "b/s1.toml" in out  # same names in two folders stay apart
+    assert (tmp_path / "dlverify-summary.csv").exists() and (tmp_path / "dlverify-summary.json").exists()
+    assert main(["check", *files, "--report", str(tmp_path / "r.tex")]) == 2  # a report is for one file
+    assert main(["check", str(tmp_path / "a"), files[0]]) == 2
