@@ -27,6 +27,12 @@ def test_list_planned_marks_underived_ids(planned_row: str, capsys: pytest.Captu
     assert main(["list", "--planned"]) == 0
     out = capsys.readouterr().out
     assert "future.item" in out and "not derived yet" in out
+    assert "scalar_rnn.dy_dw" not in out  # only the planned ids
+
+
+def test_list_planned_says_when_nothing_is_planned(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--planned"]) == 0
+    assert "nothing is planned" in capsys.readouterr().out
 
 
 def test_show_prints_the_derivation(capsys: pytest.CaptureFixture[str]) -> None:
