@@ -113,3 +113,10 @@ def _imports(package: str) -> set[str]:
 def test_the_two_witnesses_stay_apart() -> None:
     assert not _imports("numerics") & {"derivations", "dlverify", "sympy"}
     assert not _imports("derivations") & {"torch", "numerics", "dlverify"}
+
+
+def test_verify_says_exact_for_yes_or_no_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "conv1d.out_shape", "scalar_rnn.dy_dp", "--examples", "5"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert "exact" in rows["conv1d.out_shape"] and "sizes drawn" in rows["id"]
+    assert "exact" not in rows["scalar_rnn.dy_dp"]  # a tolerance, stated
