@@ -111,17 +111,37 @@ def _tidy(expr: sp.Basic) -> sp.Basic:
         coeff, kept = sp.Integer(1), []
         for a in h.args:
             c = _ones_times(a)
-            if c is None:
-                kept.append(a)
-            else:
+            if c is not None:
                 coeff *= c
+            elif isinstance(a, sp.MatMul) and a.args[0].is_number:  # (c A) ⊙ B = c (A ⊙ B)
+                coeff *= a.args[0]
+                kept.append(sp.MatMul(*a.args[1:]) if len(a.args) > 2 else a.args[1])
+            else:
+                kept.append(a)
         if not kept:
             return sp.MatMul(coeff, sp.OneMatrix(*h.shape))
         body = kept[0] if len(kept) == 1 else sp.HadamardProduct(*kept)
         return body if coeff == 1 else sp.MatMul(coeff, body)
 
+    def scalar_column(h: sp.HadamardProduct) -> sp.Basic:
+        # (𝟏 s) ⊙ v with s 1×1 is v s: a column scaled by a 1×1 quantity
+        for k, a in enumerate(h.args):
+            if isinstance(a, sp.MatMul) and len(a.args) == 2 and isinstance(a.args[0], sp.OneMatrix):
+                if a.args[1].shape == (1, 1) and a.args[0].shape[1] == 1:
+                    rest = [x for j, x in enumerate(h.args) if j != k]
+                    body = rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest)
+                    return sp.MatMul(body, a.args[1])
+        return h
+
+    one_by_one = {
+        sp.Transpose: lambda e: e.arg,  # a 1×1 quantity is its own transpose
+        sp.HadamardPower: lambda e: sp.Inverse(e.base) if e.exp == -1 else e,
+    }
     tidy = expr.replace(lambda e: isinstance(e, sp.HadamardProduct), entrywise)
-    return tidy.replace(lambda e: isinstance(e, sp.MatAdd), lambda e: e.doit(deep=False))
+    tidy = tidy.replace(lambda e: isinstance(e, sp.HadamardProduct), scalar_column)
+    tidy = tidy.replace(lambda e: type(e) in one_by_one and e.shape == (1, 1), lambda e: one_by_one[type(e)](e))
+    # products flattened (−(−c A) is c A) and equal terms of a sum added
+    return tidy.replace(lambda e: isinstance(e, (sp.MatMul, sp.MatAdd)), lambda e: e.doit(deep=False))
 
 
 def gradient(statements: Statements, target: sp.MatrixSymbol, variable: sp.MatrixSymbol) -> Derivation:

@@ -330,7 +330,7 @@ class NotationUnicode(StrPrinter):
         return "I"
 
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
-        return "1"
+        return "1ᵀ" if expr.shape[0] == 1 and expr.shape[1] != 1 else "1"
 
     def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> str:
         return "0"
