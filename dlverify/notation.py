@@ -25,19 +25,24 @@ def _indicator_parts(expr: sp.Piecewise):
     return None
 
 
-def _signed_terms(printer, expr: sp.MatAdd) -> str:
-    """A matrix sum term by term; a leading negative number is the sign.
+def signed_term(term: sp.Basic) -> tuple[bool, sp.Basic]:
+    """A matrix sum's term as (negative, magnitude): −2A is (True, 2A), −A is (True, A).
 
     SymPy's printers ask every term whether a minus sign can be extracted, which for a
-    diag(…) factor runs the assumptions system: seconds for a GRU Jacobian."""
+    diag(…) factor runs the assumptions system: seconds for a GRU Jacobian.  Only a leading
+    negative number counts here."""
+    if isinstance(term, sp.MatMul) and term.args[0].is_number and term.args[0].is_negative:
+        rest = term.args[1:] if term.args[0] == -1 else (-term.args[0], *term.args[1:])
+        return True, rest[0] if len(rest) == 1 else sp.MatMul(*rest)
+    return False, term
+
+
+def _signed_terms(printer, expr: sp.MatAdd) -> str:
+    """A matrix sum term by term; a leading negative number is the sign (see ``signed_term``)."""
     out = []
     for k, term in enumerate(expr.args):
-        negative = isinstance(term, sp.MatMul) and term.args[0].is_number and term.args[0].is_negative
-        if negative:
-            rest = sp.MatMul(-term.args[0], *term.args[1:]) if term.args[0] != -1 else sp.MatMul(*term.args[1:])
-            body = printer._print(rest.args[0] if isinstance(rest, sp.MatMul) and len(rest.args) == 1 else rest)
-        else:
-            body = printer._print(term)
+        negative, magnitude = signed_term(term)
+        body = printer._print(magnitude)
         if isinstance(term, sp.MatAdd):
             body = f"({body})"
         out.append(("-" if negative else "") + body if k == 0 else (" - " if negative else " + ") + body)
@@ -47,13 +52,9 @@ def _signed_terms(printer, expr: sp.MatAdd) -> str:
 def _factors(printer, expr: sp.MatMul, sep: str, left: str, right: str) -> str:
     """A product factor by factor, bracketing sums, without SymPy's doit (slow on diag)."""
     out = []
-    args = list(expr.args)
-    sign = ""
-    if len(args) > 1 and args[0].is_number and args[0].is_negative:  # −D, −2/n A: the sign in front
-        sign = "-"
-        args[0] = -args[0]
-        if args[0] == 1:
-            args.pop(0)
+    negative_product, magnitude = signed_term(expr)  # −D, −2/n A: the sign in front
+    args = list(magnitude.args) if isinstance(magnitude, sp.MatMul) else [magnitude]
+    sign = "-" if negative_product else ""
     for k, arg in enumerate(args):
         body = printer._print(arg)
         negative = arg.is_number and arg.is_negative and len(args) > 1
@@ -285,9 +286,6 @@ class NotationUnicode(StrPrinter):
         return _signed_terms(self, expr)
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
-        if expr.args[0] == -1:  # −D, not (−1) D
-            rest = expr.args[1:]
-            return "-" + self._print(sp.MatMul(*rest) if len(rest) > 1 else rest[0])
         return _factors(self, expr, " ", "(", ")")
 
     def _print_MatPow(self, expr: sp.MatPow) -> str:

@@ -106,26 +106,13 @@ def _named(expr: sp.Basic, lhs: str) -> tuple[sp.Basic, list[tuple[str, str]]]:
 # ---- breaking into lines ------------------------------------------------------------------
 
 
-def _terms(expr: sp.Basic) -> list[tuple[str, str]]:
-    """(sign, LaTeX) of each top-level term of a sum; one term otherwise."""
+def _terms(expr: sp.Basic) -> list[tuple[bool, sp.Basic]]:
+    """(negative, magnitude) of each top-level term of a sum; the one term otherwise."""
     if isinstance(expr, sp.MatAdd):
-        out = []
-        for term in expr.args:
-            negative = isinstance(term, sp.MatMul) and term.args[0].is_number and term.args[0].is_negative
-            if negative:
-                rest = sp.MatMul(-term.args[0], *term.args[1:]) if term.args[0] != -1 else sp.MatMul(*term.args[1:])
-                body = notation.latex(rest.args[0] if isinstance(rest, sp.MatMul) and len(rest.args) == 1 else rest)
-            else:
-                body = notation.latex(term)
-            out.append(("-" if negative else "+", body))
-        return out
+        return [notation.signed_term(term) for term in expr.args]
     if isinstance(expr, sp.Add):
-        out = []
-        for term in sp.Add.make_args(expr):
-            body = notation.latex(term)
-            out.append(("-", body[1:].lstrip()) if body.startswith("-") else ("+", body))
-        return out
-    return [("+", notation.latex(expr))]
+        return [(True, -t) if t.could_extract_minus_sign() else (False, t) for t in sp.Add.make_args(expr)]
+    return [(False, expr)]
 
 
 def _factors(expr: sp.Basic) -> list[str] | None:
@@ -145,13 +132,13 @@ def _factors(expr: sp.Basic) -> list[str] | None:
 
 def _lines(lhs: str, expr: sp.Basic) -> list[str]:
     pieces: list[str] = []  # each a term with its sign, or a part of a long term
-    for sign, body in _terms(expr):
-        prefix = "" if not pieces and sign == "+" else f"{sign} "
+    for negative, term in _terms(expr):
+        prefix = "- " if negative else "+ " if pieces else ""
+        body = notation.latex(term)
         if visible(body) <= LINE:
             pieces.append(prefix + body)
             continue
-        term = _term_expr(expr, body)
-        parts = _factors(term) if term is not None else None
+        parts = _factors(term)
         if not parts:
             pieces.append(prefix + body)
             continue
@@ -167,17 +154,3 @@ def _lines(lhs: str, expr: sp.Basic) -> list[str]:
     lines.append(current)
     head = f"{lhs} &= " if lhs else "&"
     return [head + lines[0]] + [r"&\quad " + line for line in lines[1:]]
-
-
-def _term_expr(expr: sp.Basic, body: str) -> sp.Basic | None:
-    """The term of ``expr`` printed as ``body`` (sign removed), to break it between its factors."""
-    terms = expr.args if isinstance(expr, (sp.MatAdd, sp.Add)) else (expr,)
-    for term in terms:
-        for candidate in (term, -term):
-            if notation.latex(candidate) == body:
-                return candidate
-        if isinstance(term, sp.MatMul) and term.args[0].is_number and term.args[0].is_negative:
-            rest = sp.MatMul(-term.args[0], *term.args[1:]) if term.args[0] != -1 else sp.MatMul(*term.args[1:])
-            if notation.latex(rest) == body:
-                return rest
-    return None
