@@ -45,3 +45,16 @@ def planned_row(monkeypatch: pytest.MonkeyPatch) -> str:
 
     monkeypatch.setattr(planned, "PLANNED", (("future.item", "expr", "future"),))
     return "future.item"
+
+
+@pytest.fixture
+def catalog():
+    """The registry as it was before a test loads a course's problem file (tests share a process,
+    and others list the catalog)."""
+    from dlverify import registry
+
+    topics, found = registry._catalog()
+    saved = (dict(topics), dict(found), dict(registry._SOURCE))
+    yield
+    topics.clear(), found.clear(), registry._SOURCE.clear()
+    topics.update(saved[0]), found.update(saved[1]), registry._SOURCE.update(saved[2])

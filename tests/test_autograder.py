@@ -93,18 +93,10 @@ def test_a_checker_failure_is_not_the_students_mistake(tmp_path: Path) -> None:
     assert "not a mistake in your answers" in text
 
 
-def test_a_course_problem_file_travels_with_the_autograder(tmp_path: Path) -> None:
-    from dlverify import registry
-
+def test_a_course_problem_file_travels_with_the_autograder(tmp_path: Path, catalog) -> None:
     course = Path(__file__).resolve().parents[1] / "examples" / "course"
-    topics, found = registry._catalog()
-    saved = (dict(topics), dict(found), dict(registry._SOURCE))
-    try:
-        out = tmp_path / "out"
-        assert main(["autograder", "course", "--problems", str(course / "softmax.toml"), "--out", str(out)]) == 0
-    finally:  # the registry as before: other tests in this process list the catalog
-        topics.clear(), found.clear(), registry._SOURCE.clear()
-        topics.update(saved[0]), found.update(saved[1]), registry._SOURCE.update(saved[2])
+    out = tmp_path / "out"
+    assert main(["autograder", "course", "--problems", str(course / "softmax.toml"), "--out", str(out)]) == 0
     root = tmp_path / "autograder"
     with zipfile.ZipFile(out / "autograder.zip") as z:
         z.extractall(root / "source")

@@ -16,16 +16,6 @@ COURSE = Path(__file__).resolve().parents[1] / "examples" / "course"
 FILES = sorted(p for p in COURSE.glob("*.toml") if not p.stem.endswith("_answers"))
 
 
-@pytest.fixture
-def catalog():
-    """The registry as it was before a test loads a problem file (tests share a process)."""
-    topics, found = registry._catalog()
-    saved = (dict(topics), dict(found), dict(registry._SOURCE))
-    yield
-    topics.clear(), found.clear(), registry._SOURCE.clear()
-    topics.update(saved[0]), found.update(saved[1]), registry._SOURCE.update(saved[2])
-
-
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_every_asked_derivative_agrees_with_torch(path: Path, catalog) -> None:
     problems = registry.load_problems(path)
