@@ -99,21 +99,22 @@ def record_key(modules: tuple[str, ...]) -> str:
     return "records-" + h.hexdigest()[:24]
 
 
-def _file(problem_id: str, folder_name: str) -> Path | None:
+def _file(problem_id: str, folder_name: Callable[[], str]) -> Path | None:
+    """The entry's file, or None when the cache is off (then the key is not even computed)."""
     root = folder()
     if root is None:
         return None
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in problem_id)
-    return root / folder_name / f"{safe}.pickle"
+    return root / folder_name() / f"{safe}.pickle"
 
 
 def _path(problem_id: str, modules: tuple[str, ...]) -> Path | None:
-    return _file(problem_id, key(modules)) if folder() is not None else None
+    return _file(problem_id, lambda: key(modules))
 
 
 def record_path(problem_id: str, modules: tuple[str, ...]) -> Path | None:
     """Where the latest verification record of ``problem_id`` is kept (see crosscheck)."""
-    return _file(problem_id, record_key(modules)) if folder() is not None else None
+    return _file(problem_id, lambda: record_key(modules))
 
 
 def load(path: Path) -> tuple[bool, Any]:

@@ -38,10 +38,6 @@ class _Progress:
             self.bar.close()  # leave=False: the bar is erased, the cursor back at a line's start
 
 
-def _progress(total: int, unit: str) -> _Progress:
-    return _Progress(total, unit)
-
-
 def _cmd_list(args: argparse.Namespace) -> int:
     from dlverify import registry
 
@@ -117,7 +113,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         chosen = registry.select(args.names)
     from dlverify.crosscheck import cross_check_many
 
-    with _progress(len(chosen), "problems") as bar:
+    with _Progress(len(chosen), "problems") as bar:
         checks = cross_check_many(chosen, args.examples, bar.step)
     header = ("id", "oracle", "cases", "sizes drawn", "max rel err", "tolerance", "result")
     rows = []
@@ -238,7 +234,7 @@ def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
         workers = max(1, min(os.cpu_count() or 1, len(tasks)))
         ids = {t[0] for t in tasks if isinstance(t[0], str)}
         with CheckerPool(workers, timeout=args.timeout, ids=ids, problem_files=args.problems) as pool:
-            with _progress(len(tasks), "answers") as bar:
+            with _Progress(len(tasks), "answers") as bar:
                 judged = pool.map(tasks, bar.step)
     except Interrupted as stop:  # Ctrl-C: keep what was judged, say what was not
         judged, interrupted = stop.verdicts, True
@@ -348,8 +344,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from reports.build import build
 
     start = time.perf_counter()
-    count = len(registry.select(topics)) if topics else len(registry.problems())
-    with _progress(count, "cross-checks") as bar:
+    chosen = registry.select(topics) if topics else registry.problems().values()
+    count = sum(not p.recorded for p in chosen)  # a recorded experiment is not cross-checked
+    with _Progress(count, "cross-checks") as bar:
         built = build(topics, Path(args.out), examples=args.examples, pdf=not args.no_pdf, progress=bar.step)
     for path in built.tex + built.pdf:
         print(path)
