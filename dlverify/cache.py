@@ -141,7 +141,7 @@ def store(path: Path, value: Any) -> bool:
     try:
         if not path.parent.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True)
-            _prune(path.parent.parent)
+            _prune(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -158,15 +158,21 @@ def store(path: Path, value: Any) -> bool:
 KEEP = 8  # folders of earlier code versions kept beside the current one
 
 
-def _prune(root: Path) -> None:
-    """Remove all but the KEEP most recently used folders (each edit of the code makes a new one)."""
+def _prune(current: Path) -> None:
+    """Remove all but the KEEP most recently used folders of ``current``'s kind (derivations, or
+    verification records), besides ``current``: a record folder, new after any edit of the package,
+    must never evict the derivation folder still in use."""
     import shutil
 
+    def kind(p: Path) -> bool:
+        return p.name.startswith("records-")
+
     try:
-        folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+        siblings = [p for p in current.parent.iterdir() if p.is_dir() and p != current and kind(p) == kind(current)]
+        siblings.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     except OSError:
         return
-    for old in folders[KEEP:]:
+    for old in siblings[KEEP - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
 
 

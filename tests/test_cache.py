@@ -120,7 +120,15 @@ def test_only_the_last_few_code_versions_are_kept(folder: Path) -> None:
         old.mkdir()
         (old / "x.pickle").write_bytes(b"")
         os.utime(old, (1_000_000 + k, 1_000_000 + k))
+    in_use = folder / "records-in-use"  # records, made new by any edit: they never evict derivations
+    in_use.mkdir()
     x = sp.Symbol("x")
     cache.cached("demo.item", (), lambda: x)()  # a new key folder: the oldest ones go
-    kept = sorted(p.name for p in folder.iterdir())
+    kept = sorted(p.name for p in folder.iterdir() if not p.name.startswith("records-"))
     assert len(kept) == cache.KEEP and "old00" not in kept and f"old{cache.KEEP + 2:02}" in kept
+    for k in range(cache.KEEP + 3):
+        (folder / f"records-{k:02}").mkdir()
+    assert cache.store(folder / "records-new" / "x.pickle", x)  # records pruned among themselves
+    records = [p for p in folder.iterdir() if p.name.startswith("records-")]
+    assert len(records) == cache.KEEP
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("records-")) == kept
