@@ -43,9 +43,11 @@ def _mul(*factors: sp.Basic) -> MatrixExpr:
     mats = [f for f in kept if isinstance(f, MatrixExpr)]
     if any(isinstance(f, sp.ZeroMatrix) for f in mats):
         return sp.ZeroMatrix(factors[0].shape[0], factors[-1].shape[1])
+    if not mats:  # only 1×1 identities and numbers (∂(c x)/∂x = c): still a 1×1 matrix, c 𝕀
+        kept.append(_one())
     if len(kept) == 1:
         return kept[0]
-    return sp.MatMul(*kept).doit(deep=False) if kept else _one()
+    return sp.MatMul(*kept).doit(deep=False)
 
 
 def _hadamard(a: MatrixExpr, b: MatrixExpr) -> MatrixExpr:

@@ -114,7 +114,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from dlverify.crosscheck import cross_check_many
 
     with _Progress(len(chosen), "problems") as bar:
-        checks = cross_check_many(chosen, args.examples, bar.step)
+        checks = cross_check_many(chosen, args.examples, bar.step, args.time_limit)
     header = ("id", "oracle", "cases", "sizes drawn", "max rel err", "tolerance", "result")
     rows = []
     failed = 0
@@ -138,7 +138,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    import json
     import os
     from pathlib import Path
 
@@ -147,9 +146,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     paths = [Path(p) for p in args.files]
     try:
-        expect = af.expected_ids(args.expect) if args.expect else None
+        expect = af.expected_ids(args.expect, _assignable) if args.expect else None
     except af.AnswerFileError as exc:
-        print(f"dlverify: --expect: {af.printable(str(exc))}", file=sys.stderr)
+        print(f"dlverify: --expect: {af.one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     folders = [p for p in paths if p.is_dir()]
     if folders and len(paths) > 1:
@@ -163,41 +162,56 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if folders:
             files = sorted(folders[0].glob("*.toml"))
             if not files:
-                print(f"dlverify: no *.toml files in {af.printable(str(folders[0]))}", file=sys.stderr)
+                print(f"dlverify: no *.toml files in {af.one_line(str(folders[0]))}", file=sys.stderr)
                 return EXIT_USAGE
             return _check_many(files, folders[0], expect, args)
-        return _check_many(paths, Path(os.path.commonpath([p.resolve().parent for p in paths])), expect, args)
+        return _check_many(paths, Path(os.path.commonpath([p.absolute().parent for p in paths])), expect, args)
     target = paths[0]
     try:
         answers = af.read_answers(target)
     except af.AnswerFileError as exc:
-        print(f"dlverify: {af.printable(str(exc))}", file=sys.stderr)
+        print(f"dlverify: {af.one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     workers = max(1, min(os.cpu_count() or 1, len(answers), 4))
     with CheckerPool(workers, timeout=args.timeout, ids=answers, problem_files=args.problems) as pool:
         graded = af.grade(answers, pool.map, expect, args.hide_reference)
     # the verdicts first: a file that cannot be written must not hide them
-    print(json.dumps(graded.to_json(), indent=2) if args.json else af.text_report(graded), flush=True)
+    print(af.json_text(graded.to_json()).rstrip("\n") if args.json else af.text_report(graded), flush=True)
     written = True
     if args.gradescope:
         out = Path(args.gradescope)
         written &= _write_output(
             "--gradescope",
-            lambda: af.write_atomically(out, json.dumps(af.gradescope(graded), indent=2) + "\n"),
+            lambda: af.write_atomically(out, af.json_text(af.gradescope(graded))),
         )
         if written:
-            print(f"Gradescope results: {af.printable(str(out))}", file=sys.stderr)
+            print(f"Gradescope results: {af.one_line(str(out))}", file=sys.stderr)
     if args.report:
         from reports.feedback import write_feedback
 
         def feedback() -> None:
             path, note = write_feedback(graded, answers, target.name, Path(args.report), args.hide_reference)
-            print(f"feedback: {af.printable(str(path))}" + (f" ({note})" if note else ""), file=sys.stderr)
+            print(f"feedback: {af.one_line(str(path))}" + (f" ({af.one_line(note)})" if note else ""), file=sys.stderr)
 
         written &= _write_output("--report", feedback)
     if not written:
         return EXIT_USAGE
     return EXIT_OK if graded.all_correct else EXIT_FAIL
+
+
+def _assignable(pid: str) -> str | None:
+    """None if ``pid`` is an item an assignment can ask for, else why it is not (--expect)."""
+    from dlverify import registry
+
+    if pid in registry.problems():
+        if registry.problems()[pid].kind == "claim":
+            return f"{pid} is a numeric claim: it is verified (dlverify verify {pid}), not answered"
+        return None
+    if pid in registry.planned():
+        return None  # in the catalog: an answer to it is reported as unsupported, not lost
+    if pid in registry.topics():
+        return f"{pid} is a topic, not an id: list the assignment's ids (dlverify list --topic {pid})"
+    return registry.unknown_message(pid)
 
 
 def _write_output(option: str, write) -> bool:
@@ -206,15 +220,16 @@ def _write_output(option: str, write) -> bool:
         write()
         return True
     except (OSError, RuntimeError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
-        print(f"dlverify: {option}: could not write it: {reason}", file=sys.stderr)
+        from dlverify.checking.answers import one_line
+
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc).splitlines() or [""])[0]
+        print(f"dlverify: {option}: could not write it: {one_line(reason)}", file=sys.stderr)
         return False
 
 
 def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
     """Several answer files (a folder's, or a shell glob's): a score per file, and the summary
     written beside them (``folder``: the folder given, or the files' common parent)."""
-    import json
     import os
 
     from dlverify.checking import answers as af
@@ -256,16 +271,13 @@ def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
     summary["partial"] = interrupted
     out = folder / "dlverify-summary"
     ok = _write_output("summary", lambda: af.write_atomically(out.with_suffix(".csv"), csv_text))
-    ok &= _write_output(
-        "summary", lambda: af.write_atomically(out.with_suffix(".json"), json.dumps(summary, indent=2) + "\n")
-    )
+    ok &= _write_output("summary", lambda: af.write_atomically(out.with_suffix(".json"), af.json_text(summary)))
     for name, graded in rows:
         result = graded if isinstance(graded, str) else f"{graded.score:g}/{graded.max_score:g}"
-        print(f"{af.printable(name)}  {af.printable(str(result))}")
+        print(f"{af.one_line(name)}  {af.one_line(str(result))}")
     if ok:
-        print(
-            f"summary: {out.with_suffix('.csv')} and {out.with_suffix('.json')}" + (" (partial)" if interrupted else "")
-        )
+        csv_path, json_path = (af.one_line(str(out.with_suffix(s))) for s in (".csv", ".json"))
+        print(f"summary: {csv_path} and {json_path}" + (" (partial)" if interrupted else ""))
     if interrupted:
         graded_count = sum(v is not None for v in judged)
         print(
@@ -273,16 +285,18 @@ def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    if not ok:
+    if not ok or any(isinstance(g, str) for _, g in rows):
         return EXIT_USAGE
-    return EXIT_USAGE if any(isinstance(g, str) for _, g in rows) else EXIT_OK
+    # as for one file: 0 only if every answer of every file is correct
+    return EXIT_OK if all(g.all_correct for _, g in rows) else EXIT_FAIL
 
 
 def _name_in(path, folder) -> str:
-    """A file's name as the summary lists it: relative to the summary's folder (two files of the
-    same name in different folders stay apart)."""
+    """A file's name as the summary lists it: the path as found, relative to the summary's folder
+    (two files of the same name in different folders stay apart).  Symbolic links are not
+    resolved: ``bob.toml -> alice.toml`` is bob's row, not a second row for alice."""
     try:
-        return str(path.resolve().relative_to(folder.resolve()))
+        return str(path.absolute().relative_to(folder.absolute()))
     except ValueError:
         return str(path)
 
@@ -291,23 +305,29 @@ def _cmd_template(args: argparse.Namespace) -> int:
     import textwrap
 
     from dlverify import registry
+    from dlverify.checking.answers import one_line
+
+    def comment(text: str, width: int = 0) -> list[str]:
+        # a title or statement from a course's file may hold newlines: each line stays a comment
+        text = one_line(" ".join(text.split()))
+        return ["# " + line for line in (textwrap.wrap(text, width) if width else [text])]
 
     blocks = []
     for pid in args.ids:
         if pid in registry.planned():
             kind = registry.planned()[pid][0]
-            blocks.append(f"# {pid} [{kind}]: in the catalog, not checkable yet\n[\"{pid}\"]\nanswer = ''\n")
+            blocks.append(f"# {pid} [{kind}]: in the catalog, not checkable yet\n[{_toml_key(pid)}]\nanswer = ''\n")
             continue
         p = registry.get(pid)
-        lines = [f"# {p.id} — {p.title} [{p.kind}]"]
-        lines += ["# " + line for line in textwrap.wrap(p.statement, 88)]
+        lines = comment(f"{p.id} — {p.title} [{p.kind}]")
+        lines += comment(p.statement, 88)
         if p.kind == "claim":  # nothing to answer: say so instead of an empty answer
             lines.append(f"# a numeric claim, derived and verified (dlverify verify {p.id}), not answered")
             blocks.append("\n".join(lines) + "\n")
             continue
         if p.kind == "trace":  # the nodes are the student's own: a first one, the rest as needed
             lines.append("#   inputs v_{-2} (x1), v_{-1} (x2), v_0 (x3); nodes v_1, v_2, … of your decomposition")
-            lines += [f'["{p.id}"]', "v1 = ' |  | '", "# v2 = …, as many nodes as your decomposition needs"]
+            lines += [f"[{_toml_key(p.id)}]", "v1 = ' |  | '", "# v2 = …, as many nodes as your decomposition needs"]
             if "reverse" in p.id:
                 lines += ["v-2 = ''", "v-1 = ''", "v0 = ''"]
             blocks.append("\n".join(lines) + "\n")
@@ -315,10 +335,10 @@ def _cmd_template(args: argparse.Namespace) -> int:
         for s in p.symbols:
             spellings = ", ".join(dict.fromkeys((s.name, s.latex, *s.spellings)))
             fixed = f" = {s.value:g}" if s.value is not None else ""
-            lines.append(f"#   {s.name}{fixed}: {s.meaning} — write {spellings}")
-        lines.append(f'["{p.id}"]')
+            lines += ["#   " + comment(f"{s.name}{fixed}: {s.meaning} — write {spellings}")[0][2:]]
+        lines.append(f"[{_toml_key(p.id)}]")
         if p.kind == "table":
-            lines += [f"{e} = ''" for e in p.entries]
+            lines += [f"{_toml_key(e)} = ''" for e in p.entries]
         elif p.kind == "choice":
             lines.append("answer = []")
         else:
@@ -326,6 +346,23 @@ def _cmd_template(args: argparse.Namespace) -> int:
         blocks.append("\n".join(lines) + "\n")
     print("\n".join(blocks), end="")
     return EXIT_OK
+
+
+def _toml_key(name: str) -> str:
+    """``name`` as a TOML quoted key: an id from a course's file may hold quotes, backslashes or
+    newlines, which must not end the key early (the template must stay valid TOML).  A key TOML
+    allows bare (letters, digits, _ and -) stays bare, as a student would write it."""
+    if name and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in name):
+        return name
+    escaped = []
+    for ch in name:
+        if ch in '"\\':
+            escaped.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            escaped.append(f"\\u{ord(ch):04x}")
+        else:
+            escaped.append(ch)
+    return '"' + "".join(escaped) + '"'
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -353,10 +390,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if built.pdf_skipped:
         print(f"note: {built.pdf_skipped}")
     print(f"built in {time.perf_counter() - start:.1f} s")
+    for why in built.pdf_failed:  # where TeX stopped, and that the .tex is kept: a PDF not written
+        print(f"dlverify: report: {why}", file=sys.stderr)
     if built.failures:
         print(f"verification FAILED for: {', '.join(built.failures)}", file=sys.stderr)
         return EXIT_FAIL
-    return EXIT_OK
+    return EXIT_USAGE if built.pdf_failed else EXIT_OK
 
 
 def _cmd_autograder(args: argparse.Namespace) -> int:
@@ -392,15 +431,19 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     if root is None:
         print("the derivation cache is off (DLVERIFY_CACHE=off)")
         return EXIT_OK
-    if args.clear:
+    refused = cache.refusal()
+    if refused:  # another user's folder, or one others can write: neither read nor cleared
+        print(f"the cache folder {root} is not used: {refused}")
+        return EXIT_OK
+    if args.clear:  # only the tool's own entries go; the count is of files actually removed
         print(f"removed {cache.clear()} cached entries from {root}")
         return EXIT_OK
     if args.warm:
         from dlverify.autograder import warm
 
         warm(args.warm)
-    entries = list(root.rglob("*.pickle")) if root.is_dir() else []
-    print(f"{root}: {len(entries)} entries ({sum(p.stat().st_size for p in entries) / 1e6:.1f} MB)")
+    entries = cache.entries()
+    print(f"{root}: {len(entries)} entries ({sum(size for _, size in entries) / 1e6:.1f} MB)")
     return EXIT_OK
 
 
@@ -414,6 +457,19 @@ def _timeout(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value) or not 0 < value <= 600:
         raise argparse.ArgumentTypeError(f"must be more than 0 and at most 600 seconds, not {text}")
+    return value
+
+
+def _time_limit(text: str) -> float:
+    """verify's --time-limit: a positive number of seconds (no upper bound: a course's derivation may be slow)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
     return value
 
 
@@ -457,6 +513,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_verify.add_argument("names", nargs="*", metavar="ID|TOPIC")
     p_verify.add_argument("--all", action="store_true", help="every derived problem (the default)")
     p_verify.add_argument("--examples", type=int, default=100, metavar="N", help="random cases per problem")
+    p_verify.add_argument(
+        "--time-limit",
+        type=_time_limit,
+        default=600.0,  # crosscheck.TIME_LIMIT (not imported here: --help stays fast)
+        metavar="S",
+        help="seconds per problem before it is reported as a failure (default 600)",
+    )
     p_verify.set_defaults(func=_cmd_verify)
 
     p_check = sub.add_parser(

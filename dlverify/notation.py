@@ -490,6 +490,7 @@ _SPECIALS = {
 
 
 _COMBINING = {"\u0302": (r"\^", r"\hat"), "\u0303": (r"\~", r"\tilde"), "\u0304": (r"\=", r"\bar")}
+MAX_ACCENTS = 2  # accents kept over one character; more are dropped
 
 
 def text(s: str) -> str:
@@ -500,8 +501,12 @@ def text(s: str) -> str:
     cannot print are replaced by '?'.
     """
     out: list[str] = []
+    stacked = 0  # accents over the last character: TeX nests each in a group, so a few at most
     for ch in s:
         if ch in _COMBINING and out:  # an accent over the character before it: C̃, m̂
+            stacked += 1
+            if stacked > MAX_ACCENTS:
+                continue
             prev, (text_accent, math_accent) = out.pop(), _COMBINING[ch]
             inner = prev[1:-1] if prev.startswith("$") and prev.endswith("$") else None
             out.append(f"${math_accent}{{{inner}}}$" if inner is not None else f"{text_accent}{{{prev}}}")
@@ -509,14 +514,16 @@ def text(s: str) -> str:
             out.append(_SPECIALS[ch])
         elif ch in _UNICODE:
             out.append(_UNICODE[ch])
-        elif ch == "\n":
-            out.append(r"\\ ")
+        elif ch == "\n":  # \newline, not \\ (which reads a "[1cm]" after it); \leavevmode: even first in a paragraph
+            out.append(r"\leavevmode\newline{}")
         elif ord(ch) < 32 or 127 <= ord(ch) < 160:  # control characters (DEL, C1 included): TeX rejects them
             out.append(" ")
         elif ord(ch) < 128 or ch.isalpha() and ord(ch) < 256:
             out.append(ch)
         else:
             out.append("?")
+        if ch not in _COMBINING:
+            stacked = 0
     return "".join(out)
 
 
@@ -544,9 +551,35 @@ def _math_token(match: re.Match) -> str:
     body = re.sub(r"([_^])([A-Za-z0-9]{2,3})", r"\1{\2}", scripts)
     symbols = {"−": "-", "≤": r"\le ", "≥": r"\ge ", "…": r"\dots ", "∞": r"\infty ", "×": r"\times ", **GREEK_COMMANDS}
     body = "".join(symbols.get(ch, ch) + (" " if ch in GREEK_COMMANDS else "") for ch in body)
-    if not body.isascii() or any(ch in body for ch in "%#&$~"):
-        return text(match.group(0))  # a character math mode cannot take: left as text
+    if not body.isascii() or not _scripts_ok(body):
+        return text(match.group(0))  # not plain scripts (a command, a character math mode cannot take): text
     return f"${base}{body}$"
+
+
+# commands a math token's scripts may hold: the letters and symbols above, nothing that reads or defines
+_SCRIPT_COMMANDS = frozenset(_GREEK_LETTERS) | {"le", "ge", "dots", "infty", "times", "to", "top"}
+_SCRIPT_TEXT = re.compile(r"[A-Za-z0-9 +\-=,.;:!?*/()\[\]|<>_^]*")
+
+
+def _scripts_ok(body: str) -> bool:
+    """True if TeX reads ``body`` as scripts and nothing else: only the commands above, no ``^^``
+    (TeX's character-code notation, which can spell any character: ``^^;`` is a brace), each ``_``
+    and ``^`` with an operand, at most one of each on a nucleus (a double subscript stops TeX)."""
+    if "^^" in body or any(name not in _SCRIPT_COMMANDS for name in re.findall(r"\\([A-Za-z]+)", body)):
+        return False
+    flat = re.sub(r"\\[A-Za-z]+ ?", "X", body)
+    while "{" in flat or "}" in flat:  # innermost groups first, each one operand once checked
+        groups = re.findall(r"\{([^{}]*)\}", flat)
+        if not groups or not all(map(_script_group_ok, groups)):
+            return False
+        flat = re.sub(r"\{[^{}]*\}", "X", flat)
+    return _script_group_ok(flat)
+
+
+def _script_group_ok(s: str) -> bool:
+    if not _SCRIPT_TEXT.fullmatch(s) or re.search(r"[_^](?![A-Za-z0-9X])", s):
+        return False
+    return all(run.count("_") <= 1 and run.count("^") <= 1 for run in re.findall(r"(?:[_^][A-Za-z0-9X])+", s))
 
 
 def prose(s: str, letters: frozenset[str] = frozenset()) -> str:

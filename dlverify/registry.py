@@ -118,7 +118,7 @@ def get(problem_id: str) -> Problem:
     except KeyError:
         if problem_id in planned():
             raise UnknownProblem(f"{problem_id} is in the catalog but not derived yet") from None
-        raise UnknownProblem(_unknown_message(problem_id)) from None
+        raise UnknownProblem(unknown_message(problem_id)) from None
 
 
 def select(names: list[str]) -> list[Problem]:
@@ -137,7 +137,8 @@ def select(names: list[str]) -> list[Problem]:
     return sorted(chosen.values(), key=lambda p: order.index(p.id))
 
 
-def _unknown_message(name: str) -> str:
+def unknown_message(name: str) -> str:
+    """Why ``name`` is neither an id nor a topic, with the closest ones."""
     import difflib
 
     known = list(problems()) + list(planned()) + topics()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from hypothesis import strategies as st
 
 
@@ -46,3 +49,37 @@ def sizes_then(sizes: dict[str, st.SearchStrategy[int]], build) -> st.SearchStra
     return st.fixed_dictionaries(sizes).flatmap(
         lambda drawn: st.fixed_dictionaries({**{k: st.just(v) for k, v in drawn.items()}, **build(drawn)})
     )
+
+
+@contextmanager
+def source_independent_draws() -> Iterator[None]:
+    """Within the block, Hypothesis draws the same cases whatever modules are imported.
+
+    Hypothesis (6.131 on) sometimes draws a constant found in the source of any local module
+    imported so far in the process.  Which modules those are depends on what ran before (an item
+    checked earlier, a test collected earlier, an editable install or not), so the cases would
+    too: here it draws from its own fixed constants only.  This reaches into Hypothesis' internals,
+    which offer no switch for it; where they change, the block does nothing, and the determinism
+    tests say so.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # pragma: no cover - another Hypothesis layout
+        yield
+        return
+    saved = getattr(providers, "_get_local_constants", None)
+    cached = getattr(providers, "CONSTANTS_CACHE", None)
+    if saved is None or cached is None or not hasattr(cached, "cache"):  # pragma: no cover
+        yield
+        return
+    none = Constants()
+    # the cache of permitted constants may hold local ones chosen before the block: emptied on the
+    # way in and out, so neither side sees the other's
+    cached.cache.clear()
+    providers._get_local_constants = lambda: none
+    try:
+        yield
+    finally:
+        providers._get_local_constants = saved
+        cached.cache.clear()

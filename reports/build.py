@@ -9,6 +9,7 @@ counts and number formats are fixed, so two builds give byte-identical .tex file
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -24,9 +25,15 @@ from dlverify.notation import prose
 from dlverify.problem import Problem
 from reports.equations import equation
 from reports.figures import FIGURES, Figure
-from reports.latex import document, text
+from reports.latex import document, shown, text
 
-LATEXMK = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-quiet"]
+# -norc: no latexmkrc (Perl that latexmk would run) from the output folder or elsewhere is read
+LATEXMK = ["latexmk", "-norc", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-quiet"]
+# a second guard behind the escaping: kpathsea's paranoid mode (TeX opens no absolute path, no ../
+# and no dotfile, for reading or writing) and no shell escape, whatever a texmf.cnf says
+TEX_ENV = {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+TITLE_LIMIT, STATEMENT_LIMIT = 500, 10_000  # characters of a title or a statement a section shows
+ITEM_HEAD = r"\needspace{8\baselineskip}\subsection*{"
 
 
 @dataclass
@@ -35,6 +42,8 @@ class Built:
     pdf: list[Path] = field(default_factory=list)
     pdf_skipped: str | None = None
     failures: list[str] = field(default_factory=list)
+    pdf_failed: list[str] = field(default_factory=list)  # why each document that TeX stopped on failed, one line
+    items: dict[str, str] = field(default_factory=dict)  # id → title of each item written, to say where TeX stopped
 
 
 def _num(x: Any) -> str:
@@ -176,9 +185,10 @@ def _table(check: CrossCheck) -> str:
 def item_section(problem: Problem, check: CrossCheck | None) -> str:
     d = problem.derive()
     letters = frozenset(s.name for s in problem.symbols if len(s.name) == 1 and s.name.isalpha())
+    title, statement = shown(problem.title, TITLE_LIMIT), shown(problem.statement, STATEMENT_LIMIT)
     out = [
-        r"\needspace{8\baselineskip}\subsection*{" + text(f"{problem.id} — ") + prose(problem.title, letters) + "}",
-        r"\textit{Answer kind:} " + text(problem.kind) + r".\quad " + prose(problem.statement, letters),
+        ITEM_HEAD + text(f"{problem.id} — ") + prose(title, letters) + "}",
+        r"\textit{Answer kind:} " + text(problem.kind) + r".\quad " + prose(statement, letters),
         r"\needspace{4\baselineskip}\paragraph{Derivation.}",
         r"\begin{enumerate}",
     ]
@@ -246,6 +256,7 @@ def build(
     for topic in chosen:
         problems = registry.select([topic])
         checks = [_recorded_check(p) if p.recorded else done[p.id] for p in problems]
+        built.items.update((p.id, p.title) for p in problems)
         built.failures += [c.problem.id for c in checks if not c.passed]
         figures = drawn.get(topic, [])
         body = topic_body(topic, checks, figures)
@@ -267,27 +278,91 @@ def latexmk_available() -> bool:
     return shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
 
 
+class LatexError(RuntimeError):
+    """A document TeX stopped on: the line it stopped at and its error, in one line."""
+
+    def __init__(self, tex: Path, error: str, line: int | None) -> None:
+        self.tex, self.error, self.line = tex, error, line
+        super().__init__(f"LaTeX stopped on {tex.name}{f' at line {line}' if line else ''}: {error}")
+
+
+def printable(s: str, limit: int = 160) -> str:
+    """Text from a file or a log as one short terminal line (no control or bidirectional characters)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in shown(s, limit))
+
+
+LOG_WIDTH = 79  # TeX's max_print_line
+
+
+def _log_error(log: str) -> tuple[str, int | None]:
+    """TeX's first error in a log ("! Undefined control sequence.") and the source line it names (l.24)."""
+    lines = log.splitlines()
+    for k, line in enumerate(lines):
+        if line.startswith("! "):
+            message = line
+            for more in lines[k + 1 : k + 5]:  # TeX wraps a log's lines at 79 characters
+                if len(message) % LOG_WIDTH or not more:
+                    break
+                message += more
+            at = next((m for m in (re.match(r"l\.(\d+)\b", later) for later in lines[k + 1 : k + 40]) if m), None)
+            return printable(message[2:].strip()), int(at.group(1)) if at else None
+    return "no error message in the log", None
+
+
 def compile_pdf(tex: Path) -> Path:
-    """latexmk -pdf, no shell escape, halting on the first error; returns the PDF."""
+    """latexmk -pdf, no shell escape, no rc file, kpathsea paranoid, halting on the first error;
+    returns the PDF, or raises LatexError."""
     # A fixed date and ID in the PDF, so that two builds give the same bytes.
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
-    done = subprocess.run(
-        [*LATEXMK, tex.name], cwd=tex.parent, capture_output=True, text=True, timeout=300, check=False, env=env
-    )
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1", **TEX_ENV}
+    try:
+        done = subprocess.run(
+            [*LATEXMK, tex.name], cwd=tex.parent, capture_output=True, text=True, timeout=300, check=False, env=env
+        )
+    except subprocess.TimeoutExpired:
+        raise LatexError(tex, "latexmk ran for more than 300 s", None) from None
     pdf = tex.with_suffix(".pdf")
     if done.returncode != 0 or not pdf.exists():
         log = tex.with_suffix(".log")
-        tail = log.read_text(errors="replace")[-1500:] if log.exists() else done.stdout[-1500:]
-        raise RuntimeError(f"latexmk failed on {tex.name}:\n{tail}")
+        error, line = _log_error(log.read_text(errors="replace") if log.exists() else done.stdout + done.stderr)
+        raise LatexError(tex, error, line)
     return pdf
 
 
+def _item_at(tex: Path, line: int | None, items: dict[str, str]) -> str:
+    """ " in item ID (title)" for the item whose section holds ``line`` of ``tex``; "" if none does."""
+    if line is None or not items:
+        return ""
+    for source in reversed(tex.read_text(encoding="utf-8", errors="replace").splitlines()[:line]):
+        if source.startswith(ITEM_HEAD):
+            for pid, title in items.items():
+                if source.startswith(ITEM_HEAD + text(f"{pid} — ")):
+                    return f", in item {printable(pid)} (title “{printable(title, 80)}”)"
+            return ""
+    return ""
+
+
 def compile_all(built: Built) -> None:
+    """Compile every .tex of ``built``; a document TeX stops on is a line in ``built.pdf_failed``
+    (where and why; its .tex and .log stay), the others are still compiled."""
     if not latexmk_available():
         built.pdf_skipped = "no TeX toolchain (latexmk, pdflatex) installed: wrote .tex only, skipped the PDF step"
         return
     from concurrent.futures import ThreadPoolExecutor
 
+    def one(tex: Path) -> Path | LatexError:
+        try:
+            return compile_pdf(tex)
+        except LatexError as exc:
+            return exc
+
     # one latexmk per document, side by side: each has its own auxiliary files
     with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
-        built.pdf.extend(pool.map(compile_pdf, built.tex))
+        for result in pool.map(one, built.tex):
+            if isinstance(result, Path):
+                built.pdf.append(result)
+                continue
+            where = f" at line {result.line}" if result.line else ""
+            built.pdf_failed.append(
+                f"LaTeX stopped on {result.tex.name}{where}{_item_at(result.tex, result.line, built.items)}: "
+                f"{result.error} (the .tex and its .log are kept in {printable(str(result.tex.parent), 500)})"
+            )

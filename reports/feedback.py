@@ -3,7 +3,8 @@
 Student text is untrusted.  It reaches TeX only through ``notation.text`` (every TeX
 special printed literally), and the typeset form of an answer is printed by the checker
 from the parsed tree — never the student's LaTeX — and admitted only if ``safe_math``
-finds nothing but our own math commands in it.
+finds nothing but our own math commands in it.  What a file gives (an id, an answer, a
+message quoting them) is shown cut to a length TeX reads (``shown``) and breakable.
 """
 
 from __future__ import annotations
@@ -18,19 +19,26 @@ from typing import Any
 from dlverify import notation, registry
 from dlverify.checking.answers import Graded
 from dlverify.checking.verdict import Verdict
-from reports.build import compile_pdf, latexmk_available
+from reports.build import LatexError, compile_pdf, latexmk_available
 from reports.equations import equation
-from reports.latex import code, document, safe_math, text
+from reports.latex import breakable, code, document, safe_math, shown, text
 
 COLOUR = {"correct": "green!50!black", "incorrect": "red!70!black", "missing": "orange!80!black"}
+# characters shown of an id or a file name, an answer, a message (answers are at most 2,000)
+NAME_LIMIT, ANSWER_LIMIT, MESSAGE_LIMIT = 200, 2_000, 4_000
+
+
+def _said(s: str, limit: int = MESSAGE_LIMIT) -> str:
+    """Text that quotes a file (an id, an answer, a message about them) as LaTeX: cut, breakable."""
+    return breakable(shown(s, limit))
 
 
 def _answer_block(raw: Any, verdict: Verdict) -> list[str]:
     out = []
     if isinstance(raw, str):
-        out.append(r"\textit{Your answer:} " + code(raw))
+        out.append(r"\textit{Your answer:} " + code(shown(raw, ANSWER_LIMIT)))
     elif raw is not None:
-        out.append(r"\textit{Your answer:} " + code(json.dumps(raw, ensure_ascii=False)))
+        out.append(r"\textit{Your answer:} " + code(shown(json.dumps(raw, ensure_ascii=False), ANSWER_LIMIT)))
     if verdict.answer_latex and safe_math(verdict.answer_latex):
         out.append(r"\textit{read as:} \[ " + verdict.answer_latex + r" \]")
     return out
@@ -55,14 +63,14 @@ def _math_value(value: Any) -> str:
         return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
     if isinstance(value, list):
         return r"\left(" + ", ".join(_math_value(x) for x in value) + r"\right)"
-    shown = str(value)
-    fraction = re.fullmatch(r"(-?)(\d+)/(\d+)", shown)
+    written = str(value)
+    fraction = re.fullmatch(r"(-?)(\d+)/(\d+)", written)
     if fraction:
         sign, num, den = fraction.groups()
         return rf"{sign}\tfrac{{{num}}}{{{den}}}"
-    if re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", shown):
-        return shown
-    return rf"\text{{{text(shown)}}}"
+    if re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", written):
+        return written
+    return rf"\text{{{_said(written)}}}"
 
 
 def _counterexample(example: dict[str, Any]) -> str:
@@ -73,8 +81,8 @@ def _counterexample(example: dict[str, Any]) -> str:
     if isinstance(point, dict):
         for name, value in point.items():
             math = _math_name(str(name))
-            shown = (rf"{math} = " if math else rf"\text{{{text(str(name))}}} = ") + _math_value(value)
-            (matrices if isinstance(value, list) else scalars).append(shown)
+            shown_as = (rf"{math} = " if math else rf"\text{{{_said(str(name), NAME_LIMIT)}}} = ") + _math_value(value)
+            (matrices if isinstance(value, list) else scalars).append(shown_as)
     # matrices three to a line (a wide one alone), so a point of many vectors stays on one page
     rows: list[list[str]] = []
     for m in matrices:
@@ -87,7 +95,7 @@ def _counterexample(example: dict[str, Any]) -> str:
     out = r"\textit{Counterexample:} \begin{gather*} " + r" \\ ".join(lines) + r" \end{gather*}" if lines else ""
     rest = []
     if "entry" in example:
-        rest.append(text(f"entry {example['entry']}"))
+        rest.append(_said(f"entry {example['entry']}", NAME_LIMIT))
     labels = {"answer_value": "your answer", "reference_value": "the reference", "answer": "your answer"}
     labels["reference"] = "the reference"
     for key, label in labels.items():
@@ -98,7 +106,7 @@ def _counterexample(example: dict[str, Any]) -> str:
         for k, v in example.items()
         if k not in ("at", "entry", "answer_value", "reference_value", "answer", "reference")
     }
-    rest += [text(f"{k}: {json.dumps(v, ensure_ascii=False)}") for k, v in extra.items()]
+    rest += [_said(f"{k}: {json.dumps(v, ensure_ascii=False)}") for k, v in extra.items()]
     return out + ("\n\n" + "; ".join(rest) + "." if rest else "")
 
 
@@ -128,20 +136,19 @@ def _without_reference(message: str) -> str:
 
 def _item(verdict: Verdict, raw: Any, hide: bool) -> str:
     colour = COLOUR.get(verdict.verdict, "black")
-    out = [
-        r"\subsection*{" + text(verdict.id) + r" \quad \textcolor{" + colour + "}{" + text(verdict.verdict) + "}}",
-    ]
+    head = _said(verdict.id, NAME_LIMIT)
+    out = [r"\subsection*{" + head + r" \quad \textcolor{" + colour + "}{" + text(verdict.verdict) + "}}"]
     if verdict.entries:
         for name, entry in verdict.entries.items():
-            out.append(r"\paragraph{" + text(f"Entry {name}: {entry.verdict}") + "}")
+            out.append(r"\paragraph{" + _said(f"Entry {shown(name, NAME_LIMIT)}: {entry.verdict}") + "}")
             value = raw.get(name) if isinstance(raw, dict) else None
             out += _answer_block(value, entry)
-            out.append(text(_without_reference(entry.message)))
+            out.append(_said(_without_reference(entry.message)))
     else:
         out += _answer_block(raw, verdict)
-        out.append(text(_without_reference(verdict.message)))
+        out.append(_said(_without_reference(verdict.message)))
     if verdict.diagnosis:
-        out.append(r"\textbf{Likely mistake:} " + text(verdict.diagnosis) + ".")
+        out.append(r"\textbf{Likely mistake:} " + _said(verdict.diagnosis) + ".")
     if verdict.counterexample:
         out.append(_counterexample(verdict.counterexample))
     if not hide and verdict.verdict in ("incorrect", "missing"):
@@ -154,8 +161,8 @@ def _item(verdict: Verdict, raw: Any, hide: bool) -> str:
 def feedback_tex(graded: Graded, answers: dict[str, Any], source: str, hide: bool) -> str:
     right = sum(v.ok for v in graded.results)
     body = [
-        text(
-            f"Submission: {source}. Score {graded.score:g} of {graded.max_score:g}; {right} of "
+        _said(
+            f"Submission: {shown(source, NAME_LIMIT)}. Score {graded.score:g} of {graded.max_score:g}; {right} of "
             f"{len(graded.results)} items correct."
         ),
     ]
@@ -163,21 +170,39 @@ def feedback_tex(graded: Graded, answers: dict[str, Any], source: str, hide: boo
     return document("dlverify feedback", "\n\n".join(body))
 
 
+def _keep(tex: str, out: Path) -> Path:
+    """Write ``tex`` beside ``out`` as OUT.tex, or OUT-N.tex where a file of that name is there
+    already (a file we did not write is never replaced)."""
+    for k in range(1000):
+        path = out.with_suffix(".tex") if k == 0 else out.with_name(f"{out.stem}-{k}.tex")
+        try:
+            with path.open("x", encoding="utf-8") as f:
+                f.write(tex)
+            return path
+        except FileExistsError:
+            continue
+    raise OSError(f"no free name for the .tex beside {out}")
+
+
 def write_feedback(
     graded: Graded, answers: dict[str, Any], source: str, out: Path, hide: bool
 ) -> tuple[Path, str | None]:
     """Write ``out`` (.tex, or .pdf compiled from it): the path written, and a note when the PDF
-    was skipped."""
+    was skipped.  Where TeX stops on the document, the .tex is kept beside ``out`` and the
+    RuntimeError says where and why, in one line."""
     tex = feedback_tex(graded, answers, source, hide)
     if out.suffix != ".pdf":
         out.write_text(tex, encoding="utf-8")
         return out, None
     if not latexmk_available():
-        fallback = out.with_suffix(".tex")
-        fallback.write_text(tex, encoding="utf-8")
-        return fallback, "no TeX toolchain installed: skipped the PDF"
+        return _keep(tex, out), "no TeX toolchain installed: skipped the PDF"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "feedback.tex"
         path.write_text(tex, encoding="utf-8")
-        shutil.copyfile(compile_pdf(path), out)
+        try:
+            pdf = compile_pdf(path)
+        except LatexError as exc:
+            kept = _keep(tex, out)
+            raise RuntimeError(f"{exc}; no PDF written, the document is kept as {kept}") from None
+        shutil.copyfile(pdf, out)
     return out, None

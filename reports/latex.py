@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from dlverify.notation import text
 
@@ -25,9 +26,46 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
+MARKS = 2  # combining marks shown over one character: TeX nests each accent in a group
+RUN = 30  # characters without a space after which a line may break
+
+
+def shown(s: str, limit: int) -> str:
+    """``s`` as a document shows text from a file: at most ``MARKS`` combining marks over a
+    character, at most ``limit`` characters (TeX reads a source line of at most 200,000 into its
+    buffer), and what was left out counted: "… (N more characters)"."""
+    kept: list[str] = []
+    marks = 0
+    for ch in s:
+        if len(kept) >= limit:
+            break
+        marks = marks + 1 if unicodedata.combining(ch) else 0
+        if marks <= MARKS:
+            kept.append(ch)
+    dropped = len(s) - len(kept)
+    return "".join(kept) + (f" … ({dropped:,} more characters)" if dropped else "")
+
+
+def breakable(s: str) -> str:
+    """``text(s)``, with a place to break the line in every ``RUN`` characters of a word (an id or
+    an answer with no space in it would otherwise run off the page)."""
+    pieces: list[str] = []
+    start = run = 0
+    for k, ch in enumerate(s):
+        if ch.isspace() or ch == "_":  # a line may break there already (text breaks after _)
+            run = 0
+        elif not unicodedata.combining(ch):  # a mark stays with its character
+            if run == RUN:
+                pieces.append(s[start:k])
+                start, run = k, 0
+            run += 1
+    pieces.append(s[start:])
+    return r"\allowbreak{}".join(text(piece) for piece in pieces)
+
+
 def code(s: str) -> str:
     """Text in a typewriter font, breakable, still fully escaped."""
-    return r"\texttt{" + text(s) + "}"
+    return r"\texttt{" + breakable(s) + "}"
 
 
 _MATH_COMMANDS = set(

@@ -1,10 +1,26 @@
-"""Hypothesis profiles: ``ci`` (derandomized, the default) and ``thorough``.
+"""Hypothesis profiles: ``ci`` (derandomized, the default) and ``thorough``; the suite's own cache.
 
 Choose with the environment variable DLVERIFY_PROFILE, e.g.
-``DLVERIFY_PROFILE=thorough pytest``.
+``DLVERIFY_PROFILE=thorough pytest``.  ``ci`` draws the same cases in every run and in every
+process: each test's seed comes from its own source (derandomize), and no test's draws depend on
+what other modules are imported by then (``source_independent_draws``, for the whole session).
+
+The suite never touches the user's cache (``dlverify verify`` records there, which ``show``
+reads): the first process, before anything reads DLVERIFY_CACHE, points it at a fresh temporary
+folder that its xdist workers and every subprocess inherit, and removes that folder at the end.
 """
 
 import os
+import shutil
+import tempfile
+
+# xdist workers are started with the controller's environment (PYTEST_XDIST_WORKER set before
+# they read this file): they share its folder rather than making their own
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    SUITE_CACHE: str | None = tempfile.mkdtemp(prefix="dlverify-test-cache-")
+    os.environ["DLVERIFY_CACHE"] = SUITE_CACHE
+else:
+    SUITE_CACHE = None
 
 # One thread per test process: the oracles' tensors are small, where torch's thread pool costs
 # more than it gains (48× in benchmarks/lae.py), and parallel test workers would oversubscribe.
@@ -36,6 +52,19 @@ settings.load_profile(PROFILE)
 
 
 import pytest  # noqa: E402
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SUITE_CACHE is not None:  # the process that made it, once every worker is done
+        shutil.rmtree(SUITE_CACHE, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _source_independent_draws():
+    from dlverify.strategies import source_independent_draws
+
+    with source_independent_draws():
+        yield
 
 
 @pytest.fixture

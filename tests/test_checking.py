@@ -236,7 +236,7 @@ def test_the_time_limit_holds_even_when_sympy_would_run_for_minutes() -> None:
     slow = r"\sum_{a=1}^{1000} \sum_{b=1}^{1000} \sum_{c=1}^{1000} u_a"
     with CheckerPool(1, timeout=1.0) as pool:
         v = pool.check("scalar_rnn.dy_dw_general", slow)
-        assert v.verdict == "incorrect" and "could not be checked within 1 s" in v.message
+        assert v.verdict == "timeout" and "could not be evaluated within 1 s of CPU time" in v.message
         assert pool.replaced == 1
         # the replacement worker is ready and right
         assert pool.check("scalar_rnn.dy_dp", "w^3").ok

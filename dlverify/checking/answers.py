@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import math
 import os
 import stat
 import tempfile
@@ -79,33 +81,69 @@ def read_answers(path: Path) -> dict[str, Any]:
     for pid, table in data.items():
         if not isinstance(table, dict):
             raise AnswerFileError(
-                f"{path}: {printable(pid)!r} must be a table, written [\"{printable(pid)}\"] with answer = '…'"
+                f"{path}: {one_line(pid, 80)!r} must be a table, written [\"{one_line(pid, 80)}\"] with answer = '…'"
             )
         if not _depth(table):
-            raise AnswerFileError(f"{path}: the answer to {printable(pid)!r} is nested too deeply")
+            raise AnswerFileError(f"{path}: the answer to {one_line(pid, 80)!r} is nested too deeply")
         answers[pid] = table["answer"] if set(table) == {"answer"} else table
     return answers
 
 
-def printable(text: str, limit: int = 0) -> str:
-    """Text safe for a terminal or a log: control characters shown as escapes (an id such as
-    "\\x1b[2J" must not clear the screen); cut to ``limit`` characters when given."""
-    out = "".join(ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else ascii(ch)[1:-1] for ch in str(text))
+# Characters that change how the text around them is shown without being seen: bidirectional
+# overrides and isolates (U+202E makes "txt.exe" read as "exe.txt"), zero-width joiners and the like.
+_INVISIBLE = ("Cc", "Cf", "Zl", "Zp")
+
+
+def printable(text: str, limit: int = 0, *, lines: bool = True) -> str:
+    """Text safe for a terminal or a log: control and format characters shown as escapes (an id such
+    as "\\x1b[2J" must not clear the screen, U+202E must not reverse what follows); cut to ``limit``
+    characters when given.  ``lines=False`` escapes newlines and tabs too, for what must stay on
+    one line (an id or a file name in a row: an id holding "\\n… correct" must not print a fake row)."""
+    kept = "\n\t" if lines else ""
+    out = "".join(
+        ch if ch in kept or unicodedata.category(ch) not in _INVISIBLE else ascii(ch)[1:-1] for ch in str(text)
+    )
     return out if not limit or len(out) <= limit else out[: limit - 1] + "…"
 
 
-def expected_ids(spec: str) -> list[str]:
-    """``--expect``: a file with one id a line, or a comma-separated list."""
+def one_line(text: str, limit: int = 0) -> str:
+    """``printable`` for a cell of a row: nothing in it can start a new line."""
+    return printable(text, limit, lines=False)
+
+
+def expected_ids(spec: str, known: Callable[[str], str | None] | None = None) -> list[str]:
+    """``--expect``: a file with one id a line (``#`` starts a comment), or a comma-separated list.
+
+    Anything that is not exactly that is refused (AnswerFileError, exit 2), because a wrong
+    assignment silently changes every student's score: a path that does not exist, ids separated
+    by spaces, and, with ``known`` (id → None if it is an assignable item, else the reason it is
+    not), a topic, a misspelt id or an item that takes no answer.  A file's refusals name its line."""
     path = Path(spec)
-    if path.is_file():
+    if path.exists() or os.sep in spec or spec.endswith((".txt", ".toml", ".csv")):
+        raw = _read_bytes(path)  # a path that does not exist, a FIFO or a folder: refused here
         try:
-            lines = _read_bytes(path).decode("utf-8").splitlines()
+            lines = raw.decode("utf-8").splitlines()
         except UnicodeDecodeError as exc:
             raise AnswerFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-        items = [line.split("#")[0].strip() for line in lines]
+        items = [(f"{path}:{n}: ", line.split("#")[0].strip()) for n, line in enumerate(lines, 1)]
     else:
-        items = [item.strip() for item in spec.split(",")]
-    return [i for i in items if i]
+        items = [("", item.strip()) for item in spec.split(",")]
+    ids: list[str] = []
+    for where, item in items:
+        if not item:
+            continue
+        if any(ch.isspace() for ch in item):
+            raise AnswerFileError(
+                f"{where}{one_line(item, 80)!r} is not one id: write the ids one a line, or separated by commas"
+            )
+        reason = known(item) if known is not None else None
+        if reason:
+            raise AnswerFileError(f"{where}{reason}")
+        if item not in ids:
+            ids.append(item)
+    if not ids:
+        raise AnswerFileError(f"{one_line(spec, 80)}: no ids")
+    return ids
 
 
 @dataclass
@@ -148,11 +186,11 @@ def grade(answers: dict[str, Any], judge_many: Judge, expect: list[str] | None, 
 
 
 def text_report(graded: Graded) -> str:
-    width = max([len(printable(v.id)) for v in graded.results] + [2])
+    width = max([len(one_line(v.id)) for v in graded.results] + [2])
     lines = []
     for v in graded.results:
         message = printable(v.message).replace("\n", "\n" + " " * (width + 14))
-        lines.append(f"{printable(v.id):<{width}}  {v.verdict:<11}  {message}")
+        lines.append(f"{one_line(v.id):<{width}}  {v.verdict:<11}  {message}")
     lines.append(f"score: {graded.score:g}/{graded.max_score:g}")
     return "\n".join(lines)
 
@@ -173,10 +211,11 @@ def gradescope(graded: Graded, visibility: str = "visible") -> dict[str, Any]:
                 "visibility": visibility,
             }
         )
-    right = sum(v.ok for v in graded.results)
+    scored = [v for v in graded.results if v.max_score > 0]  # items outside the assignment do not count
+    right = sum(v.ok for v in scored)
     return {
         "score": graded.score,
-        "output": f"{right} of {len(graded.results)} items correct",
+        "output": f"{right} of {len(scored)} items correct",
         "tests": tests,
     }
 
@@ -213,20 +252,39 @@ def summary_tables(rows: list[tuple[str, Graded | str]]) -> tuple[str, dict[str,
 
 def listing(names: list[str], shown: int = 10) -> str:
     """Names for a message, a few of them: a file with 60,000 unknown keys must not give a 60,000-name message."""
-    head = ", ".join(printable(n, 40) for n in names[:shown])
+    head = ", ".join(one_line(n, 40) for n in names[:shown])
     return head + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def json_text(value: Any) -> str:
+    """``value`` as strict JSON: a float that is not finite (a counterexample's log(0) or 0/0) is
+    written as the string "nan", "inf" or "-inf", since bare NaN and Infinity are not JSON and
+    a course's scripts and Gradescope would refuse the file."""
+
+    def strict(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        if isinstance(v, dict):
+            return {k: strict(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [strict(x) for x in v]
+        return v
+
+    return json.dumps(strict(value), indent=2, allow_nan=False) + "\n"
 
 
 def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path``, then rename: a reader never sees half a file.
-    Only a regular file (or a new one) is replaced so: a device or a pipe is written to as it is,
-    and a folder is refused."""
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a folder", str(path))
-    if path.exists() and not path.is_file():  # /dev/stdout, a FIFO: never replaced by a file
-        with path.open("w", encoding="utf-8") as out:
-            out.write(text)
-        return
+    Only a regular file is ever written: an existing FIFO (it would wait for a reader), device,
+    symbolic link (a link planted in a shared folder would make a TA's run write where it points)
+    or folder at ``path`` is refused and left as it is."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+        raise OSError(errno.EEXIST, f"{path} exists and is {what}; only a regular file is replaced", str(path))
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

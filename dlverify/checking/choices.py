@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlverify.checking.answers import printable
+from dlverify.checking.answers import one_line
 from dlverify.checking.expressions import typeset_text
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import mutations
@@ -52,7 +52,7 @@ def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     unknown = sorted(chosen - options.keys())
     if unknown:
         listed = ", ".join(repr(o) for o in problem.answer.options)
-        shown = ", ".join(repr(printable(u, 40)) for u in unknown[:5]) + (
+        shown = ", ".join(repr(one_line(u, 40)) for u in unknown[:5]) + (
             f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         )
         return Verdict(label, "unparsed", f"not an option: {shown}; the options are {listed}")

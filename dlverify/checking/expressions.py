@@ -81,7 +81,9 @@ def _points(problem: Problem, reference: sp.Basic, rng: random.Random):
 
     For an ``indexed`` item every element is visited: each random draw of the tensors is
     combined with every value of the free indices (r, c, k…) within their bounds."""
-    indices = [s for s in problem.symbols if s.role == "index"]
+    # only the indices free in the reference: a summation index (the i of Σ_i) would repeat one point m times
+    objects, free = problem.derive().symbols, reference.free_symbols
+    indices = [s for s in problem.symbols if s.role == "index" and objects.get(s.name) in free]
     for _ in range(MAX_TRIES):
         base = draw(problem, rng)
         for point in _elements(problem, base, indices) if indices else [base]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dlverify import registry
-from dlverify.checking.answers import printable
+from dlverify.checking.answers import one_line
 from dlverify.checking.kinds import Ask, Report, answer_kind
 from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
@@ -73,9 +73,9 @@ def _misplaced_keys(problem: Problem, answer: Any) -> str | None:
     if problem.kind not in NON_TABLE or not isinstance(answer, Mapping):
         return None
     keys = sorted(map(str, answer))
-    shown = ", ".join(repr(printable(k, 40)) for k in keys[:5]) + (" …" if len(keys) > 5 else "")
+    shown = ", ".join(repr(one_line(k, 40)) for k in keys[:5]) + (" …" if len(keys) > 5 else "")
     if "answer" in answer:
-        return f"unknown key(s) beside answer: {', '.join(repr(printable(k, 40)) for k in keys if k != 'answer')}"
+        return f"unknown key(s) beside answer: {', '.join(repr(one_line(k, 40)) for k in keys if k != 'answer')}"
     close = difflib.get_close_matches("answer", keys, n=1)
     hint = f"; did you mean answer instead of {close[0]!r}?" if close else "; write answer = '…'"
     return f"no key 'answer' (found {shown}){hint}"

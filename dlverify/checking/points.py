@@ -1,9 +1,12 @@
 """Random points from each symbol's domain, and exact evaluation of answers there.
 
-Real symbols get small random rationals, so polynomial and rational answers are
-compared *exactly* (no tolerance: 2^-99 and 2^-98 differ); integer sizes get integers
+Real symbols get random rationals n/q with q a random prime in [10^6, 10^7], so polynomial and
+rational answers are compared *exactly* (no tolerance: 2^-99 and 2^-98 differ), yet no
+multiplier an answer can afford makes them integers: with small denominators (q ≤ 7) 420w
+would be one, and sin(420πw) or 420w − ⌊420w⌋ would pass for 0.  Integer sizes get integers
 within their declared bounds (t ≤ T), sequences u_k a value per index.  Answers with
-transcendental functions are compared in 50-digit arithmetic.
+transcendental functions are compared in 50-digit arithmetic, *relatively* (``same``): w³ + e^-100
+is not w³.
 
 Evaluation has two routes.  The fast one compiles the SymPy tree (never the answer
 text: every name in it is a declared symbol or a bound index, and ``dummify`` renames
@@ -27,7 +30,12 @@ from dlverify.problem import Problem
 
 MAX_SIZE = 8  # integer sizes are drawn from [lower bound, MAX_SIZE]
 DIGITS = 50
-TOLERANCE = sp.Float("1e-30", DIGITS)
+WORKING = DIGITS + 10  # digits of the comparison's own arithmetic: its rounding is negligible
+# Two 50-digit values are the same when they agree to 45 significant digits: 5 digits of slack for
+# evalf's rounding, which is not certified to the last digit.  No absolute floor (there was one of
+# 1e-30): w³ + e^-100 (e^-100 ≈ 3.7e-44) differs from w³ wherever |w³| < 37.
+RELATIVE = sp.Float(10, WORKING) ** (5 - DIGITS)
+DENOMINATORS = (10**6, 10**7)  # the range a real's prime denominator is drawn from
 
 
 @dataclass
@@ -46,8 +54,9 @@ class Point:
         if key not in self.sequence_values:
             assumptions = self.structure.get(str(base), ())
             if "descending" in assumptions and len(index) == 1:
-                # σ_1 > σ_2 > … > 0: steps of 1/4 less a jitter below 1/8, positive up to index 64
-                jitter = sp.Rational(self.rng.randint(0, 7), 64)
+                # σ_1 > σ_2 > … > 0: steps of 1/4 plus a jitter below 1/8, positive up to index 64
+                q = _prime(self.rng)
+                jitter = sp.Rational(self.rng.randint(1, q // 8), q)
                 self.sequence_values[key] = sp.Rational(65 - index[0], 4) + jitter
             else:
                 self.sequence_values[key] = _rational(self.rng, positive="positive" in assumptions)
@@ -65,10 +74,20 @@ class Point:
         return out
 
 
-def _rational(rng: random.Random, positive: bool = False) -> sp.Rational:
-    num = rng.choice([k for k in range(-9, 10) if k != 0])
-    den = rng.choice([1, 2, 3, 4, 5, 7])
-    return sp.Rational(abs(num) if positive else num, den)
+def _prime(rng: random.Random) -> int:
+    """A random prime in DENOMINATORS: a multiple of every such prime has millions of digits."""
+    return int(sp.nextprime(rng.randint(*DENOMINATORS)))
+
+
+def _rational(rng: random.Random, positive: bool = False, low: float = -9, high: float = 9) -> sp.Rational:
+    """A random n/q in (low, high) (in (0, high) if ``positive``), q a random prime, n not a multiple
+    of it: a value in lowest terms whose denominator is q itself."""
+    q = _prime(rng)
+    low = max(low, 0) if positive else low
+    n = q
+    while n % q == 0:
+        n = rng.randint(int(low * q) + 1, int(high * q) - 1)
+    return sp.Rational(n, q)
 
 
 def draw_sizes(problem: Problem, rng: random.Random, cap: int, stress: bool = False) -> dict[sp.Basic, int]:
@@ -103,8 +122,8 @@ def draw(problem: Problem, rng: random.Random) -> Point:
     values: dict[sp.Basic, sp.Basic] = {k: sp.Integer(v) for k, v in draw_sizes(problem, rng, MAX_SIZE).items()}
     for spec in problem.symbols:
         if spec.role == "real" and spec.name in objects and spec.value is None:
-            if "in (0, 1)" in spec.assumptions:  # a decay rate β: its domain only
-                values[objects[spec.name]] = sp.Rational(rng.randint(1, 19), 20)
+            if "in (0, 1)" in spec.assumptions:  # a decay rate β: its domain only, away from its ends
+                values[objects[spec.name]] = _rational(rng, low=0.05, high=0.95)
             else:
                 values[objects[spec.name]] = _rational(rng, positive="positive" in spec.assumptions)
     structure = {
@@ -335,7 +354,23 @@ def defined(value: sp.Basic) -> bool:
 
 
 def same(a: sp.Basic, b: sp.Basic) -> bool:
+    """Whether two values are equal: exactly, when both are rationals; else to RELATIVE of their
+    magnitude, widened by each 50-digit value's own uncertainty."""
     if a.is_Rational and b.is_Rational:
         return a == b
-    scale = max(sp.Integer(1), abs(a), abs(b))
-    return bool(abs(a - b) <= TOLERANCE * scale)
+    (ar, ai, au), (br, bi, bu) = _parts(a), _parts(b)
+    difference = abs(ar - br) + abs(ai - bi)
+    return bool(difference <= RELATIVE * max(abs(ar) + abs(ai), abs(br) + abs(bi)) + au + bu)
+
+
+def _parts(value: sp.Basic) -> tuple[sp.Float, sp.Float, sp.Float]:
+    """(real part, imaginary part, uncertainty) in WORKING digits.  evalf marks the bits it could not
+    certify: a difference that cancels to 0 comes back as 0.e-160 with 1 bit, meaning 0 ± 10^-160;
+    a p-bit value v is taken as v ± |v|·2^(1-p), which for a full 50-digit value is far below RELATIVE."""
+    uncertainty = sp.Float(0, WORKING)
+    parts = []
+    for part in value.as_real_imag():
+        if isinstance(part, sp.Float):
+            uncertainty += abs(sp.Float(part, WORKING)) * sp.Integer(2) ** (1 - part._prec)
+        parts.append(sp.Float(part, WORKING))
+    return parts[0], parts[1], uncertainty

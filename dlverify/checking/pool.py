@@ -1,8 +1,13 @@
-"""A hard per-answer time limit: answers are judged in preloaded worker processes.
+"""A hard per-answer limit of CPU time: answers are judged in preloaded worker processes.
 
 SymPy can hang on hostile input (a power tower, a sum with a billion terms), and
 SIGALRM cannot interrupt it off the main thread.  So each answer goes to a worker
-process; if it has not answered within the limit, the worker is killed and replaced.
+process; if it has used more than the limit of CPU time, the worker is killed and replaced
+and the answer gets its own verdict, ``timeout``.  CPU time, not wall time: on a loaded machine
+an answer waits longer for a core but needs no more CPU, so a regrade gives the same verdict.
+The parent reads the worker's CPU time from /proc (Linux: the kernel's count, which the worker
+cannot withhold even deep in a C call holding the GIL).  Where there is no /proc the limit is wall
+time.  A generous wall-clock backstop ends a worker that is blocked rather than computing.
 Workers are forked from a forkserver that has already imported SymPy and the checker
 (worker.py), so a replacement costs milliseconds, not a fresh interpreter.  Each worker
 prepares the problems the pool has been asked about before it takes an answer, outside the
@@ -15,6 +20,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -24,8 +30,42 @@ from typing import Any
 
 from dlverify.checking.verdict import Verdict
 
-DEFAULT_TIMEOUT = 2.0
+DEFAULT_TIMEOUT = 2.0  # seconds of CPU time per answer
 STARTUP_TIMEOUT = 120.0
+POLL_INTERVAL = 0.25  # how often the worker's CPU time is read while it judges
+
+
+def wall_backstop(timeout: float) -> float:
+    """The wall-clock limit on one answer whose CPU limit is ``timeout``: far above any slowdown by
+    load (10×, at least 30 s more), so that it only ends a worker that is stopped or starved."""
+    return max(10 * timeout, timeout + 30)
+
+
+def _clock_ticks() -> int:
+    try:
+        return os.sysconf("SC_CLK_TCK")
+    except (AttributeError, ValueError, OSError):
+        return 100
+
+
+_TICKS = _clock_ticks()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system, all threads) process ``pid`` has used, from /proc/PID/stat;
+    None where it cannot be read (no /proc, or the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            raw = stat.read()
+    except OSError:
+        return None
+    # proc(5): "pid (comm) state …"; comm may hold spaces or ")", so split after the last ")".
+    # utime and stime are fields 14 and 15, the 12th and 13th after it.
+    fields = raw.rpartition(b")")[2].split()
+    try:
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (IndexError, ValueError):
+        return None
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -121,15 +161,22 @@ class Interrupted(Exception):
 
 
 class CheckerPool:
-    """Judge answers under a hard time limit in ``workers`` parallel processes."""
+    """Judge answers under a hard limit of CPU time in ``workers`` parallel processes."""
 
     def __init__(
-        self, workers: int = 1, timeout: float = DEFAULT_TIMEOUT, ids: Iterable[str] = (), problem_files: Iterable = ()
+        self,
+        workers: int = 1,
+        timeout: float = DEFAULT_TIMEOUT,
+        ids: Iterable[str] = (),
+        problem_files: Iterable = (),
+        wall_limit: float | None = None,
     ) -> None:
-        """``ids``: the problems the answers will be about, prepared by each worker as it starts
-        (others are prepared when first met); ``problem_files``: course problem files each worker
-        loads first (dlverify/course.py)."""
+        """``timeout``: seconds of CPU time per answer; ``ids``: the problems the answers will be
+        about, prepared by each worker as it starts (others are prepared when first met);
+        ``problem_files``: course problem files each worker loads first (dlverify/course.py);
+        ``wall_limit``: the wall-clock backstop per answer, default ``wall_backstop(timeout)``."""
         self.timeout = timeout
+        self.wall_limit = wall_backstop(timeout) if wall_limit is None else wall_limit
         self._ctx = _context()
         self._ids = dict.fromkeys(str(i) for i in ids)
         self._files = tuple(str(f) for f in problem_files)
@@ -189,18 +236,24 @@ class CheckerPool:
         fresh one, so a killed worker costs no mark — only a repeated crash is a verdict (``error``)."""
         label = str(problem_id)
         for attempt in (1, 2):
+            start = cpu_seconds(worker.process.pid)  # read while the worker idles: only the answer is counted
             try:
                 worker.conn.send(("judge", problem_id, answer, hide))
             except (OSError, ValueError):  # the worker died earlier: replace it and send again
                 worker = self._replace(worker)
+                start = cpu_seconds(worker.process.pid)
                 worker.conn.send(("judge", problem_id, answer, hide))
-            deadline = time.monotonic() + self.timeout
+            begun = time.monotonic()
             partial: Verdict | None = None
             try:
                 while True:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not worker.conn.poll(remaining):
+                    used, wall = self._used(worker, start, begun)
+                    if used >= self.timeout or wall >= self.wall_limit:
                         break
+                    # single-threaded, the worker cannot use more CPU than the wall time waited
+                    wait = min(self.timeout - used, self.wall_limit - wall, POLL_INTERVAL)
+                    if not worker.conn.poll(max(wait, 0.001)):
+                        continue
                     kind, data = worker.conn.recv()
                     verdict = Verdict.from_json(data)
                     if kind == "final":
@@ -213,12 +266,36 @@ class CheckerPool:
                 return Verdict(
                     label, "error", "the checker's worker crashed twice on this answer; please report it"
                 ), worker
-            worker = self._replace(worker)  # over time: the worker may be stuck in SymPy
+            worker = self._replace(worker)  # over the limit: the worker may be stuck in SymPy
             if partial is not None:
                 return partial, worker
-            message = f"could not be checked within {self.timeout:g} s (the answer is too expensive to evaluate)"
-            return Verdict(label, "incorrect", message), worker
+            return self._over_time(label, start is not None, used, wall), worker
         raise AssertionError("unreachable")
+
+    def _used(self, worker: _Worker, start: float | None, begun: float) -> tuple[float, float]:
+        """(CPU seconds the worker has used on this answer, wall seconds since it was sent); without
+        /proc (``start`` None) the wall time stands for both."""
+        wall = time.monotonic() - begun
+        if start is None:
+            return wall, wall
+        now = cpu_seconds(worker.process.pid)
+        return (0.0 if now is None else now - start), wall  # None: the worker has just ended, as its pipe will say
+
+    def _over_time(self, label: str, measured: bool, used: float, wall: float) -> Verdict:
+        """The verdict on an answer stopped at a limit: ``timeout`` for the CPU limit (or the wall-clock
+        one where CPU time is not ``measured``), ``error`` for the backstop."""
+        if measured and used < self.timeout:  # the backstop: a stopped or starved worker, not the answer
+            message = (
+                f"the checker's worker used {used:.1f} s of CPU time in {wall:.0f} s and was stopped"
+                " (the machine is overloaded, or the worker was suspended); check this answer again"
+            )
+            return Verdict(label, "error", message)
+        clock = "CPU time" if measured else "wall-clock time (this system has no /proc to measure CPU time)"
+        message = (
+            f"could not be evaluated within {self.timeout:g} s of {clock}: the answer is too expensive to"
+            " evaluate (a huge power, sum or number); not judged, so not known to be wrong — simplify it"
+        )
+        return Verdict(label, "timeout", message)
 
     def _replace(self, worker: _Worker) -> _Worker:
         worker.kill()

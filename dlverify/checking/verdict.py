@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# "error": the checker itself failed (a bug, a worker that crashed twice) — never the student's mistake
-VERDICTS = ("correct", "incorrect", "unparsed", "unknown_id", "unsupported", "missing", "error")
+# "error": the checker itself failed (a bug, a worker that crashed twice) — never the student's mistake.
+# "timeout": the answer could not be evaluated within the limit of CPU time (pool.py): scored 0 like a
+# wrong answer, but never reported as one, since the answer may be right and merely too costly to judge.
+VERDICTS = ("correct", "incorrect", "unparsed", "unknown_id", "unsupported", "missing", "error", "timeout")
 
 
 @dataclass

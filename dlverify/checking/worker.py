@@ -4,11 +4,12 @@ Imported by the forkserver before any worker is forked, so each worker (and each
 replacement of a killed one) starts with SymPy and the checker already imported.  A worker
 then prepares only the problems its pool was asked about, reading their derivations from
 the disk cache (dlverify/cache.py), before it says it is ready: that work is never counted
-against an answer's time limit.
+against an answer's limit of CPU time (pool.py).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
@@ -65,12 +66,21 @@ def _exit_with_the_checker() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _one_thread() -> None:
+    """Numeric libraries (NumPy's BLAS, PyTorch's OpenMP) on one thread, read when they are first
+    imported, after this: the time limit counts the CPU time of all the worker's threads, and a pool
+    of threads spinning on other cores would count against the answer, more on a bigger machine."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+
+
 def serve(conn: Connection, ids: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> None:
     """Prepare ``ids``, then answer requests until told to stop: ("judge", id, answer,
     hide_reference), or ("warm", ids) to prepare more problems.  End silently when the other side
     has gone (a closed pipe is not an error here)."""
     _die_with_parent()
     _exit_with_the_checker()
+    _one_thread()
     try:
         for path in files:  # a course's problem files, checked already by the parent
             registry.load_problems(path)
