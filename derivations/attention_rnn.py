@@ -15,6 +15,7 @@ import sympy as sp
 
 from derivations.core import Derivation, Step
 from derivations.jacobian import Trace, jacobian
+from derivations.symbols import Entry, Name, Partial, Words, minus, offset, plus, times
 
 n = sp.Symbol("n", integer=True, positive=True)
 k = sp.Symbol("k", integer=True, positive=True)
@@ -62,8 +63,7 @@ def a_shape() -> Derivation:
             "There is one score w_i = q_iᵀ k_i (a scalar) for each of s_0, …, s_k, so a[t] has k + 1 entries; "
             "at k = 2:",
             rhs=shape,
-            lhs="shape of a[t]",
-            lhs_latex=r"\text{shape of } a[t]",
+            lhs=Words("shape of", Entry("a", "t")),
         ),
     )
     return Derivation(sp.Tuple(k + 1).subs(k, 2), steps, {})
@@ -87,8 +87,7 @@ def softmax_derivative() -> Derivation:
             "With a_i = e^{w_i} / Σ_j e^{w_j}, SymPy differentiates each a_i in each w_j; the difference from "
             "a_i(δ_ij − a_j) simplifies to 0 for all nine pairs:",
             rhs=sp.Integer(0),
-            lhs="∂a_i/∂w_j − a_i(δ_ij − a_j)",
-            lhs_latex=r"\frac{\partial a_i}{\partial w_j} - a_i(\delta_{ij} - a_j)",
+            lhs=plus(Partial("a_i", "w_j"), minus(times("a_i", plus(r"\delta_{ij}", minus("a_j"))))),
         ),
     )
     return Derivation(sp.Integer(0), steps, {})
@@ -105,21 +104,17 @@ def dh_dhprev() -> Derivation:
         Step(
             "Only s_1 = h[t−1] depends on h[t−1]: through v_1 = V_1 h[t−1], whose Jacobian is",
             rhs=dv,
-            lhs="∂v_1/∂h[t−1]",
-            lhs_latex=r"\frac{\partial v_1}{\partial h[t-1]}",
+            lhs=Partial("v_1", Entry("h", offset("t", -1))),
         ),
-        Step("and through the score w_1 = (Q_1 h[t−1])ᵀ (K_1 h[t−1]):", rhs=score, lhs="w_1", lhs_latex="w_1"),
+        Step("and through the score w_1 = (Q_1 h[t−1])ᵀ (K_1 h[t−1]):", rhs=score, lhs=Name("w_1")),
         *trace.steps,
-        Step(
-            "so its gradient (a row) is", rhs=dw, lhs="∂w_1/∂h[t−1]", lhs_latex=r"\frac{\partial w_1}{\partial h[t-1]}"
-        ),
+        Step("so its gradient (a row) is", rhs=dw, lhs=Partial("w_1", Entry("h", offset("t", -1)))),
         *softmax_derivative().steps,
         Step(
             "h[t] = Σ_i a_i v_i, so ∂h[t]/∂h[t−1] = a_1 ∂v_1/∂h[t−1] + Σ_i v_i ∂a_i/∂w_1 ∂w_1/∂h[t−1], and "
             "Σ_i v_i a_i(δ_i1 − a_1) = a_1 (v_1 − Σ_i a_i v_i) = a_1 (v_1 − h[t]):",
             rhs=result,
-            lhs="∂h[t]/∂h[t−1]",
-            lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}",
+            lhs=Partial(Entry("h", "t"), Entry("h", offset("t", -1))),
         ),
     )
     return Derivation(result, steps, {**SYMBOLS, **SETUP_SYMBOLS}, DEFINITIONS, setup=SETUP)
@@ -137,8 +132,7 @@ def infinite() -> Derivation:
             "(earlier states do not depend on it), so the k = 2 derivation holds with Q_1, K_1, V_1 → Q, K, V and "
             "a_1, h[t] computed over all past states:",
             rhs=result,
-            lhs="∂h[t]/∂h[t−1]",
-            lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}",
+            lhs=Partial(Entry("h", "t"), Entry("h", offset("t", -1))),
         ),
     )
     symbols = {

@@ -18,6 +18,7 @@ from functools import cache
 import sympy as sp
 
 from derivations.core import Derivation, Step, inline
+from derivations.symbols import Name, Partial
 
 x1, x2, x3 = sp.symbols("x_1 x_2 x_3", real=True)
 HOMEWORK = (x1 * x2 * sp.sin(x3) + sp.exp(x1 * x2)) / x3
@@ -269,8 +270,7 @@ def forward_trace(f: sp.Basic, inputs: Sequence[sp.Symbol], point: Sequence[sp.B
             f"x_{direction + 1}, 0 for the other inputs), applying to each operation its own derivative: the last "
             "node's tangent is",
             rhs=rows[len(g.nodes)][1],
-            lhs=f"∂f/∂x_{direction + 1}",
-            lhs_latex=rf"\frac{{\partial f}}{{\partial x_{direction + 1}}}",
+            lhs=Partial("f", f"x_{direction + 1}"),
         )
     )
     return Derivation(
@@ -294,8 +294,7 @@ def reverse_trace(f: sp.Basic, inputs: Sequence[sp.Symbol], point: Sequence[sp.B
             "node's consumers, of the consumer's adjoint times the local derivative. The inputs' adjoints are "
             "the gradient:",
             rhs=gradient,
-            lhs="∇f",
-            lhs_latex=r"\nabla f",
+            lhs=Name(r"\nabla f"),
         )
     )
     return Derivation(
@@ -329,10 +328,9 @@ def df_dx2() -> Derivation:
         Step(
             "Symbolically, SymPy's derivative of f in x_2 is",
             rhs=direct,
-            lhs="∂f/∂x_2",
-            lhs_latex=r"\frac{\partial f}{\partial x_2}",
+            lhs=Partial("f", "x_2"),
         ),
-        Step("At (1, 1.5, 2) both give", rhs=value, lhs="∂f/∂x_2", lhs_latex=r"\frac{\partial f}{\partial x_2}"),
+        Step("At (1, 1.5, 2) both give", rhs=value, lhs=Partial("f", "x_2")),
     )
     if sp.simplify(direct.subs(dict(zip((x1, x2, x3), HOMEWORK_POINT, strict=True))) - value) != 0:
         raise ArithmeticError("the forward trace disagrees with the symbolic derivative")

@@ -14,6 +14,7 @@ from functools import cache
 import sympy as sp
 
 from derivations.core import Derivation, Step
+from derivations.symbols import Name, Words
 
 WORDS = ("neural", "network")
 LENGTH, WIDTH = 3, 2
@@ -126,15 +127,13 @@ def complexity() -> Derivation:
             "With cached hidden states, each position advances each of the K beams by one RNN step (c·M for M "
             "output scores) and sorts the K·M candidates:",
             rhs=_per_step_cost(True),
-            lhs="cost at t",
-            lhs_latex=r"\text{cost at } t",
+            lhs=Words("cost at", "t"),
         ),
-        Step("Summed over the T positions:", rhs=total, lhs="total", lhs_latex=r"\text{total}"),
+        Step("Summed over the T positions:", rhs=total, lhs=Words("total")),
         Step(
             "With K ≤ M, log(KM) ≤ 2 log M, and the sort dominates the model steps:",
             rhs=bound,
-            lhs="Θ",
-            lhs_latex=r"\Theta",
+            lhs=Name(r"\Theta"),
         ),
     )
     return Derivation(bound, steps, SYMBOLS)
@@ -150,15 +149,13 @@ def complexity_no_cache() -> Derivation:
             "Without a cache, at position t each of the K beams recomputes its state over its t − 1 tokens "
             "(t − 1 RNN steps of c·M each) before the sort:",
             rhs=_per_step_cost(False),
-            lhs="cost at t",
-            lhs_latex=r"\text{cost at } t",
+            lhs=Words("cost at", "t"),
         ),
-        Step("SymPy sums the arithmetic series over t = 1 … T:", rhs=total, lhs="total", lhs_latex=r"\text{total}"),
+        Step("SymPy sums the arithmetic series over t = 1 … T:", rhs=total, lhs=Words("total")),
         Step(
             "So Θ(T²KM + TKM log M) (K ≤ M); the catalog also accepts the looser O(T²KM log M), which contains it:",
             rhs=tight,
-            lhs="Θ",
-            lhs_latex=r"\Theta",
+            lhs=Name(r"\Theta"),
         ),
     )
     return Derivation(tight, steps, SYMBOLS, {}, (looser,))

@@ -13,6 +13,7 @@ from functools import cache
 import sympy as sp
 
 from derivations.core import Derivation, Step
+from derivations.symbols import Entry, Name, Partial, Position, Words, minus, plus, times
 
 L, K, S, D = sp.symbols("L K S D", integer=True, positive=True)
 P_l, P_r, P = sp.symbols("P_l P_r P", integer=True, nonnegative=True)
@@ -39,26 +40,23 @@ def output_length() -> Derivation:
         if len(starts) != result.subs(sub):
             raise ArithmeticError(f"window count at {vals}")
     steps = (
-        Step("Padding makes the input", rhs=padded, lhs="L'", lhs_latex="L'"),
+        Step("Padding makes the input", rhs=padded, lhs=Name("L'")),
         Step(
             "A window starting at p (0-based) has its last tap at",
             rhs=last_tap,
-            lhs="p + D(K−1)",
-            lhs_latex="p + D(K-1)",
+            lhs=plus("p", times("D", plus("K", minus(1)))),
         ),
         Step(
             "It must end inside the padded input; SymPy solves for the start:",
             rhs=bound,
-            lhs="admissible p",
-            lhs_latex=r"p",
+            lhs=Words("admissible", "p"),
         ),
-        Step("The starts are 0, S, 2S, … up to", rhs=span, lhs="largest start", lhs_latex=r"p_{\max}"),
+        Step("The starts are 0, S, 2S, … up to", rhs=span, lhs=Name(r"p_{\max}")),
         Step(
             "so their number is (valid when the largest start is ≥ 0, i.e. L' ≥ D(K−1) + 1; a grid of values "
             "is counted by SymPy to confirm):",
             rhs=result,
-            lhs="output length",
-            lhs_latex=r"L_{\text{out}}",
+            lhs=Name(r"L_{\text{out}}"),
         ),
     )
     return Derivation(result, steps, {"L": L, "P_l": P_l, "P_r": P_r, "K": K, "S": S, "D": D})
@@ -80,8 +78,7 @@ def transposed_length() -> Derivation:
             "The last input position lands at (L − 1)S and writes its last tap D(K − 1) further; padding P "
             "removes P positions at each end and output_padding O adds O at the end (O < max(S, D)):",
             rhs=result,
-            lhs="output length",
-            lhs_latex=r"L_{\text{out}}",
+            lhs=Name(r"L_{\text{out}}"),
         ),
     )
     return Derivation(result, steps, {"L": L, "K": K, "S": S, "D": D, "P": P, "O": out_pad})
@@ -96,14 +93,12 @@ def pool_length() -> Derivation:
         Step(
             "With ceil_mode the count rounds up, keeping a partial last window:",
             rhs=ceil,
-            lhs="count",
-            lhs_latex=r"\text{count}",
+            lhs=Words("count"),
         ),
         Step(
             "but a window that would start in the right padding is dropped (PyTorch's rule):",
             rhs=result,
-            lhs="output length",
-            lhs_latex=r"L_{\text{out}}",
+            lhs=Name(r"L_{\text{out}}"),
         ),
     )
     return Derivation(result, steps, {"L": L, "K": K, "S": S, "D": D, "P": P})
@@ -113,8 +108,8 @@ def pool_length() -> Derivation:
 def out_shape_example() -> Derivation:
     h, w = length(21, 4, 4, 1, 0, 0), length(12, 5, 4, 1, 0, 0)
     steps = (
-        Step("Height: 21 rows, kernel 4, stride 4, no padding:", rhs=h, lhs="H_out", lhs_latex=r"H_{\text{out}}"),
-        Step("Width: 12 columns, kernel 5, stride 4:", rhs=w, lhs="W_out", lhs_latex=r"W_{\text{out}}"),
+        Step("Height: 21 rows, kernel 4, stride 4, no padding:", rhs=h, lhs=Name(r"H_{\text{out}}")),
+        Step("Width: 12 columns, kernel 5, stride 4:", rhs=w, lhs=Name(r"W_{\text{out}}")),
     )
     return Derivation(sp.Tuple(h, w), steps, {})
 
@@ -128,8 +123,7 @@ def out_shape_general() -> Derivation:
             "Each of the F filters gives one output channel; each spatial axis follows the output length with "
             "P_l = P_r = P:",
             rhs=result,
-            lhs="output shape",
-            lhs_latex=r"\text{output shape}",
+            lhs=Words("output shape"),
         ),
     )
     return Derivation(result, steps, {"H": H, "W": W_in, "K": K, "P": P, "S": S, "D": D, "F": F, "C": C})
@@ -175,12 +169,9 @@ def conv1d_out_value() -> Derivation:
             "Output r starts at input position S(r − 1) + 1 (1-based) and correlates the C × K filter with the "
             "window, without flipping it:",
             rhs=general,
-            lhs="f_W(x)[r]",
-            lhs_latex=r"f_W(x)[r]",
+            lhs=Entry("f_W(x)", "r"),
         ),
-        Step(
-            "With C = 5 channels, kernel K = 3 and stride S = 2:", rhs=result, lhs="f_W(x)[r]", lhs_latex=r"f_W(x)[r]"
-        ),
+        Step("With C = 5 channels, kernel K = 3 and stride S = 2:", rhs=result, lhs=Entry("f_W(x)", "r")),
     )
     return Derivation(result, steps, INDEXED)
 
@@ -195,10 +186,9 @@ def conv1d_df_dW() -> Derivation:
             "Differentiate f_W(x)[r] in the filter entry W[1, c, k]: only the term with c' = c, k' = k survives "
             "(SymPy sums the Kronecker deltas):",
             rhs=general,
-            lhs="∂f[r]/∂W[1, c, k]",
-            lhs_latex=r"\frac{\partial f[r]}{\partial W[1,c,k]}",
+            lhs=Partial(Entry("f", "r"), Entry("W", 1, "c", "k")),
         ),
-        Step("In the example:", rhs=result, lhs="entry [r, 1, c, k]", lhs_latex=r"[r, 1, c, k]"),
+        Step("In the example:", rhs=result, lhs=Position("r", 1, "c", "k")),
     )
     return Derivation(result, steps, INDEXED)
 
@@ -213,10 +203,9 @@ def conv1d_df_dx() -> Derivation:
             "Differentiate f_W(x)[r] in the input entry x[n, c]: the tap k = n − S(r − 1) touches it, if that "
             "k is within 1..K (an indicator):",
             rhs=general,
-            lhs="∂f[r]/∂x[n, c]",
-            lhs_latex=r"\frac{\partial f[r]}{\partial x[n,c]}",
+            lhs=Partial(Entry("f", "r"), Entry("x", "n", "c")),
         ),
-        Step("In the example:", rhs=result, lhs="entry [r, n, c]", lhs_latex=r"[r, n, c]"),
+        Step("In the example:", rhs=result, lhs=Position("r", "n", "c")),
     )
     return Derivation(result, steps, INDEXED)
 
@@ -231,20 +220,17 @@ def conv1d_dl_dW() -> Derivation:
         Step(
             "The chain rule over the outputs: ∂ℓ/∂W[1, c, k] = Σ_r g[r] ∂f[r]/∂W[1, c, k], with the per-entry Jacobian",
             rhs=per_entry,
-            lhs="∂f[r]/∂W[1, c, k]",
-            lhs_latex=r"\frac{\partial f[r]}{\partial W[1,c,k]}",
+            lhs=Partial(Entry("f", "r"), Entry("W", 1, "c", "k")),
         ),
         Step(
             "Summed over the output positions r = 1..L_out — a correlation of x with g spread S apart:",
             rhs=general,
-            lhs="∂ℓ/∂W[1, c, k]",
-            lhs_latex=r"\frac{\partial \ell}{\partial W[1,c,k]}",
+            lhs=Partial(r"\ell", Entry("W", 1, "c", "k")),
         ),
         Step(
             "In the example (L_out = 3):",
             rhs=result,
-            lhs="∂ℓ/∂W[1, c, k]",
-            lhs_latex=r"\frac{\partial \ell}{\partial W[1,c,k]}",
+            lhs=Partial(r"\ell", Entry("W", 1, "c", "k")),
         ),
     )
     return Derivation(result, steps, INDEXED)
@@ -268,9 +254,7 @@ def conv1d_shapes() -> dict[str, Derivation]:
         "dl_dW_shape": "The gradient of the scalar ℓ has the shape of W:",
     }
     return {
-        name: Derivation(
-            sp.Tuple(*shape), (Step(text[name], rhs=sp.Tuple(*shape), lhs="shape", lhs_latex=r"\text{shape}"),), {}
-        )
+        name: Derivation(sp.Tuple(*shape), (Step(text[name], rhs=sp.Tuple(*shape), lhs=Words("shape")),), {})
         for name, shape in shapes.items()
     }
 
@@ -317,22 +301,19 @@ def gradient_identities() -> Derivation:
         Step(
             "With F filters and channel-first x[c, n], output r of filter f reads the taps S(r − 1) + D(k − 1) + 1:",
             rhs=y.xreplace({q: f_}),
-            lhs="y[f, r]",
-            lhs_latex="y[f, r]",
+            lhs=Entry("y", "f", "r"),
         ),
         Step(
             "For ℓ = Σ_f Σ_r g[f, r] y[f, r], SymPy differentiates in W[f, c, k] (the Kronecker deltas summed): a "
             "correlation of x with g whose taps are S apart — a convolution with dilation S, read every D:",
             rhs=dW,
-            lhs="∂ℓ/∂W[f, c, k]",
-            lhs_latex=r"\frac{\partial \ell}{\partial W[f,c,k]}",
+            lhs=Partial(r"\ell", Entry("W", "f", "c", "k")),
         ),
         Step(
             "In x[c', n'] every tap with S(r − 1) + D(k − 1) + 1 = n' contributes g[f, r] W[f, c', k]: a transposed "
             "convolution of g with W (stride S, dilation D):",
             rhs=dx,
-            lhs="∂ℓ/∂x[c', n']",
-            lhs_latex=r"\frac{\partial \ell}{\partial x[c',n']}",
+            lhs=Partial(r"\ell", Entry("x", "c'", "n'")),
         ),
     )
     return Derivation(dW, steps, GENERAL_GRADIENT_SYMBOLS)
@@ -361,8 +342,7 @@ def gradient_identities_2d() -> Derivation:
             "With two spatial axes, SymPy differentiates ℓ in W[f, c, k1, k2]: a 2-D correlation of x with g whose "
             "taps are (S1, S2) apart:",
             rhs=dW,
-            lhs="∂ℓ/∂W[f, c, k1, k2]",
-            lhs_latex=r"\frac{\partial \ell}{\partial W[f,c,k_1,k_2]}",
+            lhs=Partial(r"\ell", Entry("W", "f", "c", "k_1", "k_2")),
         ),
     )
     symbols = {

@@ -7,23 +7,45 @@ from dataclasses import KW_ONLY, dataclass, field
 
 import sympy as sp
 
+from derivations import symbols
+
+
+class ChoiceKey(frozenset):
+    """The key of a choice item: the options that are right (a derivation may return a plain
+    frozenset of option names; ``Derivation`` makes it a ChoiceKey)."""
+
+
 # A SymPy object; named entries (a table); or the key of a choice item.
-Result = sp.Basic | Mapping[str, sp.Basic] | frozenset[str]
+Result = sp.Basic | Mapping[str, sp.Basic] | ChoiceKey
 
 
 @dataclass(frozen=True)
 class Step:
-    """One sentence of a derivation with the equation it produces.
+    """One sentence of a derivation with the equation it produces: ``lhs = rhs``.
 
-    ``lhs`` is written twice (plain text and LaTeX) because left-hand sides such as
-    ``∂y/∂p`` are notation rather than SymPy objects; ``rhs`` is a SymPy object.
+    Both sides are SymPy objects.  The left side is notation built from ``derivations.symbols``
+    (``Partial("y", "w")``, ``Sub("h", t)``) or the derivation's own symbols; its plain and LaTeX
+    forms are printed from it, so the renderers and a step checker read the same mathematics.
     """
 
     text: str
-    _: KW_ONLY  # Step("…", rhs=…, lhs=…, lhs_latex=…): the parts are named where they are written
+    _: KW_ONLY  # Step("…", rhs=…, lhs=…): the parts are named where they are written
     rhs: sp.Basic | None = None
-    lhs: str = ""
-    lhs_latex: str = ""
+    lhs: sp.Basic | None = None
+
+    def __post_init__(self) -> None:
+        if self.lhs is not None and not isinstance(self.lhs, sp.Basic):
+            raise TypeError(f"a step's left side is a SymPy object, not {type(self.lhs).__name__}: {self.lhs!r}")
+
+    @property
+    def lhs_text(self) -> str:
+        """The left side in plain text (Unicode), or "" when the step has none."""
+        return "" if self.lhs is None else symbols.plain(self.lhs)
+
+    @property
+    def lhs_latex(self) -> str:
+        """The left side in LaTeX, or "" when the step has none."""
+        return "" if self.lhs is None else symbols.latex(self.lhs)
 
 
 @dataclass(frozen=True)
@@ -48,19 +70,34 @@ class Derivation:
     # side and the checker substitutes them; the result is verified without them
     setup: Mapping[str, sp.Basic] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.result, frozenset) and not isinstance(self.result, ChoiceKey):
+            object.__setattr__(self, "result", ChoiceKey(self.result))
+
+    @property
+    def is_choice(self) -> bool:
+        """Whether the result is a choice item's key (no entries, no SymPy value)."""
+        return isinstance(self.result, ChoiceKey)
+
     def _repr_latex_(self) -> str:
-        if isinstance(self.result, frozenset):
+        if self.is_choice:
             return r"$\{" + ", ".join(sorted(self.result)) + r"\}$"
-        parts = [(rf"\text{{{k}}} = " if k else "") + sp.latex(v) for k, v in self.entries().items()]
-        return r"$\displaystyle " + r",\quad ".join(parts) + "$"
+        return result_display([(k, sp.latex(v)) for k, v in self.entries().items()])
 
     def entries(self) -> dict[str, sp.Basic]:
         """The result as named entries (a single result is the entry ``""``)."""
-        if isinstance(self.result, frozenset):
+        if self.is_choice:
             raise TypeError("a choice key has no entries")
         if isinstance(self.result, Mapping):
             return dict(self.result)
         return {"": self.result}
+
+
+def result_display(entries: list[tuple[str, str]], head: str = "") -> str:
+    """A result's named entries (name, LaTeX; "" for a single result) as one Jupyter display, after
+    ``head``: the form both ``Derivation`` and ``dlverify.problem.Problem`` show."""
+    parts = [(rf"\text{{{name}}} = " if name else "") + latex for name, latex in entries]
+    return r"$\displaystyle " + head + r",\quad ".join(parts) + "$"
 
 
 def inline(expr: sp.Basic) -> str:

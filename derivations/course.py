@@ -26,6 +26,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from derivations.core import Derivation, Step, substitute_definitions
 from derivations.jacobian import DERIVATIVE, Trace, jacobian
 from derivations.matexpr import Elementwise
+from derivations.symbols import Partial
 
 Statements = Sequence[tuple[sp.MatrixSymbol, MatrixExpr]]
 
@@ -166,8 +167,7 @@ def gradient(statements: Statements, target: sp.MatrixSymbol, variable: sp.Matri
                 Step(
                     f"Backpropagate into {name} (the sum over the statements that use it):",
                     rhs=bar,
-                    lhs=f"∂{target.name}/∂{name}",
-                    lhs_latex=rf"\frac{{\partial {sp.latex(target)}}}{{\partial {sp.latex(name)}}}",
+                    lhs=Partial(target, name),
                 )
             )
         _backward(definitions[name], bar, adjoint)
@@ -180,8 +180,7 @@ def gradient(statements: Statements, target: sp.MatrixSymbol, variable: sp.Matri
         Step(
             f"Collect the contributions that reach {variable.name}; the gradient has {variable.name}'s shape:",
             rhs=result,
-            lhs=f"∂{target.name}/∂{variable.name}",
-            lhs_latex=rf"\frac{{\partial {sp.latex(target)}}}{{\partial {sp.latex(variable)}}}",
+            lhs=Partial(target, variable),
         )
     )
     return Derivation(result, tuple(steps), {}, {})
@@ -202,13 +201,12 @@ def vector_jacobian(statements: Statements, target: sp.MatrixSymbol, variable: s
     except NotImplementedError as exc:
         raise Unsupported(str(exc)) from None
     steps = [
-        Step(f"{target.name} in the inputs:", rhs=expanded, lhs=target.name, lhs_latex=sp.latex(target)),
+        Step(f"{target.name} in the inputs:", rhs=expanded, lhs=target),
         *trace.steps,
         Step(
             "so, with entry [i, j] = ∂f_i/∂x_j:",
             rhs=result,
-            lhs=f"∂{target.name}/∂{variable.name}",
-            lhs_latex=rf"\frac{{\partial {sp.latex(target)}}}{{\partial {sp.latex(variable)}}}",
+            lhs=Partial(target, variable),
         ),
     ]
     return Derivation(result, tuple(steps), {}, {})

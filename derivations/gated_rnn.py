@@ -9,6 +9,7 @@ import sympy as sp
 from derivations.core import Derivation, Step
 from derivations.jacobian import Trace, jacobian
 from derivations.matexpr import Elementwise, MatrixSum, SequenceElement
+from derivations.symbols import Containing, Entry, Partial, Sub, Words, offset
 
 m, n, K = sp.symbols("m n K", integer=True, positive=True)
 t = sp.Symbol("t", integer=True, positive=True)
@@ -41,14 +42,12 @@ def c_shape() -> Derivation:
             f"W_c x[t] is ({m}×{n})({n}×1) = {m}×1 and W_h h[t−1] is ({m}×{m})({m}×1) = {m}×1; "
             "SymPy's shape algebra gives the shape of the sum:",
             rhs=sp.Tuple(*pre.shape),
-            lhs="shape",
-            lhs_latex=r"\text{shape}",
+            lhs=Words("shape"),
         ),
         Step(
             "σ acts entry by entry, so it keeps the shape:",
             rhs=sp.Tuple(*GATE.shape),
-            lhs="shape of c[t]",
-            lhs_latex=r"\text{shape of } c[t]",
+            lhs=Words("shape of", Entry("c", "t")),
         ),
     )
     return Derivation(sp.Tuple(*GATE.shape), steps, {"m": m, "n": n})
@@ -61,14 +60,13 @@ def dh_dhprev() -> Derivation:
     # In terms of the gate itself: σ(z) = c[t] and σ'(z) = c[t] ⊙ (1 − c[t]).
     result = raw.xreplace({Elementwise("sigma'", GATE.arg): sp.HadamardProduct(c_t, ONES - c_t), GATE: c_t})
     steps = (
-        Step("One step of the gated RNN as a function of h[t−1]:", rhs=STEP, lhs="h[t]", lhs_latex="h[t]"),
+        Step("One step of the gated RNN as a function of h[t−1]:", rhs=STEP, lhs=Entry("h", "t")),
         *trace.steps,
-        Step("By the rules above:", rhs=raw, lhs="∂h[t]/∂h[t−1]", lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}"),
+        Step("By the rules above:", rhs=raw, lhs=Partial(Entry("h", "t"), Entry("h", offset("t", -1)))),
         Step(
             "Writing c[t] = σ(W_c x[t] + W_h h[t−1]) and σ' = σ(1 − σ):",
             rhs=result,
-            lhs="∂h[t]/∂h[t−1]",
-            lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}",
+            lhs=Partial(Entry("h", "t"), Entry("h", offset("t", -1))),
         ),
     )
     return Derivation(result, steps, SYMBOLS, DEFINITIONS)
@@ -104,32 +102,27 @@ def dl_dWx() -> Derivation:
         Step(
             "W_x enters h[t] only through (1 − c[t]) ⊙ W_x x[t]; its i-th entry is",
             rhs=direct,
-            lhs="h[t]_i ⊃",
-            lhs_latex=r"h[t]_i \supset",
+            lhs=Containing(Sub(Entry("h", "t"), "i")),
         ),
         Step(
             "Differentiating in the entry (W_x)_{kl} (c[t] does not depend on W_x):",
             rhs=local,
-            lhs="∂h[t]_i/∂(W_x)_{kl}",
-            lhs_latex=r"\frac{\partial h[t]_i}{\partial (W_x)_{kl}}",
+            lhs=Partial(Sub(Entry("h", "t"), "i"), Sub("W_x", "k", "l")),
         ),
         Step(
             "With g_t = ∂ℓ/∂h[t] the backpropagated gradient, step t contributes Σ_i g_t[i] ∂h[t]_i/∂(W_x)_{kl}:",
             rhs=entry,
-            lhs="step t's part of ∂ℓ/∂(W_x)_{kl}",
-            lhs_latex=r"\left(\frac{\partial \ell}{\partial W_x}\right)_{kl}",
+            lhs=Sub(Partial(r"\ell", "W_x"), "k", "l"),
         ),
         Step(
             "which is entry [k, l] of the outer product ((1 − c[t]) ⊙ g_t) x[t]ᵀ (the difference simplifies to 0):",
             rhs=gap,
-            lhs="difference",
-            lhs_latex=r"\text{difference}",
+            lhs=Words("difference"),
         ),
         Step(
             "W_x is shared by all steps, so the contributions of t = 1..K add up:",
             rhs=result,
-            lhs="∂ℓ/∂W_x",
-            lhs_latex=r"\frac{\partial \ell}{\partial W_x}",
+            lhs=Partial(r"\ell", "W_x"),
         ),
     )
     return Derivation(result, steps, SUM_SYMBOLS)
@@ -151,8 +144,7 @@ def _can(kind: str) -> Derivation:
         Step(
             "The backpropagated gradient is multiplied by one step's Jacobian per step:",
             rhs=jac.result,
-            lhs="∂h[t]/∂h[t−1]",
-            lhs_latex=r"\frac{\partial h[t]}{\partial h[t-1]}",
+            lhs=Partial(Entry("h", "t"), Entry("h", offset("t", -1))),
         ),
         Step(text + " A stored witness (found by search, re-measured by the tests) shows it."),
     )

@@ -13,6 +13,7 @@ import sympy as sp
 from derivations.core import Derivation, Step
 from derivations.jacobian import Trace, jacobian
 from derivations.matexpr import Elementwise
+from derivations.symbols import Name, Partial
 
 m, d = sp.symbols("m d", integer=True, positive=True)  # hidden and input sizes
 x = sp.MatrixSymbol("x_t", d, 1)
@@ -42,13 +43,12 @@ def dh_dhprev() -> Derivation:
     trace = Trace()
     result = jacobian(cell, h, trace)
     steps = (
-        Step("PyTorch's GRU cell (torch.nn.GRUCell) as a function of h_{t−1}:", rhs=cell, lhs="h_t", lhs_latex="h_t"),
+        Step("PyTorch's GRU cell (torch.nn.GRUCell) as a function of h_{t−1}:", rhs=cell, lhs=Name("h_t")),
         *trace.steps,
         Step(
             "Collecting the terms (the reset gate enters n inside tanh, the update gate twice):",
             rhs=result,
-            lhs="∂h_t/∂h_{t−1}",
-            lhs_latex=r"\frac{\partial h_t}{\partial h_{t-1}}",
+            lhs=Partial("h_t", "h_{t-1}"),
         ),
     )
     return Derivation(result, steps, SYMBOLS)

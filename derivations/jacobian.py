@@ -22,9 +22,8 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from derivations.core import Step
+from derivations.functions import DERIVATIVE  # f → f', current when a row is added
 from derivations.matexpr import Elementwise
-
-DERIVATIVE = {"sigma": "sigma'", "tanh": "tanh'", "relu": "step"}
 
 
 @dataclass
@@ -33,8 +32,8 @@ class Trace:
 
     steps: list[Step] = field(default_factory=list)
 
-    def note(self, text: str, rhs: sp.Basic | None = None, lhs: str = "", lhs_latex: str = "") -> None:
-        self.steps.append(Step(text, rhs=rhs, lhs=lhs, lhs_latex=lhs_latex))
+    def note(self, text: str, rhs: sp.Basic | None = None, lhs: sp.Basic | None = None) -> None:
+        self.steps.append(Step(text, rhs=rhs, lhs=lhs))
 
 
 def _rows(f: MatrixExpr) -> sp.Basic:

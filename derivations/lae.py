@@ -11,6 +11,7 @@ from functools import cache
 import sympy as sp
 
 from derivations.core import Derivation, Step
+from derivations.symbols import At, Entry, Inverted, Name, Partial, Transposed, minus, plus, times
 
 m, k, n = sp.symbols("m k n", integer=True, positive=True)
 X = sp.MatrixSymbol("X", m, n)
@@ -56,23 +57,22 @@ def gradient(which: str, result: sp.MatrixExpr, form: str, lam: sp.Symbol | None
     which SymPy confirms at explicit sizes."""
     loss, entry = _entrywise(which, lam)
     gap = _explicit_check(result, which, lam)
-    name, tex = ("L", "L") if lam is None else ("L_λ", r"L_\lambda")
+    name = "L" if lam is None else "L_λ"
+    loss_name = Name("L" if lam is None else r"L_\lambda")
     if gap != sp.zeros(*gap.shape):
         raise ArithmeticError(f"the matrix form of ∂{name}/∂{which} disagrees at explicit sizes")
     steps = (
-        Step("Entry by entry, with R = X − W2 W1 X:", rhs=loss, lhs=name, lhs_latex=tex),
+        Step("Entry by entry, with R = X − W2 W1 X:", rhs=loss, lhs=loss_name),
         Step(
             f"SymPy differentiates in the entry [p, q] of {which} (its Kronecker deltas summed):",
             rhs=entry,
-            lhs=f"∂{name}/∂{which}[p, q]",
-            lhs_latex=rf"\frac{{\partial {tex}}}{{\partial {which}[p,q]}}",
+            lhs=Partial(loss_name, Entry(which, "p", "q")),
         ),
         Step(
             f"This is entry [p, q] of {form} (at explicit sizes 3, 2, 4 the difference simplifies to 0 entry by "
             "entry):",
             rhs=result,
-            lhs=f"∂{name}/∂{which}",
-            lhs_latex=rf"\frac{{\partial {tex}}}{{\partial {which}}}",
+            lhs=Partial(loss_name, which),
         ),
     )
     symbols = MATRIX_SYMBOLS if lam is None else {**MATRIX_SYMBOLS, "lambda": lam}
@@ -111,14 +111,12 @@ def min_loss() -> Derivation:
         Step(
             "In the eigenbasis of Σ, P keeps the top-k directions; SymPy at m = 5, k = 2:",
             rhs=trace,
-            lhs="tr((I − P)Σ)",
-            lhs_latex=r"\operatorname{tr}((I - P)\Sigma)",
+            lhs=sp.Function(r"\operatorname{tr}")(times(plus("I", minus("P")), r"\Sigma")),
         ),
         Step(
             "In general the trailing eigenvalues remain (the m = 5, k = 2 case agrees):",
             rhs=result,
-            lhs="L_min",
-            lhs_latex=r"L_{\min}",
+            lhs=Name(r"L_{\min}"),
         ),
     )
     return Derivation(result, steps, {"m": m, "k": k, "sigma": sigma, "i": i})
@@ -196,49 +194,44 @@ def pca_is_optimal() -> Derivation:
         "L there": min_loss().result,
         "dᵀ H d at a saddle": -2 * (sigma[i] ** 2 - sigma[j] ** 2),
     }
+    family = sp.Tuple(times("C", Transposed("U_k")), times("U_k", Inverted("C")))  # the point (C U_kᵀ, U_k C⁻¹)
     steps = (
         Step(
             "With X Xᵀ = nΣ, the derived gradients read",
             rhs=g1,
-            lhs="∂L/∂W1",
-            lhs_latex=r"\frac{\partial L}{\partial W_1}",
+            lhs=Partial("L", "W_1"),
         ),
-        Step("and", rhs=g2, lhs="∂L/∂W2", lhs_latex=r"\frac{\partial L}{\partial W_2}"),
+        Step("and", rhs=g2, lhs=Partial("L", "W_2")),
         Step(
             "Put W1 = C U_kᵀ, W2 = U_k C⁻¹ (C invertible; C⁻¹C = I cancels) and use U_kᵀU_k = I, Σ U_k = U_k Λ_k "
             "and U_kᵀ Σ = Λ_k U_kᵀ, factor by factor without reordering: the terms cancel.",
             rhs=at1,
-            lhs="∂L/∂W1 there",
-            lhs_latex=r"\left.\frac{\partial L}{\partial W_1}\right|_{C U_k^\top,\,U_k C^{-1}}",
+            lhs=At(Partial("L", "W_1"), family),
         ),
         Step(
             "Likewise",
             rhs=at2,
-            lhs="∂L/∂W2 there",
-            lhs_latex=r"\left.\frac{\partial L}{\partial W_2}\right|_{C U_k^\top,\,U_k C^{-1}}",
+            lhs=At(Partial("L", "W_2"), family),
         ),
         Step(
             "The product W2 W1 = U_k U_kᵀ does not depend on C, so the loss on the whole family is the minimum "
             "(lae.min_loss); the minimiser is unique only as the product.",
             rhs=min_loss().result,
-            lhs="L",
-            lhs_latex="L",
+            lhs=Name("L"),
         ),
         Step(
             "Any other subset S of k eigenvectors also gives a critical point (the same cancellation). If S leaves "
             "out u_i and keeps u_j with σ_i² > σ_j², move u_j towards u_i: along W + εd, d = (e_j u_iᵀ, u_i e_jᵀ), "
             "the loss restricted to the plane (u_i, u_j) is",
             rhs=plane_loss,
-            lhs="L(ε) − const",
-            lhs_latex=r"L(\epsilon) - c",
+            lhs=plus(sp.Function("L")(Name(r"\epsilon")), minus("c")),
         ),
         Step(
             "Its second derivative at ε = 0, which is dᵀ H d (the gradient vanishes there), is negative: S is "
             "a saddle, not a minimum (Baldi and Hornik, 1989). With ‖d‖² = 2 the Hessian's smallest eigenvalue is "
             "at most −(σ_i² − σ_j²).",
             rhs=derived,
-            lhs="dᵀ H d",
-            lhs_latex=r"d^\top H d",
+            lhs=times(Transposed("d"), "H", "d"),
         ),
     )
     symbols = {

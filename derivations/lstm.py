@@ -17,6 +17,7 @@ import sympy as sp
 from derivations.core import Derivation, Step
 from derivations.jacobian import Trace, jacobian
 from derivations.matexpr import Elementwise
+from derivations.symbols import Name, Partial, times
 
 m, n = sp.symbols("m n", integer=True, positive=True)
 
@@ -100,15 +101,13 @@ def dC_dCprev() -> Derivation:
         Step(
             "The cell update, with the gates computed from x_t and h_{t−1} (held fixed here):",
             rhs=cell,
-            lhs="C_t",
-            lhs_latex="C_t",
+            lhs=Name("C_t"),
         ),
         *trace.steps,
         Step(
             "The gates do not depend on C_{t−1} when h_{t−1} is fixed, so only f_t ∘ C_{t−1} remains:",
             rhs=result,
-            lhs="∂C_t/∂C_{t−1}",
-            lhs_latex=r"\frac{\partial C_t}{\partial C_{t-1}}",
+            lhs=Partial("C_t", "C_{t-1}"),
         ),
     )
     return Derivation(result, steps, _with_setup(), setup=SETUP)
@@ -128,9 +127,7 @@ def dh_dC() -> Derivation:
     steps = (
         Step("The output h_t = tanh(C_t) ∘ o_t, with the output gate o_t not depending on C_t."),
         *trace.steps,
-        Step(
-            "so the Jacobian is diagonal:", rhs=result, lhs="∂h_t/∂C_t", lhs_latex=r"\frac{\partial h_t}{\partial C_t}"
-        ),
+        Step("so the Jacobian is diagonal:", rhs=result, lhs=Partial("h_t", "C_t")),
     )
     return Derivation(result, steps, _with_setup(), setup=SETUP)
 
@@ -151,20 +148,17 @@ def dL_dCprev() -> Derivation:
         Step(
             "Path through C_T: ∂h_T/∂C_T times ∂C_T/∂C_{T−1} = diag(f_T):",
             rhs=through_cell,
-            lhs="∂h_T/∂C_T ∂C_T/∂C_{T−1}",
-            lhs_latex=r"\frac{\partial h_T}{\partial C_T}\frac{\partial C_T}{\partial C_{T-1}}",
+            lhs=times(Partial("h_T", "C_T"), Partial("C_T", "C_{T-1}")),
         ),
         Step(
             "Path through h_{T−1}: J times ∂h_{T−1}/∂C_{T−1}:",
             rhs=through_state,
-            lhs="J ∂h_{T−1}/∂C_{T−1}",
-            lhs_latex=r"J \frac{\partial h_{T-1}}{\partial C_{T-1}}",
+            lhs=times("J", Partial("h_{T-1}", "C_{T-1}")),
         ),
         Step(
             "The multivariate chain rule adds the paths, with g on the left:",
             rhs=result,
-            lhs="∂L/∂C_{T−1}",
-            lhs_latex=r"\frac{\partial L}{\partial C_{T-1}}",
+            lhs=Partial("L", "C_{T-1}"),
         ),
     )
     return Derivation(result, steps, SYMBOLS)

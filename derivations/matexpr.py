@@ -1,7 +1,8 @@
 """Matrix notation of the homework that SymPy lacks, as SymPy matrix expressions.
 
-- ``Elementwise("sigma", X)``: σ, σ', tanh, ReLU or the indicator 1[X > 0] applied entry
-  by entry (SymPy's ElementwiseApplyFunction prints as an anonymous lambda);
+- ``Elementwise("sigma", X)``: a function of ``derivations.functions`` (σ, σ', tanh, ReLU, the
+  indicator 1[X > 0], …) applied entry by entry (SymPy's ElementwiseApplyFunction prints as an
+  anonymous lambda);
 - ``OrderedProduct(M_k, (k, a, b))``: M_a M_{a+1} ⋯ M_b, left to right (SymPy's Product
   treats its body as commutative);
 - ``MatrixSum(M_k, (k, a, b))``: Σ_k M_k;
@@ -16,33 +17,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-ELEMENTWISE = {
-    "sigma": (r"\sigma", "sigma"),
-    "sigma'": (r"\sigma'", "sigma'"),
-    "tanh": (r"\tanh", "tanh"),
-    "tanh'": (r"\tanh'", "tanh'"),
-    "relu": (r"\operatorname{ReLU}", "relu"),
-    "step": (r"\mathbb{1}", "1"),
-    "exp": (r"\exp", "exp"),
-    "log": (r"\log", "log"),
-    "sqrt": (r"\sqrt", "sqrt"),
-}
-
-
-def _sigmoid(x: sp.Expr) -> sp.Expr:
-    return 1 / (1 + sp.exp(-x))
-
-
-_ENTRYWISE = {
-    "sigma": _sigmoid,
-    "sigma'": lambda x: _sigmoid(x) * (1 - _sigmoid(x)),
-    "tanh": sp.tanh,
-    "tanh'": lambda x: 1 - sp.tanh(x) ** 2,
-    "relu": lambda x: sp.Max(0, x),
-    "step": lambda x: sp.Integer(1) if x > 0 else sp.Integer(0),  # the subgradient 0 at 0
-    "exp": sp.exp,
-    "sqrt": sp.sqrt,
-}
+from derivations.functions import FUNCTIONS
 
 
 class Elementwise(MatrixExpr):
@@ -50,7 +25,7 @@ class Elementwise(MatrixExpr):
 
     def __new__(cls, name: str | sp.Symbol, arg: MatrixExpr):
         name = name.name if isinstance(name, sp.Symbol) else name  # SymPy rebuilds from args
-        if name not in ELEMENTWISE:
+        if name not in FUNCTIONS or not FUNCTIONS[name].matrix:
             raise ValueError(f"unknown elementwise function {name}")
         return sp.Basic.__new__(cls, sp.Symbol(name), arg)
 
@@ -74,18 +49,20 @@ class Elementwise(MatrixExpr):
         """On an explicit matrix of numbers, the function entry by entry (the values of a formula)."""
         arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
         if isinstance(arg, sp.MatrixBase) and all(x.is_number for x in arg):
-            return sp.ImmutableMatrix(arg.applyfunc(_ENTRYWISE[self.name]))
+            return sp.ImmutableMatrix(arg.applyfunc(FUNCTIONS[self.name].sympy))
         return Elementwise(self.name, arg)
 
     def _latex(self, printer) -> str:
-        if self.name == "step":
-            return rf"\mathbb{{1}}\left[{printer._print(self.arg)} > 0\right]"
-        return rf"{ELEMENTWISE[self.name][0]}\left({printer._print(self.arg)}\right)"
+        row = FUNCTIONS[self.name]
+        if row.indicator:
+            return rf"{row.latex}\left[{printer._print(self.arg)} > 0\right]"
+        return rf"{row.latex}\left({printer._print(self.arg)}\right)"
 
     def _sympystr(self, printer) -> str:
-        if self.name == "step":
-            return f"1[{printer._print(self.arg)} > 0]"
-        return f"{ELEMENTWISE[self.name][1]}({printer._print(self.arg)})"
+        row = FUNCTIONS[self.name]
+        if row.indicator:
+            return f"{row.plain}[{printer._print(self.arg)} > 0]"
+        return f"{row.plain}({printer._print(self.arg)})"
 
 
 class _Indexed(MatrixExpr):

@@ -21,6 +21,7 @@ import sympy as sp
 
 from derivations.core import Derivation, Step, inline, substitute_definitions
 from derivations.matexpr import Elementwise
+from derivations.symbols import Partial
 
 N = sp.Symbol("N", integer=True, positive=True)  # samples (columns)
 
@@ -103,8 +104,7 @@ def backprop(depth: int) -> Backprop:
         Step(
             "z = ½‖D‖_F² = ½ Σ D_ij², so ∂z/∂D_ij = D_ij; through D = Y − V_last the sign flips:",
             rhs=-net.D,
-            lhs=f"g_V{net.last}",
-            lhs_latex=sp.latex(net.g(net.last)),
+            lhs=net.g(net.last),
         )
     ]
     local: dict[sp.MatrixSymbol, sp.MatrixExpr] = {net.g(net.last): -net.D}
@@ -119,8 +119,7 @@ def backprop(depth: int) -> Backprop:
                 Step(
                     f"V_{k} = W_{level} {inline(below)}: a product A B gives A the gradient ḡ Bᵀ,",
                     rhs=grad_W,
-                    lhs=f"∂z/∂W_{level}",
-                    lhs_latex=rf"\frac{{\partial z}}{{\partial W_{{{level}}}}}",
+                    lhs=Partial("z", W),
                 )
             )
             if k > 1:
@@ -130,8 +129,7 @@ def backprop(depth: int) -> Backprop:
                     Step(
                         "and B the gradient Aᵀ ḡ:",
                         rhs=grad_below,
-                        lhs=f"g_V{k - 1}",
-                        lhs_latex=sp.latex(net.g(k - 1)),
+                        lhs=net.g(k - 1),
                     )
                 )
         else:  # V_k = σ(V_{k−1}): entry by entry, times σ′ = 1[· > 0]
@@ -142,8 +140,7 @@ def backprop(depth: int) -> Backprop:
                     f"V_{k} = σ(V_{k - 1}) entry by entry: each entry's gradient is multiplied by "
                     f"σ′ = 1[V_{k - 1} > 0]:",
                     rhs=grad_below,
-                    lhs=f"g_V{k - 1}",
-                    lhs_latex=sp.latex(net.g(k - 1)),
+                    lhs=net.g(k - 1),
                 )
             )
     return Backprop(local, tuple(steps))
@@ -164,17 +161,17 @@ def gradient(depth: int, target: str) -> Derivation:
     found = backprop(depth)
     names = {v: k for k, v in net.symbols().items()}
     if target.startswith("W"):
-        symbol, label = net.symbols()[target], f"∂z/∂{target}"
+        symbol = net.symbols()[target]
+        label = Partial("z", symbol)
     else:
         k = int(target.split("_")[1])
-        symbol, label = net.g(k), f"g_V{k}"
+        symbol = label = net.g(k)
     upto = next(n for n, step in enumerate(found.steps) if step.lhs == label)
     result = _catalog_form(net, symbol, found.local)
     final = Step(
         "So, in the gradients the catalog names (g_{V_k} = ∂z/∂V_k; each may also be written out):",
         rhs=result,
-        lhs=f"∂z/∂{target}",
-        lhs_latex=rf"\frac{{\partial z}}{{\partial {sp.latex(net.symbols()[target])}}}",
+        lhs=Partial("z", net.symbols()[target]),
     )
     definitions = {names[k]: v for k, v in net.forward().items()}
     definitions.update({names[k]: v for k, v in found.local.items() if names[k].startswith("g_V")})

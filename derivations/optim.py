@@ -14,6 +14,7 @@ from functools import cache
 import sympy as sp
 
 from derivations.core import Derivation, Step
+from derivations.symbols import Expectation, Name, minus, plus
 
 theta, g = sp.symbols("theta g_t", real=True)  # the parameter before the step, and its gradient
 lr, eps = sp.symbols("eta epsilon", positive=True)
@@ -60,8 +61,7 @@ def _decay_step() -> Step:
     return Step(
         "PyTorch's weight_decay ω adds the gradient of (ω/2)θ² to g before the rule:",
         rhs=DECAYED,
-        lhs="ĝ",
-        lhs_latex=r"\hat g",
+        lhs=Name(r"\hat g"),
     )
 
 
@@ -73,15 +73,14 @@ def adagrad() -> Derivation:
     unrolled = s0 + sp.Sum(G[i] ** 2, (i, 1, t))
     steps = (
         _decay_step(),
-        Step("The accumulator adds the squared gradient:", rhs=s, lhs="s_t", lhs_latex="s_t"),
-        Step("The learning rate decays with the step number t:", rhs=rate, lhs="η_t", lhs_latex=r"\eta_t"),
-        Step("and the step divides by √s_t + ε (ε outside the root):", rhs=new, lhs="θ_t", lhs_latex=r"\theta_t"),
+        Step("The accumulator adds the squared gradient:", rhs=s, lhs=Name("s_t")),
+        Step("The learning rate decays with the step number t:", rhs=rate, lhs=Name(r"\eta_t")),
+        Step("and the step divides by √s_t + ε (ε outside the root):", rhs=new, lhs=Name(r"\theta_t")),
         Step(
             "Unrolled from s_0 (initial_accumulator_value) without weight decay, the accumulator is the sum of the "
             "squared gradients so far (s_t − s_{t−1} = g_t², the induction step):",
             rhs=unrolled,
-            lhs="s_t",
-            lhs_latex="s_t",
+            lhs=Name("s_t"),
         ),
     )
     return Derivation({"s_t": s, "θ_t": new, "s_t unrolled": unrolled}, steps, SYMBOLS)
@@ -114,8 +113,7 @@ def _induction_step(rate: sp.Basic, square: bool) -> Step:
         "SymPy checks the induction step: with the last term of the sum split off, x_t − rate·x_{t−1} − (1 − rate)·"
         "g_t^p reduces to",
         rhs=reduced,
-        lhs="x_t − …",
-        lhs_latex=r"x_t - \dots",
+        lhs=plus("x_t", minus(r"\dots")),
     )
 
 
@@ -130,27 +128,24 @@ def rmsprop() -> Derivation:
     unrolled = _average_unrolled(alpha, 0, square=True)
     steps = (
         _decay_step(),
-        Step("The squared gradients' running average:", rhs=s, lhs="s_t", lhs_latex="s_t"),
+        Step("The squared gradients' running average:", rhs=s, lhs=Name("s_t")),
         Step(
             "centered=True also averages the gradient, to divide by an estimate of its standard deviation:",
             rhs=gbar,
-            lhs="ḡ_t",
-            lhs_latex=r"\bar g_t",
+            lhs=Name(r"\bar g_t"),
         ),
-        Step("The divisor, ε outside the root (plain):", rhs=plain, lhs="d_t", lhs_latex="d_t"),
-        Step("and centered:", rhs=centered, lhs="d_t", lhs_latex="d_t"),
+        Step("The divisor, ε outside the root (plain):", rhs=plain, lhs=Name("d_t")),
+        Step("and centered:", rhs=centered, lhs=Name("d_t")),
         Step(
             "With momentum μ the scaled gradients are accumulated (μ = 0: no buffer):",
             rhs=b_plain,
-            lhs="b_t",
-            lhs_latex="b_t",
+            lhs=Name("b_t"),
         ),
-        Step("and the step is", rhs=theta - lr * b_plain, lhs="θ_t", lhs_latex=r"\theta_t"),
+        Step("and the step is", rhs=theta - lr * b_plain, lhs=Name(r"\theta_t")),
         Step(
             "Unrolled from s_0 = 0 without weight decay, a geometric average of the squared gradients:",
             rhs=unrolled,
-            lhs="s_t",
-            lhs_latex="s_t",
+            lhs=Name("s_t"),
         ),
         _induction_step(alpha, square=True),
     )
@@ -188,38 +183,33 @@ def adam() -> Derivation:
     matching = same[0].subs(c, 1 - beta2**t)
     steps = (
         _decay_step(),
-        Step("The first moment (the gradients' running mean):", rhs=m, lhs="m_t", lhs_latex="m_t"),
-        Step("the second moment:", rhs=v, lhs="v_t", lhs_latex="v_t"),
+        Step("The first moment (the gradients' running mean):", rhs=m, lhs=Name("m_t")),
+        Step("the second moment:", rhs=v, lhs=Name("v_t")),
         Step(
             "Both start at 0 and are biased towards it; divided by 1 − β^t (optim.adam_bias_correction):",
             rhs=m_hat,
-            lhs="m̂_t",
-            lhs_latex=r"\hat m_t",
+            lhs=Name(r"\hat m_t"),
         ),
         Step(
             "The paper's Algorithm 1 adds ε to the corrected root — what torch.optim.Adam computes:",
             rhs=algorithm_1,
-            lhs="θ_t",
-            lhs_latex=r"\theta_t",
+            lhs=Name(r"\theta_t"),
         ),
         Step(
             "The paper's faster form (end of its Section 2) folds the corrections into the rate and adds ε̂ to the "
             "uncorrected root:",
             rhs=efficient,
-            lhs="θ_t",
-            lhs_latex=r"\theta_t",
+            lhs=Name(r"\theta_t"),
         ),
         Step(
             "SymPy solves for the ε̂ that makes the two equal: they agree only when ε̂ shrinks with t as",
             rhs=matching,
-            lhs="ε̂",
-            lhs_latex=r"\hat\epsilon",
+            lhs=Name(r"\hat\epsilon"),
         ),
         Step(
             "A third variant (in some other libraries) puts ε inside the root:",
             rhs=inside,
-            lhs="θ_t",
-            lhs_latex=r"\theta_t",
+            lhs=Name(r"\theta_t"),
         ),
     )
     return Derivation(
@@ -254,22 +244,19 @@ def adam_bias_correction() -> Derivation:
             "The first moment m_t = β1 m_{t−1} + (1 − β1) g_t from m_0 = 0, unrolled (each step multiplies what "
             "came before by β1):",
             rhs=unrolled,
-            lhs="m_t",
-            lhs_latex="m_t",
+            lhs=Name("m_t"),
         ),
         _induction_step(beta1, square=False),
         Step(
             "The expectation is linear, and every g_i has mean E[g]:",
             rhs=expectation,
-            lhs="E[m_t]",
-            lhs_latex=r"\mathbb{E}[m_t]",
+            lhs=Expectation("m_t"),
         ),
         Step(
             "SymPy sums the geometric series (β1 < 1): the estimate is biased towards m_0 = 0 by the factor "
             "1 − β1^t, which Adam divides out (m̂_t = m_t/(1 − β1^t)):",
             rhs=result,
-            lhs="E[m_t]",
-            lhs_latex=r"\mathbb{E}[m_t]",
+            lhs=Expectation("m_t"),
         ),
     )
     return Derivation(result, steps, {"E_g": E_g, "beta_1": beta1, "t": t})

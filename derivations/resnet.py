@@ -9,6 +9,7 @@ import sympy as sp
 from derivations.core import Derivation, Step
 from derivations.jacobian import Trace, jacobian
 from derivations.matexpr import Elementwise
+from derivations.symbols import Name, Partial
 
 m = sp.Symbol("m", integer=True, positive=True)
 W = sp.MatrixSymbol("W_t", m, m)
@@ -23,14 +24,13 @@ def jacobian_step() -> Derivation:
     trace = Trace()
     result = jacobian(block, h, trace)
     steps = (
-        Step("The residual block: a σ layer plus the identity path.", rhs=block, lhs="h_{t+1}", lhs_latex="h_{t+1}"),
+        Step("The residual block: a σ layer plus the identity path.", rhs=block, lhs=Name("h_{t+1}")),
         Step("The identity path contributes ∂h_t/∂h_t = I."),
         *trace.steps,
         Step(
             "The affine map W_t h_t + b_t contributes W_t; adding the two paths:",
             rhs=result,
-            lhs="∂h_{t+1}/∂h_t",
-            lhs_latex=r"\frac{\partial h_{t+1}}{\partial h_t}",
+            lhs=Partial("h_{t+1}", "h_t"),
         ),
     )
     return Derivation(result, steps, SYMBOLS)

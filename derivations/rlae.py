@@ -15,6 +15,7 @@ import sympy as sp
 from derivations import lae
 from derivations.core import Derivation, Step
 from derivations.lae import W1, W2, X, k, m, n
+from derivations.symbols import Entry, Minimum, Name, Partial, Transposed, Words, minus, plus, power, times
 
 lam = sp.Symbol("lambda", positive=True)
 U_k, Lambda_k, Sigma = lae.U_k, lae.Lambda_k, lae.Sigma
@@ -73,24 +74,21 @@ def _sgd_steps(mean: bool) -> tuple[sp.Basic, sp.Basic, tuple[Step, ...]]:
         Step(
             "The penalty's gradient, SymPy entry by entry:",
             rhs=d_penalty,
-            lhs="∂(λ‖W‖_F²)/∂W[p, q]",
-            lhs_latex=r"\frac{\partial (\lambda \|W\|_F^2)}{\partial W[p,q]}",
+            lhs=Partial(r"(\lambda \|W\|_F^2)", Entry("W", "p", "q")),
         ),
         Step(
             f"With the loss ℓ = {loss_text}, where D = (1/n)‖X − W2W1X‖_F² is L_λ's data term with gradient G, "
             "one SGD step with weight_decay ω is along (entry by entry)",
             rhs=sgd,
-            lhs="∇ℓ + ω·W",
-            lhs_latex=r"\nabla \ell + \omega W",
+            lhs=plus(r"\nabla \ell", times(r"\omega", "W")),
         ),
         Step(
             "It must be c·∇L_λ = c(G + 2λW); G and W vary independently, so SymPy matches both coefficients and "
             "finds the step's scale",
             rhs=step_scale,
-            lhs="c",
-            lhs_latex="c",
+            lhs=Name("c"),
         ),
-        Step("and the weight decay", rhs=value, lhs="weight_decay", lhs_latex=r"\mathrm{weight\_decay}"),
+        Step("and the weight decay", rhs=value, lhs=Name(r"\mathrm{weight\_decay}")),
     )
     return value, step_scale, steps
 
@@ -108,8 +106,7 @@ def weight_decay_mean() -> Derivation:
         Step(
             "The step is then 1/m as long as η∇L_λ: multiply the learning rate by m for the same step.",
             rhs=scale,
-            lhs="step scale",
-            lhs_latex=r"\text{step scale}",
+            lhs=Words("step scale"),
         ),
     )
     return Derivation(value, steps, {"lambda": lam, "m": m})
@@ -134,18 +131,16 @@ def sigma_minimizer() -> Derivation:
             "For a fixed product a·b = 1 of two factors (a singular value of W2 times W1's), the penalty "
             "a² + b² with a = σ, b = 1/σ is",
             rhs=f,
-            lhs="f(σ)",
-            lhs_latex=r"f(\sigma)",
+            lhs=sp.Function("f")(Name(r"\sigma")),
         ),
-        Step("Its derivative", rhs=sp.diff(f, s), lhs="f′(σ)", lhs_latex=r"f'(\sigma)"),
-        Step("vanishes on σ > 0 only at", rhs=critical[0], lhs="σ*", lhs_latex=r"\sigma^*"),
-        Step("f″ there is positive,", rhs=second, lhs="f″(1)", lhs_latex=r"f''(1)"),
+        Step("Its derivative", rhs=sp.diff(f, s), lhs=sp.Function("f'")(Name(r"\sigma"))),
+        Step("vanishes on σ > 0 only at", rhs=critical[0], lhs=Name(r"\sigma^*")),
+        Step("f″ there is positive,", rhs=second, lhs=sp.Function("f''")(1)),
         Step(
             "and f → ∞ at both ends of (0, ∞), so σ = 1 is the global minimiser: the penalty prefers balanced "
             "factors, which is why W1 = W2ᵀ at the regularised optimum.",
             rhs=sp.Tuple(*ends),
-            lhs="(f(0⁺), f(∞))",
-            lhs_latex=r"(f(0^+), f(\infty))",
+            lhs=sp.Tuple(sp.Function("f")(Name("0^+")), sp.Function("f")(sp.oo)),
         ),
     )
     return Derivation(sp.Integer(1), steps, {})
@@ -213,8 +208,7 @@ def optimum() -> Derivation:
             "The gradients of L_λ (rlae.grad_W1, rlae.grad_W2) in Σ = XXᵀ/n give, expanded factor by factor, "
             "W1-gradient·W1ᵀ − W2ᵀ·W2-gradient =",
             rhs=balance,
-            lhs="∇_{W1}W1ᵀ − W2ᵀ∇_{W2}",
-            lhs_latex=r"\nabla_{W_1} W_1^\top - W_2^\top \nabla_{W_2}",
+            lhs=plus(times(r"\nabla_{W_1}", Transposed("W_1")), minus(times(Transposed("W_2"), r"\nabla_{W_2}"))),
         ),
         Step(
             "So at every critical point W1W1ᵀ = W2ᵀW2 (λ > 0): the two layers are balanced, as W1 = W2ᵀ is (the "
@@ -224,28 +218,24 @@ def optimum() -> Derivation:
             "With W2 = U_k S O, W1 = W2ᵀ, S = diag(s_i) and u_i eigenvectors of Σ, the loss splits into one term per "
             "direction, with t = s_i² ≥ 0 (Kunin et al. 2019 show the global minimum has this form):",
             rhs=f,
-            lhs="f(t)",
-            lhs_latex="f(t)",
+            lhs=sp.Function("f")(Name("t")),
         ),
         Step(
             "Its stationary point, a minimum on t ≥ 0 exactly when λ < σ_i² (else f′ ≥ 0 on t ≥ 0 and t = 0):",
             rhs=root,
-            lhs="t*",
-            lhs_latex="t^*",
+            lhs=Name("t^*"),
         ),
         Step(
             "Keeping direction i (t = t*) instead of dropping it (t = 0, loss σ_i²) saves",
             rhs=_saving(),
-            lhs="σ_i² − f(t*)",
-            lhs_latex=r"\sigma_i^2 - f(t^*)",
+            lhs=plus(power(r"\sigma_i", 2), minus(sp.Function("f")(Name("t^*")))),
         ),
         Step(
             "which grows with σ_i² above λ, so the k largest eigenvalues are kept, each with t* > 0 when λ < σ_k². "
             "SymPy confirms at m = 3, k = 2 with a symbolic rotation O that both gradients vanish there "
             "(the difference simplifies to 0). The minimiser, W1 = W2ᵀ:",
             rhs=OPTIMUM,
-            lhs="W2*",
-            lhs_latex=r"W_2^*",
+            lhs=Name("W_2^*"),
         ),
         Step(
             "For λ ≥ σ_k² the directions with σ_i² ≤ λ get t* = 0: the optimum's rank drops to #{i : σ_i² > λ}, "
@@ -262,12 +252,11 @@ def min_loss() -> Derivation:
     per_direction = _scalar_problem()[2]
     result = sp.Sum(per_direction.subs(s_i, sigma[i]), (i, 1, k)) + sp.Sum(sigma[i] ** 2, (i, k + 1, m))
     steps = (
-        Step("At t* = 1 − λ/σ_i² one direction's loss is", rhs=per_direction, lhs="f(t*)", lhs_latex="f(t^*)"),
+        Step("At t* = 1 − λ/σ_i² one direction's loss is", rhs=per_direction, lhs=sp.Function("f")(Name("t^*"))),
         Step(
             "The k kept directions contribute that and the others σ_i² (as in lae.min_loss); for λ < σ_k²:",
             rhs=result,
-            lhs="min L_λ",
-            lhs_latex=r"\min L_\lambda",
+            lhs=Minimum(r"L_\lambda"),
         ),
     )
     return Derivation(result, steps, {"lambda": lam, "m": m, "k": k, "sigma": sigma, "i": i})

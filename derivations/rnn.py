@@ -15,6 +15,7 @@ import sympy as sp
 from derivations.core import Derivation, Step
 from derivations.jacobian import Trace, jacobian
 from derivations.matexpr import Elementwise, OrderedProduct, SequenceElement
+from derivations.symbols import Name, Partial, Words, minus, over, plus, power
 
 m, n = sp.symbols("m n", integer=True, positive=True)
 T = sp.Symbol("T", integer=True, positive=True)
@@ -59,8 +60,8 @@ def loss_all_steps() -> Derivation:
     squared = (yhat_seq[t] - y_seq[t]) ** 2
     result = sp.Sum(squared, (t, 1, T)) / T
     steps = (
-        Step("Each step t predicts ŷ_t; its squared error is", rhs=squared, lhs="e_t", lhs_latex="e_t"),
-        Step("The mean squared error averages the T errors of one sequence.", rhs=result, lhs="L", lhs_latex="L"),
+        Step("Each step t predicts ŷ_t; its squared error is", rhs=squared, lhs=Name("e_t")),
+        Step("The mean squared error averages the T errors of one sequence.", rhs=result, lhs=Name("L")),
     )
     return Derivation(result, steps, LOSS_SYMBOLS)
 
@@ -68,7 +69,7 @@ def loss_all_steps() -> Derivation:
 @cache
 def loss_last_step() -> Derivation:
     result = (yhat_seq[T] - y_seq[T]) ** 2
-    steps = (Step("Only the last prediction is scored: a mean over one term.", rhs=result, lhs="L", lhs_latex="L"),)
+    steps = (Step("Only the last prediction is scored: a mean over one term.", rhs=result, lhs=Name("L")),)
     return Derivation(result, steps, LOSS_SYMBOLS)
 
 
@@ -85,22 +86,19 @@ def _backward(activation: str) -> tuple[list[Step], sp.Basic, sp.MatrixExpr]:
         Step(
             "The loss of the last step, L = (ŷ_T − y_T)², differentiated in ŷ_T:",
             rhs=dL_dyhat,
-            lhs="∂L/∂ŷ_T",
-            lhs_latex=r"\frac{\partial L}{\partial \hat{y}_T}",
+            lhs=Partial("L", r"\hat{y}_T"),
         ),
         Step(
             "The output layer ŷ_T = W^f h_T + b^f has the Jacobian",
             rhs=dyhat_dh,
-            lhs="∂ŷ_T/∂h_T",
-            lhs_latex=r"\frac{\partial \hat{y}_T}{\partial h_T}",
+            lhs=Partial(r"\hat{y}_T", "h_T"),
         ),
-        Step("One recurrence step maps h_{k−1} to", rhs=step_map, lhs="h_k", lhs_latex="h_k"),
+        Step("One recurrence step maps h_{k−1} to", rhs=step_map, lhs=Name("h_k")),
         *step_trace.steps,
         Step(
             "so one step's Jacobian is",
             rhs=step_jacobian,
-            lhs="∂h_k/∂h_{k−1}",
-            lhs_latex=r"\frac{\partial h_k}{\partial h_{k-1}}",
+            lhs=Partial("h_k", "h_{k-1}"),
         ),
     ]
     return steps, dL_dyhat * dyhat_dh, step_jacobian
@@ -117,8 +115,7 @@ def dL_dh_linear() -> Derivation:
             "From h_t to h_T there are T − t steps, each contributing W^h (the same matrix), so by the chain rule "
             "(row-vector gradient on the left):",
             rhs=result,
-            lhs="∂L/∂h_t",
-            lhs_latex=r"\frac{\partial L}{\partial h_t}",
+            lhs=Partial("L", "h_t"),
         )
     ]
     return Derivation(result, tuple(steps), MATRIX_SYMBOLS)
@@ -138,16 +135,14 @@ def dL_dh_tanh() -> Derivation:
         Step(
             "Since h_k = tanh(z_k), tanh'(z_k) = 1 − h_k ⊙ h_k:",
             rhs=in_states,
-            lhs="∂h_k/∂h_{k−1}",
-            lhs_latex=r"\frac{\partial h_k}{\partial h_{k-1}}",
+            lhs=Partial("h_k", "h_{k-1}"),
         ),
         Step(
             "The chain rule multiplies the step Jacobians from the output backwards: ∂h_T/∂h_{T−1} first, then "
             "∂h_{T−1}/∂h_{T−2}, …, ∂h_{t+1}/∂h_t — a product over k = T, T−1, …, t+1, written with j = T − k "
             "increasing (left to right):",
             rhs=result,
-            lhs="∂L/∂h_t",
-            lhs_latex=r"\frac{\partial L}{\partial h_t}",
+            lhs=Partial("L", "h_t"),
         ),
     ]
     return Derivation(result, tuple(steps), MATRIX_SYMBOLS)
@@ -172,23 +167,20 @@ def explode_condition() -> Derivation:
             "∂L/∂h_t = 2(ŷ_T − y_T) W^f (W^h)^{T−t}, and with W^h = P Λ P⁻¹ diagonalizable, "
             "(W^h)^K = P Λ^K P⁻¹ with K = T − t; each entry is a combination of the powers",
             rhs=lam**steps_k,
-            lhs="λ_i^K",
-            lhs_latex=r"\lambda_i^K",
+            lhs=power(r"\lambda_i", "K"),
         ),
         Step(
             "|λ^K| = |λ|^K; as K → ∞ the largest modulus, the spectral radius ρ, dominates. "
             "For ρ = 1 + s above 1 (any s > 0) the powers grow without bound:",
             rhs=rho_above,
-            lhs="lim (1 + s)^K",
-            lhs_latex=r"\lim_{K\to\infty} (1 + s)^K",
+            lhs=sp.Limit(power(plus(1, "s"), "K"), Name("K"), sp.oo),
         ),
         Step(
             "for ρ = 1/(1 + s) below 1 they vanish:",
             rhs=rho_below,
-            lhs="lim (1 + s)^(−K)",
-            lhs_latex=r"\lim_{K\to\infty} (1 + s)^{-K}",
+            lhs=sp.Limit(power(plus(1, "s"), minus("K")), Name("K"), sp.oo),
         ),
-        Step("and for ρ = 1 the powers stay bounded:", rhs=rho_one, lhs="lim 1^K", lhs_latex=r"\lim_{K\to\infty} 1^K"),
+        Step("and for ρ = 1 the powers stay bounded:", rhs=rho_one, lhs=sp.Limit(power(1, "K"), Name("K"), sp.oo)),
         Step(
             "So for generic W^f and ŷ − y the gradient grows without bound exactly when the spectral radius "
             "exceeds 1; the norm of W^f only scales it. (A non-normal W^h with ρ < 1 can grow for a while before "
@@ -211,20 +203,18 @@ def stacked() -> Derivation:
         raise ArithmeticError("running-mean recurrence")
     thresholds = sp.Tuple(sp.Rational(1, 1000), sp.Rational(1, 100))
     steps = (
-        Step("The target is the running mean of the inputs:", rhs=mean, lhs="y_t", lhs_latex="y_t"),
+        Step("The target is the running mean of the inputs:", rhs=mean, lhs=Name("y_t")),
         Step(
             "Peeling the last term, it obeys y_t = y_{t−1} + (x_t − y_{t−1})/t; the difference simplifies to",
             rhs=gap,
-            lhs="y_t − y_{t−1} − (x_t − y_{t−1})/t",
-            lhs_latex=r"y_t - y_{t-1} - \frac{x_t - y_{t-1}}{t}",
+            lhs=plus("y_t", minus("y_{t-1}"), minus(over(plus("x_t", minus("y_{t-1}")), "t"))),
         ),
         Step(
             "A recurrence with the time-varying gain 1/t: an RNN with fixed weights can only approximate it, "
             "through its state (it must count steps). The claim: with at most 8 hidden units, training reaches an "
             "MSE below these thresholds (2 layers, 1 layer):",
             rhs=thresholds,
-            lhs="MSE thresholds",
-            lhs_latex=r"\text{MSE thresholds}",
+            lhs=Words("MSE thresholds"),
         ),
     )
     return Derivation(thresholds, steps, {})

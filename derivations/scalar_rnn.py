@@ -12,6 +12,7 @@ from functools import cache
 import sympy as sp
 
 from derivations.core import Derivation, Step, inline
+from derivations.symbols import At, Name, Partial, TotalDerivative, Words, minus, plus, times
 
 w = sp.Symbol("w", real=True)
 u1, u2, u3 = sp.symbols("u_1 u_2 u_3", real=True)
@@ -55,7 +56,7 @@ def _name(node: sp.Symbol) -> str:
 def forward() -> Derivation:
     """Forward pass of the T = 3 graph: every node as a polynomial in w and u_1..u_3."""
     values: dict[sp.Symbol, sp.Basic] = {h0: sp.Integer(0)}
-    steps = [Step("Start from the empty state.", rhs=sp.Integer(0), lhs="h_0", lhs_latex="h_0")]
+    steps = [Step("Start from the empty state.", rhs=sp.Integer(0), lhs=Name("h_0"))]
     for node in NODES:
         local = GRAPH[node]
         values[node] = sp.expand(local.xreplace(values))
@@ -63,8 +64,7 @@ def forward() -> Derivation:
             Step(
                 f"Node {node.name} = {inline(local)}; substitute the earlier nodes.",
                 rhs=values[node],
-                lhs=node.name,
-                lhs_latex=sp.latex(node),
+                lhs=node,
             )
         )
     table = {node.name: values[node] for node in NODES}
@@ -109,12 +109,11 @@ def dy_dw() -> Derivation:
     y_closed = forward().result["y"]
     result = sp.expand(sp.diff(y_closed, w))
     steps = (
-        Step("Unroll the recurrence (forward pass with h_0 = 0).", rhs=y_closed, lhs="y", lhs_latex="y"),
+        Step("Unroll the recurrence (forward pass with h_0 = 0).", rhs=y_closed, lhs=Name("y")),
         Step(
             "Differentiate the closed form with respect to w term by term.",
             rhs=result,
-            lhs="dy/dw",
-            lhs_latex=r"\frac{dy}{dw}",
+            lhs=TotalDerivative("y", "w"),
         ),
     )
     return Derivation(result, steps, T3_SYMBOLS, {"h_0": sp.Integer(0)})
@@ -128,8 +127,7 @@ def dy_dp() -> Derivation:
         Step(
             "Seed the backward pass at the output.",
             rhs=sp.Integer(1),
-            lhs="∂y/∂y",
-            lhs_latex=r"\frac{\partial y}{\partial y}",
+            lhs=Partial("y", "y"),
         )
     ]
     for node in reversed(NODES[:-1]):
@@ -139,8 +137,7 @@ def dy_dp() -> Derivation:
             Step(
                 f"Chain rule through the consumers of {node.name}: ∂y/∂{node.name} = {chain}.",
                 rhs=adj[node],
-                lhs=f"∂y/∂{node.name}",
-                lhs_latex=rf"\frac{{\partial y}}{{\partial {node.name}}}",
+                lhs=Partial("y", node.name),
             )
         )
     return Derivation(_in_inputs(adj[p]), tuple(steps), T3_SYMBOLS, {"h_0": sp.Integer(0)})
@@ -167,8 +164,7 @@ def edge_partials() -> Derivation:
                 f"Edge w → {node.name}: ∂y/∂{node.name} · ∂{node.name}/∂w = "
                 f"({inline(adj[node])})·({inline(local)}); in the inputs:",
                 rhs=table[node.name],
-                lhs=f"e_{node.name}",
-                lhs_latex=rf"e_{{{node.name}}}",
+                lhs=Name(f"e_{{{node.name}}}"),
             )
         )
     total = sp.expand(sum(table.values()))
@@ -179,8 +175,7 @@ def edge_partials() -> Derivation:
         Step(
             "Sum the three edges; SymPy simplifies the difference from dy/dw to 0.",
             rhs=total,
-            lhs="e_q + e_s + e_y",
-            lhs_latex=r"e_q + e_s + e_y",
+            lhs=plus("e_q", "e_s", "e_y"),
         )
     )
     return Derivation(table, tuple(steps), T3_GRAPH_SYMBOLS, graph_definitions())
@@ -208,32 +203,28 @@ def hidden_state_general() -> Derivation:
         raise ArithmeticError(f"induction failed: base {base_gap}, step {step_gap}")
 
     steps = (
-        Step("The recurrence, with h_0 = 0.", rhs=recurrence.rhs, lhs="h_t", lhs_latex="h_t"),
+        Step("The recurrence, with h_0 = 0.", rhs=recurrence.rhs, lhs=Name("h_t")),
         Step(
             "Variation of constants: write h_t = w^t c_t (w ≠ 0; the polynomial result "
             "extends to w = 0) and solve for the increment c_t − c_{t−1}.",
             rhs=increment,
-            lhs="c_t − c_{t−1}",
-            lhs_latex=r"c_t - c_{t-1}",
+            lhs=plus("c_t", minus("c_{t-1}")),
         ),
         Step(
             "Since c_0 = 0, c_t telescopes to the sum of its increments; multiply by w^t.",
             rhs=closed,
-            lhs="h_t",
-            lhs_latex="h_t",
+            lhs=Name("h_t"),
         ),
         Step(
             "Induction, base t = 1: the closed form minus w(u_1 + h_0) simplifies to",
             rhs=base_gap,
-            lhs="h_1 − w u_1",
-            lhs_latex=r"h_1 - w u_1",
+            lhs=plus("h_1", minus(times("w", "u_1"))),
         ),
         Step(
             "Induction step: peel the term i = t + 1 off the sum at t + 1; "
             "its difference from w(u_{t+1} + h_t) simplifies to",
             rhs=step_gap,
-            lhs="h_{t+1} − w(u_{t+1} + h_t)",
-            lhs_latex=r"h_{t+1} - w\,(u_{t+1} + h_t)",
+            lhs=plus("h_{t+1}", minus(times("w", plus("u_{t+1}", "h_t")))),
         ),
     )
     return Derivation(closed, steps, GENERAL_SYMBOLS)
@@ -258,18 +249,18 @@ def dy_dw_general() -> Derivation:
     if gap != 0:
         raise ArithmeticError(f"general dy/dw disagrees with T = 3: {gap}")
     steps = h_t.steps + (
-        Step("The output is the last state.", rhs=y_general, lhs="y = h_T", lhs_latex="y = h_T"),
+        Step("The output is the last state.", rhs=y_general, lhs=sp.Eq(Name("y"), Name("h_T"), evaluate=False)),
         Step(
             "A finite sum is differentiated term by term (the bounds do not depend on w).",
             rhs=result,
-            lhs="dy/dw",
-            lhs_latex=r"\frac{dy}{dw}",
+            lhs=TotalDerivative("y", "w"),
         ),
         Step(
             "At T = 3 it agrees with the unrolled graph: the difference simplifies to",
             rhs=gap,
-            lhs="dy/dw|_{T=3} − (3w²u_1 + 2wu_2 + u_3)",
-            lhs_latex=r"\left.\frac{dy}{dw}\right|_{T=3} - \frac{dy}{dw}\Big|_{\text{graph}}",
+            lhs=plus(
+                At(TotalDerivative("y", "w"), sp.Eq(Name("T"), 3)), minus(At(TotalDerivative("y", "w"), Words("graph")))
+            ),
         ),
     )
     return Derivation(result, steps, GENERAL_SYMBOLS)
@@ -285,14 +276,12 @@ def state_gradient_general() -> Derivation:
         Step(
             "One step of the recurrence has the local partial ∂h_{j+1}/∂h_j",
             rhs=local,
-            lhs="∂h_{j+1}/∂h_j",
-            lhs_latex=r"\frac{\partial h_{j+1}}{\partial h_j}",
+            lhs=Partial("h_{j+1}", "h_j"),
         ),
         Step(
             "The chain rule multiplies the T − t local partials from h_t to h_T.",
             rhs=result,
-            lhs="∂y/∂h_t",
-            lhs_latex=r"\frac{\partial y}{\partial h_t}",
+            lhs=Partial("y", "h_t"),
         ),
     )
     return Derivation(result, steps, GENERAL_SYMBOLS)
@@ -313,9 +302,8 @@ def edge_partial_general() -> Derivation:
         Step(
             "Backpropagate from y = h_T: each step multiplies by ∂h_{j+1}/∂h_j = w.",
             rhs=dy_dh,
-            lhs="∂y/∂h_t",
-            lhs_latex=r"\frac{\partial y}{\partial h_t}",
+            lhs=Partial("y", "h_t"),
         ),
-        Step("Times the local partial ∂h_t/∂w = u_t + h_{t−1}.", rhs=result, lhs="e_t", lhs_latex="e_t"),
+        Step("Times the local partial ∂h_t/∂w = u_t + h_{t−1}.", rhs=result, lhs=Name("e_t")),
     )
     return Derivation(result, steps, GENERAL_SYMBOLS)

@@ -8,6 +8,7 @@ from functools import cache
 import sympy as sp
 
 from derivations.core import Derivation, Step
+from derivations.symbols import Expectation, Name, Words
 
 K = sp.Symbol("K", integer=True, positive=True)
 CLASSES = 4  # the catalog's K
@@ -27,11 +28,10 @@ def initial_loss_general() -> Derivation:
             "Uniform logits z_1 = … = z_K = c (what small initial weights give, to first order): softmax's "
             "normaliser is",
             rhs=normaliser,
-            lhs="Σ_j e^{z_j}",
-            lhs_latex=r"\sum_j e^{z_j}",
+            lhs=sp.Sum(sp.exp(Name("z_j")), (j, 1, K)),
         ),
-        Step("SymPy sums it to K e^c, so every class has probability", rhs=probability, lhs="p_y", lhs_latex="p_y"),
-        Step("and the cross-entropy −log p_y of any label y is", rhs=loss, lhs="ℓ", lhs_latex=r"\ell"),
+        Step("SymPy sums it to K e^c, so every class has probability", rhs=probability, lhs=Name("p_y")),
+        Step("and the cross-entropy −log p_y of any label y is", rhs=loss, lhs=Name(r"\ell")),
     )
     return Derivation(loss, steps, SYMBOLS)
 
@@ -48,14 +48,12 @@ def initial_accuracy_general() -> Derivation:
             "All K logits tie, and the tie is broken uniformly at random: class k is predicted with probability "
             "1/K, independently of the label, so the expected accuracy is Σ_k P(predict k) P(y = k) =",
             rhs=expected,
-            lhs="E[acc]",
-            lhs_latex=r"\mathbb{E}[\mathrm{acc}]",
+            lhs=Expectation(r"\mathrm{acc}"),
         ),
         Step(
             "With balanced classes P(y = k) = 1/K (and in fact for any label distribution, since Σ_k P(y = k) = 1):",
             rhs=balanced,
-            lhs="E[acc]",
-            lhs_latex=r"\mathbb{E}[\mathrm{acc}]",
+            lhs=Expectation(r"\mathrm{acc}"),
         ),
     )
     return Derivation(balanced, steps, SYMBOLS)
@@ -63,9 +61,7 @@ def initial_accuracy_general() -> Derivation:
 
 def _at_catalog_size(general: Derivation, what: str) -> Derivation:
     value = general.result.subs(K, CLASSES)
-    step = Step(
-        f"For the catalog's K = {CLASSES} classes, the {what} is", rhs=value, lhs=what, lhs_latex=rf"\text{{{what}}}"
-    )
+    step = Step(f"For the catalog's K = {CLASSES} classes, the {what} is", rhs=value, lhs=Words(what))
     return Derivation(value, (*general.steps, step), {})
 
 

@@ -16,9 +16,11 @@ path (a cached derivation and one forked worker).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -91,7 +93,7 @@ def write_autograder(
 ) -> Path:
     """Write ``setup.sh``, ``run_autograder``, ``ids.txt`` and a copy of this package into ``out``,
     and ``out/autograder.zip`` with all of them, the file Gradescope takes; the zip's path.
-    ``problem_files``: a course's problem files (dlverify/course.py), copied into the zip and
+    ``problem_files``: a course's problem files (dlverify/course/), copied into the zip and
     passed to every check."""
     source = _source_root()
     _claim(out)
@@ -149,9 +151,15 @@ def _claim(out: Path) -> None:
     replaces setup.sh, ids.txt, problems/ and dlverify-src/ in it."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise RuntimeError(f"{out} is not a folder")
-    if out.is_dir() and not (out / MARKER).is_file() and any(out.iterdir()):
-        raise RuntimeError(f"{out} holds files that dlverify did not write; give a new or empty folder for --out")
-    out.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        # a folder another user owns or can write could hold links planted where the scripts are
+        # written (setup.sh -> a victim's file), or swap the zip before it is uploaded
+        st = out.stat()
+        if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise RuntimeError(f"{out} is not yours alone (another user owns it or may write in it)")
+        if not (out / MARKER).is_file() and any(out.iterdir()):
+            raise RuntimeError(f"{out} holds files that dlverify did not write; give a new or empty folder for --out")
+    out.mkdir(parents=True, exist_ok=True, mode=0o755)  # not group-writable whatever the umask
     (out / MARKER).write_text("written by dlverify autograder; its files here are replaced on every run\n")
 
 

@@ -83,12 +83,13 @@ def folder() -> Path | None:
 
 def _sources() -> list[Path]:
     """The files a derivation can read: the derivation package, the catalog's descriptions and
-    their data, and the description classes."""
+    their data, the experiments they name, and the description classes."""
     import derivations
 
     package = Path(__file__).parent
     files = sorted(Path(derivations.__file__).parent.glob("*.py"))
     files += sorted((package / "problems").glob("*.py")) + sorted((package / "data").glob("*"))
+    files += sorted((package / "experiments").glob("*.py"))  # the descriptions' checks, once in their modules
     files += [package / "problem.py", package / "lazy.py"]
     return files
 
@@ -123,7 +124,8 @@ def record_key() -> str:
 
     h = hashlib.sha256(key().encode())
     package = Path(__file__).parent
-    for path in sorted(Path(numerics.__file__).parent.glob("*.py")) + sorted(package.glob("*.py")):
+    own = sorted(package.glob("*.py")) + sorted(package.glob("course/*.py"))  # a course file's reader included
+    for path in sorted(Path(numerics.__file__).parent.glob("*.py")) + own:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     for name in ("torch", "numpy", "scipy", "hypothesis"):
         try:
@@ -474,8 +476,8 @@ def entries() -> list[tuple[Path, int]]:
 
 
 def clear() -> int:
-    """Remove every entry the tool made in the root (its folders, and its secret once none of them
-    is left); the number of entry files actually removed."""
+    """Remove every entry the tool made in the root; the number of entry files actually removed.
+    The secret stays: a file of that name may not be ours to remove, and 32 bytes cost nothing."""
     root = folder()
     if root is None:
         return 0
@@ -486,14 +488,6 @@ def clear() -> int:
                 names = [e.name for e in it]
             for name in names:
                 removed += _remove(root_fd, name)
-            with os.scandir(root_fd) as it:
-                names = [e.name for e in it]
-            if not any(
-                _is_ours(root_fd, name) for name in names
-            ):  # a folder kept (a user's file in it) keeps the secret
-                st = os.stat(SECRET, dir_fd=root_fd, follow_symlinks=False)
-                if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
-                    os.unlink(SECRET, dir_fd=root_fd)
     except OSError:  # not there, not this user's: nothing (more) removed
         pass
     return removed

@@ -108,25 +108,25 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.all or not args.names:
         chosen = list(registry.problems().values())
         if args.problems and not args.all:  # a course's file: its own problems (--all adds the catalog)
-            chosen = [p for p in chosen if not registry.source_module(p.id)]
+            chosen = [p for p in chosen if isinstance(registry.source(p.id), registry.CourseFile)]
     else:
         chosen = registry.select(args.names)
     from dlverify.crosscheck import cross_check_many
+    from dlverify.views import Outcome
 
+    word = {Outcome.FAILED: "FAIL", Outcome.ARGUMENT_ONLY: "argument only"}  # every other outcome passes
     with _Progress(len(chosen), "problems") as bar:
         checks = cross_check_many(chosen, args.examples, bar.step, args.time_limit)
     header = ("id", "oracle", "cases", "sizes drawn", "max rel err", "tolerance", "result")
     rows = []
     failed = 0
-    for problem, check in zip(chosen, checks, strict=True):
-        failed += not check.passed
-        error, tolerance = check.error_text()
-        result = "pass" if check.passed else "FAIL"
-        if problem.argument_only and check.passed:
-            result = "argument only"
-        rows.append((problem.id, problem.oracle_name, str(check.cases), check.sizes_text(), error, tolerance, result))
-        if not check.passed:
-            rows.append(("", f"  {check.failure}; case {check.failing_case}", "", "", "", "", ""))
+    for check in checks:
+        view = check.view()
+        failed += not view.passed
+        result = word.get(view.outcome, "pass")
+        rows.append((view.item, view.oracle, str(view.cases), view.sizes, *view.error_cells, result))
+        if view.outcome is Outcome.FAILED:
+            rows.append(("", f"  {view.failure}; case {view.failing_case}", "", "", "", "", ""))
     widths = [max(len(r[k]) for r in [header, *rows] if not (r[0] == "" and k == 1)) for k in range(len(header))]
     for r in [header, *rows]:
         if r[0] == "":
@@ -173,7 +173,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"dlverify: {af.one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     workers = max(1, min(os.cpu_count() or 1, len(answers), 4))
-    with CheckerPool(workers, timeout=args.timeout, ids=answers, problem_files=args.problems) as pool:
+    with CheckerPool(workers, timeout=args.timeout, ids=answers) as pool:  # the catalog with --problems' files
         graded = af.grade(answers, pool.map, expect, args.hide_reference)
     # the verdicts first: a file that cannot be written must not hide them
     print(af.json_text(graded.to_json()).rstrip("\n") if args.json else af.text_report(graded), flush=True)
@@ -202,10 +202,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _assignable(pid: str) -> str | None:
     """None if ``pid`` is an item an assignment can ask for, else why it is not (--expect)."""
     from dlverify import registry
+    from dlverify.checking.kinds import answer_kind
 
     if pid in registry.problems():
-        if registry.problems()[pid].kind == "claim":
-            return f"{pid} is a numeric claim: it is verified (dlverify verify {pid}), not answered"
+        kind = answer_kind(registry.problems()[pid].kind)
+        if not kind.checkable:
+            return f"{pid} is {kind.noun or 'a ' + kind.name}: it is verified (dlverify verify {pid}), not answered"
         return None
     if pid in registry.planned():
         return None  # in the catalog: an answer to it is reported as unsupported, not lost
@@ -236,8 +238,13 @@ def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
     from dlverify.checking.pool import CheckerPool, Interrupted
 
     loaded: list[tuple[str, dict | str]] = []
+    inside = folder.resolve()
     for f in files:
         name = _name_in(f, folder)
+        if f.is_symlink() and not f.resolve().is_relative_to(inside):
+            # in a shared drop folder a student's link could claim a file of the TA's (the solutions)
+            loaded.append((name, "not read: a symbolic link to a file outside the folder"))
+            continue
         try:
             loaded.append((name, af.read_answers(f)))
         except af.AnswerFileError as exc:
@@ -248,7 +255,7 @@ def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
     try:
         workers = max(1, min(os.cpu_count() or 1, len(tasks)))
         ids = {t[0] for t in tasks if isinstance(t[0], str)}
-        with CheckerPool(workers, timeout=args.timeout, ids=ids, problem_files=args.problems) as pool:
+        with CheckerPool(workers, timeout=args.timeout, ids=ids) as pool:
             with _Progress(len(tasks), "answers") as bar:
                 judged = pool.map(tasks, bar.step)
     except Interrupted as stop:  # Ctrl-C: keep what was judged, say what was not
@@ -302,67 +309,22 @@ def _name_in(path, folder) -> str:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
-    import textwrap
-
     from dlverify import registry
-    from dlverify.checking.answers import one_line
-
-    def comment(text: str, width: int = 0) -> list[str]:
-        # a title or statement from a course's file may hold newlines: each line stays a comment
-        text = one_line(" ".join(text.split()))
-        return ["# " + line for line in (textwrap.wrap(text, width) if width else [text])]
+    from dlverify.checking.kinds import answer_kind, comment, toml_key
 
     blocks = []
     for pid in args.ids:
         if pid in registry.planned():
             kind = registry.planned()[pid][0]
-            blocks.append(f"# {pid} [{kind}]: in the catalog, not checkable yet\n[{_toml_key(pid)}]\nanswer = ''\n")
+            blocks.append(f"# {pid} [{kind}]: in the catalog, not checkable yet\n[{toml_key(pid)}]\nanswer = ''\n")
             continue
         p = registry.get(pid)
         lines = comment(f"{p.id} — {p.title} [{p.kind}]")
         lines += comment(p.statement, 88)
-        if p.kind == "claim":  # nothing to answer: say so instead of an empty answer
-            lines.append(f"# a numeric claim, derived and verified (dlverify verify {p.id}), not answered")
-            blocks.append("\n".join(lines) + "\n")
-            continue
-        if p.kind == "trace":  # the nodes are the student's own: a first one, the rest as needed
-            lines.append("#   inputs v_{-2} (x1), v_{-1} (x2), v_0 (x3); nodes v_1, v_2, … of your decomposition")
-            lines += [f"[{_toml_key(p.id)}]", "v1 = ' |  | '", "# v2 = …, as many nodes as your decomposition needs"]
-            if "reverse" in p.id:
-                lines += ["v-2 = ''", "v-1 = ''", "v0 = ''"]
-            blocks.append("\n".join(lines) + "\n")
-            continue
-        for s in p.symbols:
-            spellings = ", ".join(dict.fromkeys((s.name, s.latex, *s.spellings)))
-            fixed = f" = {s.value:g}" if s.value is not None else ""
-            lines += ["#   " + comment(f"{s.name}{fixed}: {s.meaning} — write {spellings}")[0][2:]]
-        lines.append(f"[{_toml_key(p.id)}]")
-        if p.kind == "table":
-            lines += [f"{_toml_key(e)} = ''" for e in p.entries]
-        elif p.kind == "choice":
-            lines.append("answer = []")
-        else:
-            lines.append("answer = ''")
+        lines += answer_kind(p.kind).skeleton(p)
         blocks.append("\n".join(lines) + "\n")
     print("\n".join(blocks), end="")
     return EXIT_OK
-
-
-def _toml_key(name: str) -> str:
-    """``name`` as a TOML quoted key: an id from a course's file may hold quotes, backslashes or
-    newlines, which must not end the key early (the template must stay valid TOML).  A key TOML
-    allows bare (letters, digits, _ and -) stays bare, as a student would write it."""
-    if name and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in name):
-        return name
-    escaped = []
-    for ch in name:
-        if ch in '"\\':
-            escaped.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            escaped.append(f"\\u{ord(ch):04x}")
-        else:
-            escaped.append(ch)
-    return '"' + "".join(escaped) + '"'
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -373,7 +335,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     topics = None if args.all or not args.topics else args.topics
     if topics is None and args.problems and not args.all:  # a course's file: its own topics only
-        course_topics = {p.topic for p in registry.problems().values() if not registry.source_module(p.id)}
+        course_topics = {
+            p.topic for p in registry.problems().values() if isinstance(registry.source(p.id), registry.CourseFile)
+        }
         topics = [t for t in registry.topics() if t in course_topics]
     for t in topics or []:
         if t not in registry.topics():
@@ -403,10 +367,9 @@ def _cmd_autograder(args: argparse.Namespace) -> int:
 
     from dlverify import registry
     from dlverify.autograder import write_autograder
+    from dlverify.checking.kinds import answer_kind
 
-    ids = [p.id for p in registry.select(args.ids)]
-    not_answered = [p.id for p in registry.select(args.ids) if p.kind == "claim"]
-    ids = [i for i in ids if i not in not_answered]
+    ids = [p.id for p in registry.select(args.ids) if answer_kind(p.kind).checkable]
     if not ids:
         print(
             "dlverify: none of these ids takes an answer (numeric claims are verified, not answered)", file=sys.stderr
@@ -577,19 +540,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (getattr(args, "examples", 1) or 0) < 0:
         print("dlverify: --examples must be at least 0", file=sys.stderr)
         return EXIT_USAGE
+    import contextlib
+
+    from dlverify import registry
     from dlverify.registry import UnknownProblem
 
-    for path in getattr(args, "problems", []):
-        from dlverify import registry
+    scope = contextlib.nullcontext()
+    if getattr(args, "problems", []):  # the catalog with a course's files, for this command only
         from dlverify.course import ProblemFileError
 
         try:
-            registry.load_problems(path)
+            scope = registry.using(registry.current().adding_files(args.problems))
         except ProblemFileError as exc:
             print(f"dlverify: {exc}", file=sys.stderr)
             return EXIT_USAGE
     try:
-        return args.func(args)
+        with scope:
+            return args.func(args)
     except UnknownProblem as exc:
         print(f"dlverify: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE

@@ -29,12 +29,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from dlverify.evaluation import matrix_agreement, relative_error, scalar_value, substitute_definitions
 from dlverify.problem import Case, Measurement, Problem
+
+if TYPE_CHECKING:
+    from dlverify.views import VerificationView
 
 
 def agreement(problem: Problem, case: Case) -> list[Measurement]:
@@ -43,7 +46,7 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
         return [m for check in problem.compare for m in check.measure(problem, case)]
     derivation = problem.derive()
     observed = problem.oracle(case)
-    if isinstance(derivation.result, frozenset):
+    if derivation.is_choice:
         # a choice: the key must be among the options this case is consistent with; where several
         # are chosen, the oracle measures the right set itself, and the key must be that set
         consistent = frozenset(observed)
@@ -71,7 +74,7 @@ def agreement(problem: Problem, case: Case) -> list[Measurement]:
         exact = scalar_value(expr, derivation.symbols, case)
         magnitude = scalar_value(expr, derivation.symbols, case, absolute=True)
         value = float(observed[name])
-        out.append(Measurement(label, relative_error(value, exact, magnitude), tol, exact, value))
+        out.append(Measurement(label, relative_error(value, exact, magnitude), tol, exact, value, entry=name))
     return out
 
 
@@ -140,16 +143,41 @@ class CrossCheck:
 
     def summary(self) -> str:
         """One sentence: what was checked against what, and how closely."""
+        return self.view().sentence()
+
+    def view(self) -> VerificationView:
+        """What this check found, as the renderings read it (dlverify/views.py)."""
+        from dlverify.views import CaseRow, VerificationView
+
         p = self.problem
-        if p.argument_only and self.passed:
-            return "not measured: no experiment decides this statement; it rests on the argument in its derivation"
-        if not self.passed:
-            return f"FAILED against {p.oracle_name}: {self.failure} (case {self.failing_case})"
-        head = f"verified against {p.oracle_name} on {self.cases} random cases ({self.sizes_text()})"
-        if self.exact:
-            return f"{head}; exact agreement"
-        error, tolerance = f"{self.max_error:.2e}", f"{self.max_tolerance:.2e}"
-        return f"{head}; max relative error {error}, tolerance ≤ {tolerance} ({p.tolerance_note})"
+
+        def entry(m: Measurement) -> str:
+            if m.entry is not None:
+                return m.entry
+            return "" if m.check == p.id else m.check  # a claim names each check
+
+        return VerificationView(
+            item=p.id,
+            oracle=p.oracle_name,
+            passed=self.passed,
+            cases=self.cases,
+            sizes=self.sizes_text(),
+            exact=self.exact,
+            max_error=self.max_error,
+            max_tolerance=self.max_tolerance,
+            tolerance_note=p.tolerance_note,
+            error_cells=self.error_text(),
+            argument_only=p.argument_only,
+            failure=self.failure,
+            failing_case=self.failing_case,
+            measured=tuple(m.check for m in self.measured),
+            rows=tuple(
+                CaseRow(case, entry(m), m.reference, m.oracle, m.error) for case, found in self.samples for m in found
+            ),
+            recorded=self.recorded,
+            recorded_checks=tuple(m.check for m in self.samples_all),
+            recorded_by=p.recorded_by,
+        )
 
     def error_text(self) -> tuple[str, str]:
         """The table's "max rel err" and "tolerance" cells: "exact" for yes/no comparisons."""

@@ -1,8 +1,9 @@
 """Numeric evaluation of SymPy matrix expressions (float64, numpy), as the homework means them.
 
 Products are numpy's ``@`` in the written order; the homework's own notation (σ and
-tanh entry by entry, ordered products, sums over an index, sequences of vectors h_k,
-the ones vector, diag) is evaluated directly.  Used by the answer checker and by the
+tanh entry by entry, by the NumPy form of their row in ``derivations.functions``; ordered
+products, sums over an index, sequences of vectors h_k, the ones vector, diag) is evaluated
+directly.  Used by the answer checker and by the
 cross-check of matrix-valued derivations.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from derivations.functions import FUNCTIONS
 from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
 from dlverify.notation import unicode
 
@@ -27,23 +29,6 @@ class TooLong(ValueError):
 
 class ShapeMismatch(ValueError):
     """The expression's shapes do not fit at this point."""
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-ELEMENTWISE = {
-    "sigma": _sigmoid,
-    "sigma'": lambda x: _sigmoid(x) * (1.0 - _sigmoid(x)),
-    "tanh": np.tanh,
-    "tanh'": lambda x: 1.0 - np.tanh(x) ** 2,
-    "relu": lambda x: np.maximum(x, 0.0),
-    "step": lambda x: (x > 0).astype(float),
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-}
 
 
 @dataclass
@@ -186,7 +171,7 @@ def _compute(e: sp.Basic, pt: MatrixPoint, depth: int):
             raise ShapeMismatch("diag(…) of a matrix that is not a vector")
         return np.diag(v.ravel())
     if isinstance(e, Elementwise):
-        return ELEMENTWISE[e.name](np.asarray(_ev(e.arg, pt, depth)))
+        return FUNCTIONS[e.name].numpy(np.asarray(_ev(e.arg, pt, depth)))
     if isinstance(e, (OrderedProduct, MatrixSum)):
         var, lo, hi = e.limits
         lo_v, hi_v = int(pt.scalar(lo)), int(pt.scalar(hi))

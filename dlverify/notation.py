@@ -15,6 +15,8 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from derivations.functions import FUNCTIONS
+
 _LATEX_REL = {"<": "<", "<=": r"\le", ">": ">", ">=": r"\ge", "==": "=", "!=": r"\ne"}
 
 
@@ -214,7 +216,6 @@ _GREEK_LETTERS = {
     "Lambda": "Λ", "Sigma": "Σ", "Delta": "Δ", "ell": "ℓ",
 }  # fmt: skip
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-_FUNCTIONS = {"sigma": "σ", "sigma'": "σ'", "tanh": "tanh", "tanh'": "tanh'", "relu": "ReLU", "exp": "exp", "sqrt": "√"}
 
 
 def _sequence_call(expr: sp.Basic) -> bool:
@@ -230,8 +231,9 @@ def subscripted(name: str, index: object) -> str:
 
 
 def function_name(name: str) -> str:
-    """An elementwise function as the homework writes it: sigma' → σ'."""
-    return _FUNCTIONS.get(name, name)
+    """An elementwise function as the homework writes it (its row's Unicode name): sigma' → σ'."""
+    row = FUNCTIONS.get(name)
+    return row.unicode if row is not None else name
 
 
 def _readable_name(name: str) -> str:
@@ -334,14 +336,15 @@ class NotationUnicode(StrPrinter):
         return "0"
 
     def _print_Elementwise(self, expr: sp.Basic) -> str:
-        if expr.name == "step":
-            return f"1[{self._print(expr.arg)} > 0]"
+        if FUNCTIONS[expr.name].indicator:
+            return f"{function_name(expr.name)}[{self._print(expr.arg)} > 0]"
         return f"{function_name(expr.name)}({self._print(expr.arg)})"
 
     def _print_Function(self, expr: sp.Basic) -> str:
         if _sequence_call(expr):  # h(t − 1), a sequence: h_{t−1}
             return subscripted(expr.func.__name__, self._print(expr.args[0]).replace(" ", ""))
-        name = _FUNCTIONS.get(expr.func.__name__, _readable_name(expr.func.__name__))
+        func = expr.func.__name__
+        name = function_name(func) if func in FUNCTIONS else _readable_name(func)
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
 
     def _big(self, sign: str, body: sp.Basic, limits) -> str:
@@ -614,7 +617,7 @@ def _letters(s: str, letters: frozenset[str]) -> str:
 
 def results(derivation) -> list[tuple[str, str, str]]:
     """A derivation's result as (entry name, LaTeX, plain text) rows; a choice key is one row."""
-    if isinstance(derivation.result, frozenset):
+    if derivation.is_choice:
         key = ", ".join(sorted(derivation.result))
         return [("", r"\text{" + text(key) + "}", key)]
     rows = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -42,6 +43,32 @@ class Topic:
     order: int = 1000
 
 
+class Assumption(StrEnum):
+    """What a symbol is known to be, as a description writes it (``assumptions=("positive",)``); the
+    checker draws the symbol's random values to match (checking/points.py, checking/matrices.py).
+    One more is written with a parameter: ``below NAME``, a scalar under the smallest diagonal entry
+    of the matrix NAME (λ < σ_k², where a formula holds).  Anything else is refused (Problem)."""
+
+    POSITIVE = "positive"
+    UNIT_INTERVAL = "in (0, 1)"  # a decay rate β: drawn inside, away from both ends
+    DESCENDING = "descending"  # a sequence σ_1 > σ_2 > … > 0, or a diagonal's entries
+    DIAGONAL = "diagonal"
+    ORTHONORMAL_COLUMNS = "orthonormal columns"
+    ORTHOGONAL = "orthogonal"
+    SYMMETRIC_POSITIVE_DEFINITE = "symmetric positive definite"
+    IDENTITY_WHEN_OMITTED = "identity when omitted"  # an answer may leave this factor out where it is I
+
+
+BELOW = "below "  # the prefix of the one assumption with a parameter: "below Lambda_k"
+
+
+class TraceMode(StrEnum):
+    """What the nodes of a ``trace`` item carry besides their values."""
+
+    FORWARD = "forward"  # tangents ∂v_i/∂x along one input
+    REVERSE = "reverse"  # adjoints ∂f/∂v_i, the inputs' included
+
+
 @dataclass(frozen=True)
 class SymbolSpec:
     """A symbol of a problem, as students write it and as the numerics see it.
@@ -50,7 +77,8 @@ class SymbolSpec:
     ``spellings`` are the other ways an answer may write it (``u1`` for ``u_1``).
     ``role`` is ``real``, ``integer`` (a size), ``index`` (a free index of an ``indexed``
     answer), ``sequence`` (u_t, indexed 1..T, or a tensor x[n, c]), ``vector_sequence`` (h_k) or
-    ``matrix`` (an answer's kind is the problem's ``kind``).
+    ``matrix`` (an answer's kind is the problem's ``kind``).  ``assumptions`` are Assumption names
+    (text is read as one) or ``below NAME``; the problem refuses any other.
     """
 
     name: str
@@ -59,9 +87,34 @@ class SymbolSpec:
     meaning: str = ""
     spellings: tuple[str, ...] = ()
     shape: tuple[str, ...] = ()
-    assumptions: tuple[str, ...] = ()
+    assumptions: tuple[Assumption | str, ...] = ()
     value: float | None = None  # a fixed value, e.g. h_0 = 0
     bounds: tuple[str, str] | None = None  # integer range, by name: t in ("1", "T")
+
+    def __post_init__(self) -> None:
+        known = {a.value: a for a in Assumption}
+        object.__setattr__(self, "assumptions", tuple(known.get(a, a) for a in self.assumptions))
+
+    @property
+    def below(self) -> str | None:
+        """The matrix whose smallest diagonal entry this scalar stays under (``below NAME``), or None."""
+        return next((a.removeprefix(BELOW) for a in self.assumptions if a.startswith(BELOW)), None)
+
+    def unknown_assumptions(self, names: set[str]) -> list[str]:
+        """The assumptions that are neither an Assumption nor ``below`` one of ``names`` (the
+        problem's matrices), each with a hint."""
+        import difflib
+
+        wrong = []
+        for a in self.assumptions:
+            if isinstance(a, Assumption) or (a.startswith(BELOW) and a.removeprefix(BELOW) in names):
+                continue
+            if a.startswith(BELOW):
+                wrong.append(f"{a!r} (no matrix {a.removeprefix(BELOW)!r} in this problem)")
+                continue
+            close = difflib.get_close_matches(a, [m.value for m in Assumption], n=1)
+            wrong.append(f"{a!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return wrong
 
 
 @dataclass(frozen=True)
@@ -74,6 +127,7 @@ class Measurement:
     reference: float | None = None  # the SymPy result's value, where this compares values
     oracle: float | None = None  # the oracle's value
     exact: bool = False  # a yes/no comparison (equal shapes, the same beam): error 0 or 1, no tolerance
+    entry: str | None = None  # the result's entry compared ("" a single result); None: a check named by ``check``
 
     @property
     def ok(self) -> bool:
@@ -114,7 +168,8 @@ class AnswerSpec:
     size symbols known to be ordered, smallest first (``("K", "M")`` for K ≤ M), for
     ``bigO``; ``hint``: a sentence added when a ``shape`` has its axes in the wrong order;
     ``functions``: what a function name means in this item where it is not the default, as
-    (name, elementwise function) pairs — ``(("sigma", "relu"), ("sigma'", "step"))`` where σ is ReLU.
+    (name, elementwise function) pairs — ``(("sigma", "relu"), ("sigma'", "step"))`` where σ is ReLU;
+    ``trace``: forward (tangents) or reverse (adjoints), for ``trace``.
     """
 
     options: tuple[str, ...] = ()
@@ -123,6 +178,7 @@ class AnswerSpec:
     order: tuple[tuple[str, ...], ...] = ()
     hint: str = ""
     functions: tuple[tuple[str, str], ...] = ()
+    trace: TraceMode | None = None  # a ``trace`` item's mode
 
 
 @dataclass(frozen=True)
@@ -170,17 +226,28 @@ class Problem:
             raise ValueError(f"{self.id}: a choice item needs its options")
         if self.kind == "number" and self.answer.tolerance is None:
             raise ValueError(f"{self.id}: a number item needs its tolerance")
+        if self.kind == "trace" and self.answer.trace is None:
+            raise ValueError(f"{self.id}: a trace item needs its mode (AnswerSpec(trace=TraceMode.FORWARD), say)")
+        matrices = {s.name for s in self.symbols if s.role == "matrix"}
+        for spec in self.symbols:
+            wrong = spec.unknown_assumptions(matrices)
+            if wrong:  # a typo would otherwise be ignored: the symbol drawn without its structure
+                known = ", ".join(a.value for a in Assumption)
+                raise ValueError(
+                    f"{self.id}: symbol {spec.name}: unknown assumption {', '.join(wrong)}; known: {known}, below NAME"
+                )
 
     def _repr_latex_(self) -> str:
-        """In Jupyter: the id, the title and the derived result."""
+        """In Jupyter: the id, the title and the derived result, from the item's view."""
+        from derivations.core import result_display
         from dlverify import notation
+        from dlverify.views import item_view
 
-        d = self.derive()
+        view = item_view(self)
         head = r"\text{" + notation.text(f"{self.id} — {self.title}: ") + "}"
-        if isinstance(d.result, frozenset):
-            return "$" + head + r"\text{" + notation.text(", ".join(sorted(d.result))) + "}$"
-        parts = [(rf"\text{{{notation.text(k)}}} = " if k else "") + notation.latex(v) for k, v in d.entries().items()]
-        return r"$\displaystyle " + head + r",\quad ".join(parts) + "$"
+        if view.choice:  # the key, as text
+            return "$" + head + view.results[0].latex + "$"
+        return result_display([(notation.text(e.name), notation.latex(e.expr)) for e in view.results], head)
 
     def symbol(self, name: str) -> SymbolSpec:
         for spec in self.symbols:

@@ -5,16 +5,25 @@ Topics are found, not listed: every module of the package ``dlverify.problems`` 
 ``dlverify.topics`` (how a course ships its own topics as a separate package).  Importing the
 descriptions is cheap (no SymPy, no torch), so listing is fast; the derivations and oracles
 are imported when a problem is first derived or checked.
+
+A ``Catalog`` is a value: its topics, its problems and where each came from.  ``build_catalog``
+makes one from the modules; ``adding_file`` and ``adding`` give a new catalog, leaving the old
+one as it was.  The module-level functions (``problems``, ``get``, ``select``, …) read the
+*current* catalog: the package's own unless ``using(catalog)`` or ``load_problems`` says otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import pkgutil
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
-from types import ModuleType
+from pathlib import Path
+from types import MappingProxyType, ModuleType
 
 from dlverify import cache as disk_cache
 from dlverify.checking.kinds import KIND_MODULES
@@ -28,6 +37,93 @@ class UnknownProblem(LookupError):
     """An id or topic that the catalog does not have."""
 
 
+@dataclass(frozen=True)
+class DescriptionModule:
+    """A problem described by a module (of ``dlverify.problems``, or a course's package): its
+    derivation and verification record are cached on disk under that module's source."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class CourseFile:
+    """A problem read from a course's problem file (dlverify/course/): derived when needed, never
+    cached on disk (the cache's key covers the package's sources, not the file); a checker worker
+    reads the file again."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class InMemory:
+    """A problem added by code (a notebook's, a test's): neither cached on disk nor known to the
+    checker's worker processes, which rebuild their catalog from modules and files."""
+
+    note: str = ""
+
+
+Source = DescriptionModule | CourseFile | InMemory
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Topics and problems in catalog order, and where each problem came from."""
+
+    topics: Mapping[str, Topic]
+    problems: Mapping[str, Problem]
+    sources: Mapping[str, Source]
+
+    def __post_init__(self) -> None:
+        for name in ("topics", "problems", "sources"):  # read-only views: a catalog is never changed in place
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    @property
+    def course_files(self) -> tuple[Path, ...]:
+        """The course files read into this catalog, in the order they were read: what a worker
+        process reads again to know the same problems."""
+        return tuple(dict.fromkeys(s.path for s in self.sources.values() if isinstance(s, CourseFile)))
+
+    def adding(
+        self,
+        problems: Iterable[Problem],
+        topics: Iterable[Topic] = (),
+        source: Source = InMemory(),
+        replace: bool = False,
+    ) -> Catalog:
+        """A new catalog with ``problems`` (after this one's) and the ``topics`` it does not have yet;
+        ValueError naming the first id it has already, unless ``replace``."""
+        problems = list(problems)
+        if not replace:
+            taken = next((p.id for p in problems if p.id in self.problems), None)
+            if taken is not None:
+                raise ValueError(f"{taken} is already defined")
+        new_topics = dict(self.topics)
+        for topic in topics:
+            new_topics.setdefault(topic.name, topic)
+        return Catalog(
+            new_topics,
+            {**self.problems, **{p.id: p for p in problems}},
+            {**self.sources, **{p.id: source for p in problems}},
+        )
+
+    def adding_file(self, path: str | Path) -> Catalog:
+        """A new catalog with a course's problem file's topics and problems; ProblemFileError if the
+        file is wrong or names an id this catalog has already."""
+        from dlverify.course import ProblemFileError, load
+
+        new_topics, new_problems = load(Path(path))
+        taken = next((p.id for p in new_problems if p.id in self.problems), None)
+        if taken is not None:
+            raise ProblemFileError(f"{path}: {taken} is already defined")
+        return self.adding(new_problems, new_topics, CourseFile(Path(path)))
+
+    def adding_files(self, paths: Iterable[str | Path]) -> Catalog:
+        catalog = self
+        for path in paths:
+            catalog = catalog.adding_file(path)
+        return catalog
+
+
 def _topic_modules() -> list[ModuleType]:
     import dlverify.problems as package
 
@@ -37,20 +133,12 @@ def _topic_modules() -> list[ModuleType]:
     return [m for m in modules if hasattr(m, "TOPIC") and hasattr(m, "PROBLEMS")]
 
 
-_SOURCE: dict[str, str] = {}  # problem id → the module that describes it
-
-
-def source_module(problem_id: str) -> str:
-    """The name of the module that describes ``problem_id`` (what its cached results depend on)."""
-    _catalog()
-    return _SOURCE[problem_id]
-
-
-@cache
-def _catalog() -> tuple[dict[str, Topic], dict[str, Problem]]:
+def build_catalog() -> Catalog:
+    """A fresh catalog of every topic module (the package's and the entry points'), validated."""
     modules = sorted(_topic_modules(), key=lambda m: (m.TOPIC.order, m.TOPIC.name))
     topics: dict[str, Topic] = {}
     found: dict[str, Problem] = {}
+    sources: dict[str, Source] = {}
     for module in modules:
         topic: Topic = module.TOPIC
         if topic.name in topics:
@@ -63,46 +151,74 @@ def _catalog() -> tuple[dict[str, Topic], dict[str, Problem]]:
                 raise ValueError(f"{problem.id}: unknown answer kind {problem.kind!r}")
             if problem.id in found:
                 raise ValueError(f"duplicate problem id {problem.id}")
-            _SOURCE[problem.id] = module.__name__
+            sources[problem.id] = DescriptionModule(module.__name__)
             # derived once per version of the code, then read from disk (dlverify/cache.py)
             found[problem.id] = dataclasses.replace(
                 problem, derive=disk_cache.cached(problem.id, (module.__name__,), problem.derive)
             )
-    return topics, found
+    return Catalog(topics, found, sources)
 
 
-def load_problems(path) -> list[Problem]:
-    """Add a course's problem file (dlverify/course.py) to the catalog; ProblemFileError, with nothing
-    added, if it is wrong or names an id that exists already."""
-    from pathlib import Path
-
-    from dlverify.course import ProblemFileError, load
-
-    new_topics, new_problems = load(Path(path))
-    topics, found = _catalog()
-    for problem in new_problems:
-        if problem.id in found:
-            raise ProblemFileError(f"{path}: {problem.id} is already defined")
-    for topic in new_topics:
-        topics.setdefault(topic.name, topic)
-    for problem in new_problems:
-        found[problem.id] = problem
-        _SOURCE[problem.id] = ""  # a course file's: not in the disk cache (its key covers package sources)
-    return new_problems
+@cache
+def default_catalog() -> Catalog:
+    """The package's catalog, built once per process (a catalog never changes, so it can be shared)."""
+    return build_catalog()
 
 
-def problems() -> dict[str, Problem]:
+_current: Catalog | None = None  # None: the default catalog
+
+
+def current() -> Catalog:
+    """The catalog the module-level functions read."""
+    return _current if _current is not None else default_catalog()
+
+
+@contextlib.contextmanager
+def using(catalog: Catalog) -> Iterator[Catalog]:
+    """Make ``catalog`` current inside the block (``load_problems`` there replaces it for the rest of
+    the block); the one before is current again after.  Not per thread: one catalog per process."""
+    global _current
+    before = _current
+    _current = catalog
+    try:
+        yield catalog
+    finally:
+        _current = before
+
+
+def load_problems(path: str | Path) -> list[Problem]:
+    """Add a course's problem file (dlverify/course/) to the current catalog; ProblemFileError,
+    with nothing added, if it is wrong or names an id that exists already."""
+    global _current
+    before = current()
+    _current = before.adding_file(path)
+    return [p for pid, p in _current.problems.items() if pid not in before.problems]
+
+
+def source(problem_id: str) -> Source:
+    """Where ``problem_id`` came from: a description module, a course file, or code."""
+    return current().sources[problem_id]
+
+
+def source_module(problem_id: str) -> str:
+    """The name of the module that describes ``problem_id`` (what its cached results depend on);
+    "" for a problem that is not described by a module (a course file's, one added by code)."""
+    found = source(problem_id)
+    return found.name if isinstance(found, DescriptionModule) else ""
+
+
+def problems() -> Mapping[str, Problem]:
     """Every described problem by id, in catalog order."""
-    return _catalog()[1]
+    return current().problems
 
 
 def topics() -> list[str]:
     """The topics that have descriptions, in catalog order."""
-    return list(_catalog()[0])
+    return list(current().topics)
 
 
 def topic(name: str) -> Topic:
-    return _catalog()[0][name]
+    return current().topics[name]
 
 
 def planned() -> dict[str, tuple[str, str]]:

@@ -19,10 +19,11 @@ from typing import Any
 
 import sympy as sp
 
-from dlverify import notation, registry
+from dlverify import registry
 from dlverify.crosscheck import CrossCheck, cross_check_many
 from dlverify.notation import prose
 from dlverify.problem import Problem
+from dlverify.views import ItemView, Outcome, VerificationView, item_view
 from reports.equations import equation
 from reports.figures import FIGURES, Figure
 from reports.latex import document, shown, text
@@ -108,49 +109,44 @@ def _recorded_check(problem: Problem) -> CrossCheck:
     return check
 
 
-def _record(check: CrossCheck) -> str:
-    p = check.problem
-    if check.recorded:
-        status = r"\textbf{Verified} " if check.passed else r"\textcolor{red}{\textbf{FAILED}} "
+def _record(v: VerificationView) -> str:
+    if v.recorded:
+        status = r"\textbf{Verified} " if v.passed else r"\textcolor{red}{\textbf{FAILED}} "
         return (
             status
-            + text(f"by stored results: {'; '.join(m.check for m in check.samples_all)}. ")
+            + text(f"by stored results: {'; '.join(v.recorded_checks)}. ")
             + r"\\ \small Regenerate: \texttt{"
-            + text(p.recorded_by)
+            + text(v.recorded_by)
             + r"}; retrain and check: \texttt{"
-            + text(f"dlverify verify {p.id}")
+            + text(f"dlverify verify {v.item}")
             + r"}\normalsize"
         )
-    if not check.passed:
-        return r"\textcolor{red}{\textbf{Verification FAILED}}: " + text(f"{check.failure}; case {check.failing_case}")
-    if p.argument_only:
+    outcome = v.outcome
+    if outcome is Outcome.FAILED:
+        return r"\textcolor{red}{\textbf{Verification FAILED}}: " + text(f"{v.failure}; case {v.failing_case}")
+    if outcome is Outcome.ARGUMENT_ONLY:
         return r"\textbf{Argument only:} " + text("no experiment decides this statement; the reason above carries it.")
     measured = ""
-    if check.cases == 1 and check.measured:  # one fixed experiment: what it measured
-        measured = r"\\ " + text("Measured: " + "; ".join(m.check for m in check.measured) + ".")
-    if check.exact:
+    if v.cases == 1 and v.measured:  # one fixed experiment: what it measured
+        measured = r"\\ " + text("Measured: " + "; ".join(v.measured) + ".")
+    if outcome is Outcome.EXACT:
         agreement = "every comparison exact (yes or no, no tolerance)."
     else:
         agreement = (
-            f"max relative error {check.max_error:.2e}, tolerance at most {check.max_tolerance:.2e} "
-            f"({p.tolerance_note})."
+            f"max relative error {v.max_error:.2e}, tolerance at most {v.max_tolerance:.2e} ({v.tolerance_note})."
         )
     return (
         r"\textbf{Verified} "
-        + text(
-            f"against {p.oracle_name} on {check.cases} random case{'s' if check.cases != 1 else ''} "
-            f"({check.sizes_text()}); {agreement}"
-        )
+        + text(f"against {v.oracle} on {v.cases} random case{'s' if v.cases != 1 else ''} ({v.sizes}); {agreement}")
         + measured
         + r"\\ \small Reproduce: \texttt{"
-        + text(f"dlverify verify {p.id} --examples {check.cases}")
+        + text(f"dlverify verify {v.item} --examples {v.cases}")
         + r"}\normalsize"
     )
 
 
-def _table(check: CrossCheck) -> str:
-    rows = [(case, m) for case, found in check.samples for m in found]
-    if not rows:
+def _table(v: VerificationView) -> str:
+    if not v.rows:
         return ""
     lines = [
         r"\begin{center}\small",
@@ -161,14 +157,10 @@ def _table(check: CrossCheck) -> str:
         r"case & entry & SymPy & oracle & rel.\ error \\",
         r"\midrule",
     ]
-    for case, m in rows[:12]:
-        if "[" in m.check:  # a table entry, id[name]
-            entry = m.check.split("[")[-1].rstrip("]")
-        else:  # a claim names each check; a single result needs no name
-            entry = "--" if m.check == check.problem.id else m.check
+    for row in v.rows[:12]:
         lines.append(
-            rf"{text(_case_text(case))} & {text(entry)} & {_number(m.reference, 10)} & {_number(m.oracle, 10)} & "
-            rf"{_number(m.error, 2)} \\"
+            rf"{text(_case_text(row.case))} & {text(row.entry or '--')} & {_number(row.reference, 10)} & "
+            rf"{_number(row.oracle, 10)} & {_number(row.error, 2)} \\"
         )
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
     lines.append(
@@ -183,31 +175,34 @@ def _table(check: CrossCheck) -> str:
 
 
 def item_section(problem: Problem, check: CrossCheck | None) -> str:
-    d = problem.derive()
-    letters = frozenset(s.name for s in problem.symbols if len(s.name) == 1 and s.name.isalpha())
-    title, statement = shown(problem.title, TITLE_LIMIT), shown(problem.statement, STATEMENT_LIMIT)
+    return item_latex(item_view(problem, check.view() if check is not None else None))
+
+
+def item_latex(view: ItemView) -> str:
+    """An item's section of the manual: statement, derivation, boxed result, verification record."""
+    letters = view.letters
+    title, statement = shown(view.title, TITLE_LIMIT), shown(view.statement, STATEMENT_LIMIT)
     out = [
-        ITEM_HEAD + text(f"{problem.id} — ") + prose(title, letters) + "}",
-        r"\textit{Answer kind:} " + text(problem.kind) + r".\quad " + prose(statement, letters),
+        ITEM_HEAD + text(f"{view.id} — ") + prose(title, letters) + "}",
+        r"\textit{Answer kind:} " + text(view.kind) + r".\quad " + prose(statement, letters),
         r"\needspace{4\baselineskip}\paragraph{Derivation.}",
         r"\begin{enumerate}",
     ]
-    for step in d.steps:
+    for step in view.steps:
         out.append(r"\item " + prose(step.text, letters))
         if step.rhs is not None:
             out.append(equation(step.lhs_latex, step.rhs))
     out.append(r"\end{enumerate}")
     out.append(r"\needspace{4\baselineskip}\paragraph{Result.}")
-    for name, latex_value, _ in notation.results(d):
-        entry = d.entries()[name] if not isinstance(d.result, frozenset) else None
-        if entry is not None and not isinstance(entry, sp.Tuple):
-            out.append(equation(rf"\text{{{prose(name)}}}" if name else "", entry, boxed=True))
+    for entry in view.results:
+        if entry.expr is not None and not isinstance(entry.expr, sp.Tuple):
+            out.append(equation(rf"\text{{{prose(entry.name)}}}" if entry.name else "", entry.expr, boxed=True))
             continue
-        label = rf"\text{{{prose(name)}}} = " if name else ""
-        out.append(rf"\[ \boxed{{{label}{latex_value}}} \]")
-    if check is not None:
-        out.append(r"\needspace{4\baselineskip}\paragraph{Verification.} " + _record(check))
-        out.append(_table(check))
+        label = rf"\text{{{prose(entry.name)}}} = " if entry.name else ""
+        out.append(rf"\[ \boxed{{{label}{entry.latex}}} \]")
+    if view.verification is not None:
+        out.append(r"\needspace{4\baselineskip}\paragraph{Verification.} " + _record(view.verification))
+        out.append(_table(view.verification))
     return "\n".join(out)
 
 

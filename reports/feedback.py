@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from dlverify import notation, registry
-from dlverify.checking.answers import Graded
-from dlverify.checking.verdict import Verdict
+from dlverify.checking.answers import Graded, write_atomically
+from dlverify.checking.verdict import Counterexample
+from dlverify.views import VerdictView, verdict_view
 from reports.build import LatexError, compile_pdf, latexmk_available
 from reports.equations import equation
 from reports.latex import breakable, code, document, safe_math, shown, text
@@ -33,7 +33,7 @@ def _said(s: str, limit: int = MESSAGE_LIMIT) -> str:
     return breakable(shown(s, limit))
 
 
-def _answer_block(raw: Any, verdict: Verdict) -> list[str]:
+def _answer_block(raw: Any, verdict: VerdictView) -> list[str]:
     out = []
     if isinstance(raw, str):
         out.append(r"\textit{Your answer:} " + code(shown(raw, ANSWER_LIMIT)))
@@ -73,16 +73,14 @@ def _math_value(value: Any) -> str:
     return rf"\text{{{_said(written)}}}"
 
 
-def _counterexample(example: dict[str, Any]) -> str:
+def _counterexample(example: Counterexample) -> str:
     """Where the answer and the reference differ, typeset: the point (matrices as matrices), then
     the two values."""
     scalars, matrices = [], []
-    point = example.get("at")
-    if isinstance(point, dict):
-        for name, value in point.items():
-            math = _math_name(str(name))
-            shown_as = (rf"{math} = " if math else rf"\text{{{_said(str(name), NAME_LIMIT)}}} = ") + _math_value(value)
-            (matrices if isinstance(value, list) else scalars).append(shown_as)
+    for name, value in (example.at or {}).items():
+        math = _math_name(str(name))
+        shown_as = (rf"{math} = " if math else rf"\text{{{_said(str(name), NAME_LIMIT)}}} = ") + _math_value(value)
+        (matrices if isinstance(value, list) else scalars).append(shown_as)
     # matrices three to a line (a wide one alone), so a point of many vectors stays on one page
     rows: list[list[str]] = []
     for m in matrices:
@@ -94,19 +92,12 @@ def _counterexample(example: dict[str, Any]) -> str:
     lines = ([r",\quad ".join(scalars)] if scalars else []) + [r",\quad ".join(r) for r in rows]
     out = r"\textit{Counterexample:} \begin{gather*} " + r" \\ ".join(lines) + r" \end{gather*}" if lines else ""
     rest = []
-    if "entry" in example:
-        rest.append(_said(f"entry {example['entry']}", NAME_LIMIT))
-    labels = {"answer_value": "your answer", "reference_value": "the reference", "answer": "your answer"}
-    labels["reference"] = "the reference"
-    for key, label in labels.items():
-        if key in example:
-            rest.append(text(f"{label} ") + "$" + _math_value(example[key]) + "$")
-    extra = {
-        k: v
-        for k, v in example.items()
-        if k not in ("at", "entry", "answer_value", "reference_value", "answer", "reference")
-    }
-    rest += [_said(f"{k}: {json.dumps(v, ensure_ascii=False)}") for k, v in extra.items()]
+    if example.entry is not None:
+        rest.append(_said(f"entry {list(example.entry)}", NAME_LIMIT))
+    for value, label in ((example.answer_value, "your answer"), (example.reference_value, "the reference")):
+        if value is not None:
+            rest.append(text(f"{label} ") + "$" + _math_value(value) + "$")
+    rest += [_said(f"{k}: {json.dumps(v, ensure_ascii=False)}") for k, v in example.details().items()]
     return out + ("\n\n" + "; ".join(rest) + "." if rest else "")
 
 
@@ -116,37 +107,24 @@ def _reference(pid: str) -> str | None:
     if problem is None:
         return None
     d = problem.derive()
-    if isinstance(d.result, frozenset):
+    if d.is_choice:
         return r"\[ " + notation.results(d)[0][1] + r" \]"
     return "\n".join(equation(rf"\text{{{notation.prose(k)}}}" if k else "", v) for k, v in d.entries().items())
 
 
-def _without_reference(message: str) -> str:
-    """The message less its "(reference: …)", which the document typesets below instead."""
-    start = message.find(" (reference: ")
-    if start < 0:
-        return message
-    depth = 0
-    for k in range(start + 1, len(message)):
-        depth += {"(": 1, ")": -1}.get(message[k], 0)
-        if depth == 0:
-            return message[:start] + message[k + 1 :]
-    return message
-
-
-def _item(verdict: Verdict, raw: Any, hide: bool) -> str:
+def _item(verdict: VerdictView, raw: Any, hide: bool) -> str:
     colour = COLOUR.get(verdict.verdict, "black")
     head = _said(verdict.id, NAME_LIMIT)
     out = [r"\subsection*{" + head + r" \quad \textcolor{" + colour + "}{" + text(verdict.verdict) + "}}"]
     if verdict.entries:
-        for name, entry in verdict.entries.items():
+        for name, entry in verdict.entries:
             out.append(r"\paragraph{" + _said(f"Entry {shown(name, NAME_LIMIT)}: {entry.verdict}") + "}")
             value = raw.get(name) if isinstance(raw, dict) else None
             out += _answer_block(value, entry)
-            out.append(_said(_without_reference(entry.message)))
+            out.append(_said(entry.message))  # the reference is typeset below, not quoted in the sentence
     else:
         out += _answer_block(raw, verdict)
-        out.append(_said(_without_reference(verdict.message)))
+        out.append(_said(verdict.message))
     if verdict.diagnosis:
         out.append(r"\textbf{Likely mistake:} " + _said(verdict.diagnosis) + ".")
     if verdict.counterexample:
@@ -166,7 +144,7 @@ def feedback_tex(graded: Graded, answers: dict[str, Any], source: str, hide: boo
             f"{len(graded.results)} items correct."
         ),
     ]
-    body += [_item(v, answers.get(v.id), hide) for v in graded.results]
+    body += [_item(verdict_view(v), answers.get(v.id), hide) for v in graded.results]
     return document("dlverify feedback", "\n\n".join(body))
 
 
@@ -191,8 +169,9 @@ def write_feedback(
     was skipped.  Where TeX stops on the document, the .tex is kept beside ``out`` and the
     RuntimeError says where and why, in one line."""
     tex = feedback_tex(graded, answers, source, hide)
+    # only a regular file is ever replaced: a link planted at OUT is not written through, a FIFO never blocks
     if out.suffix != ".pdf":
-        out.write_text(tex, encoding="utf-8")
+        write_atomically(out, tex)
         return out, None
     if not latexmk_available():
         return _keep(tex, out), "no TeX toolchain installed: skipped the PDF"
@@ -204,5 +183,5 @@ def write_feedback(
         except LatexError as exc:
             kept = _keep(tex, out)
             raise RuntimeError(f"{exc}; no PDF written, the document is kept as {kept}") from None
-        shutil.copyfile(pdf, out)
+        write_atomically(out, pdf.read_bytes())
     return out, None

@@ -257,7 +257,7 @@ def rlae_orthonormality(out: Path) -> Figure:
     """‖W2ᵀW2 − I‖₂ at the regularised optimum against λ: L-BFGS against the derived closed form."""
     import numpy as np
 
-    from dlverify.problems.rlae import optimum_at
+    from dlverify.experiments.rlae import optimum_at
     from numerics.lae import fit, pca
 
     case = _lae_data()
@@ -288,7 +288,7 @@ def optim_training(out: Path) -> Figure:
     import numpy as np
 
     from derivations import optim as d
-    from dlverify.problems.optim import DerivedOptimizer
+    from dlverify.experiments.optim import DerivedOptimizer
     from numerics.optim import train_classifier
 
     settings = {

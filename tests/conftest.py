@@ -78,12 +78,9 @@ def planned_row(monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def catalog():
-    """The registry as it was before a test loads a course's problem file (tests share a process,
-    and others list the catalog)."""
+    """A fresh catalog, current for the test: a course file it loads, or a problem it adds, is gone
+    after it (tests share a process, and others list the catalog)."""
     from dlverify import registry
 
-    topics, found = registry._catalog()
-    saved = (dict(topics), dict(found), dict(registry._SOURCE))
-    yield
-    topics.clear(), found.clear(), registry._SOURCE.clear()
-    topics.update(saved[0]), found.update(saved[1]), registry._SOURCE.update(saved[2])
+    with registry.using(registry.build_catalog()) as fresh:
+        yield fresh

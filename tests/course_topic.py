@@ -19,7 +19,7 @@ def _derive() -> Any:
 
     x = sp.Symbol("x", real=True)
     result = sp.diff(sp.tanh(x) ** 2, x)
-    steps = (Step("Differentiate tanh(x)² by the chain rule:", rhs=result, lhs="f′(x)", lhs_latex="f'(x)"),)
+    steps = (Step("Differentiate tanh(x)² by the chain rule:", rhs=result, lhs=sp.Function("f'")(x)),)
     return Derivation(result, steps, {"x": x})
 
 

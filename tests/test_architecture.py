@@ -32,16 +32,12 @@ def test_every_topic_module_is_found_without_a_list() -> None:
 def test_a_course_topic_arrives_through_an_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = EntryPoint(name="course", value="tests.course_topic", group=registry.ENTRY_POINT_GROUP)
     monkeypatch.setattr(registry, "entry_points", lambda group: [fake] if group == registry.ENTRY_POINT_GROUP else [])
-    registry._catalog.cache_clear()
-    try:
+    with registry.using(registry.build_catalog()):
         problem = registry.get("hw_course.dtanh2")
         assert registry.topics()[-1] == "hw_course"  # after the catalog's topics
         assert cross_check(problem, examples=20).passed
         assert judge_problem(problem, "2 tanh(x) (1 - tanh(x)^2)").verdict == "correct"
         assert judge_problem(problem, "2 tanh(x)").verdict == "incorrect"
-    finally:
-        monkeypatch.undo()
-        registry._catalog.cache_clear()
     assert "hw_course.dtanh2" not in registry.problems()
 
 

@@ -259,3 +259,17 @@ def test_out_that_holds_a_users_files_is_refused_untouched(tmp_path: Path, capsy
     assert main(["autograder", "scalar_rnn.dy_dp", "--out", str(fresh)]) == 0
     assert main(["autograder", "scalar_rnn.dy_dw", "--out", str(fresh)]) == 0  # its own folder: rewritten
     assert (fresh / "ids.txt").read_text().split() == ["scalar_rnn.dy_dw"]
+
+
+def test_out_that_others_may_write_is_refused(tmp_path: Path, capsys) -> None:
+    """A shared folder could hold links planted where setup.sh and ids.txt are written."""
+    out = tmp_path / "shared"
+    out.mkdir()
+    (out / ".dlverify-autograder").write_text("planted\n")
+    victim = tmp_path / "victim.sh"
+    victim.write_text("# the user's own script\n")
+    (out / "setup.sh").symlink_to(victim)
+    out.chmod(0o777)
+    assert main(["autograder", "scalar_rnn.dy_dp", "--out", str(out)]) == 2
+    assert "not yours alone" in capsys.readouterr().err
+    assert victim.read_text() == "# the user's own script\n"

@@ -292,9 +292,19 @@ def test_clear_removes_only_the_tools_entries_and_counts_them(folder: Path, caps
     assert main(["cache", "--clear"]) == 0
     assert f"removed 3 cached entries from {folder}" in capsys.readouterr().out
     assert all(path.read_text() == text for path, text in files.items())
-    assert not list(folder.glob(cache.key())) and not (folder / cache.SECRET).exists()
+    assert not list(folder.glob(cache.key()))
     assert main(["cache", "--clear"]) == 0
     assert "removed 0 cached entries" in capsys.readouterr().out
+
+
+def test_clear_keeps_a_file_named_like_the_secret(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file named .dlverify-key in a folder of the user's is not known to be the tool's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / cache.SECRET).write_bytes(b"k" * 32)
+    (folder / cache.SECRET).chmod(0o600)
+    assert main(["cache", "--clear"]) == 0
+    assert "removed 0 cached entries" in capsys.readouterr().out
+    assert (folder / cache.SECRET).read_bytes() == b"k" * 32
 
 
 def test_clear_through_a_linked_folder_is_truthful(

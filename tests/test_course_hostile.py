@@ -1,6 +1,6 @@
 """Hostile course problem files: each is refused with one line ``file:line[:column]: reason``, or
 loads in bounded work and is then derived and checked correctly — never a traceback, a hang, or
-a blow-up of time or memory (dlverify/course.py, its MAX_* bounds)."""
+a blow-up of time or memory (dlverify/course/, its MAX_* bounds in limits.py)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_a_loop_past_the_last_allowed_step_is_refused(tmp_path, capsys, catalog)
 def test_a_huge_loop_range_is_refused_before_anything_is_expanded(tmp_path, monkeypatch) -> None:
     lines = ["for t in 5000000..5000002:", "    h_t = tanh(h_{t-1} + x_t)"]
     path = _file(tmp_path, _forward(SEQUENCE, lines, ["dh_5000002/dh_0"]))
-    monkeypatch.setattr(course, "_shape_of", lambda m: pytest.fail("a symbol was expanded"))
+    monkeypatch.setattr(course.reading, "_shape_of", lambda m: pytest.fail("a symbol was expanded"))
     _refused(path, "4:1:", "not 5000000..5000002")
     huge = _file(tmp_path, _forward(SEQUENCE, ["for t in 1..9" + "9" * 5000 + ":", "    h_t = x_t"], ["dh_1/dh_0"]))
     _refused(huge, "4:1:", "a loop runs over steps")  # no int() of 5000 digits

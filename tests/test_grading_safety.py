@@ -43,7 +43,7 @@ linux_only = pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/stat").exists(), 
 def test_terms_that_vanish_only_at_the_old_points_are_incorrect(answer: str) -> None:
     verdict = judge(ITEM, answer)
     assert verdict.verdict == "incorrect", verdict
-    assert verdict.counterexample and "w" in verdict.counterexample["at"]
+    assert verdict.counterexample and "w" in verdict.counterexample.at
 
 
 @pytest.mark.parametrize(
@@ -58,11 +58,39 @@ def test_terms_that_vanish_only_at_the_old_points_are_incorrect(answer: str) -> 
         r"w^3 e^{w} e^{-w}",
         r"w^3 + \log((10^{1000})^{5}) - 5000\log(10)",
         r"w^3 + \sin(2\pi)",
+        r"w^3 + 10^{200}(\cos(10^{-300})^2 + \sin(10^{-300})^2 - 1)",  # resolved, not 0 ± 10^k
+        r"w^3 + \tanh(w) - \frac{e^{2w} - 1}{e^{2w} + 1}",
     ],
 )
 def test_equivalent_forms_stay_correct(answer: str) -> None:
     verdict = judge(ITEM, answer)
     assert verdict.verdict == "correct", verdict
+
+
+@pytest.mark.parametrize(
+    ("problem_id", "answer"),
+    [
+        (ITEM, r"42 + e^{e^{10}}(1-\cos(10^{-300}))"),  # 50 digits say 0 ± 10^9400: "equal" to anything
+        (ITEM, r"10^{300}(\sqrt{2+10^{-300}}-\sqrt{2})"),  # ≈ 0.354, unresolved in 50 digits
+        ("scalar_rnn.dy_dw", r"0 + e^{e^{10}}(1-\cos(10^{-300}))"),
+        (ITEM, r"w^3 + e^{-200}"),  # below any relative tolerance of two rounded values
+        (ITEM, r"w^3 + \exp(-1000)"),
+        (ITEM, r"w^3 e^{10^{-47}}"),
+        (ITEM, r"w^3 + 10^{-50}\sin(w)"),
+    ],
+    ids=["unresolved huge", "unresolved 0.354", "unresolved on dy_dw", "e^-200", "e^-1000", "factor", "10^-50 sin"],
+)
+def test_a_difference_rounding_hides_is_found_exactly(problem_id: str, answer: str) -> None:
+    """The two values are compared through their exact difference, evaluated with precision
+    tracking: a certified nonzero difference is a difference however small, and one that evalf
+    cannot resolve is never taken as equal."""
+    verdict = judge(problem_id, answer)
+    assert verdict.verdict == "incorrect", verdict
+
+
+def test_spaces_do_not_reroll_a_tiny_term_into_correct() -> None:
+    verdicts = {judge(ITEM, "w^3 + e^{-108}" + " " * k).verdict for k in range(12)}
+    assert verdicts == {"incorrect"}
 
 
 def test_reals_have_large_prime_denominators() -> None:

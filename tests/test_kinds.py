@@ -26,7 +26,7 @@ def test_a_wrong_axis_is_named_with_a_witness() -> None:
         fx.CONV_SHAPE, r"(\lfloor (H-K)/S \rfloor + 1) \times (\lfloor (W + 2P - D(K-1) - 1)/S \rfloor + 1)"
     )
     assert v.verdict == "incorrect" and v.message.startswith("axis 1 of 2 differs")
-    assert v.counterexample["axis"] == 1
+    assert v.counterexample.axis == 1
 
 
 @pytest.mark.parametrize(

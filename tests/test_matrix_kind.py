@@ -65,7 +65,7 @@ def test_commuted_row_vector_is_a_shape_error_with_a_diagnosis() -> None:
 def test_power_off_by_one() -> None:
     v = judge_problem(fx.LINEAR_RNN, r"2(\hat{y} - y) W^f (W^h)^{T-t+1}")
     assert v.diagnosis == "the power of W_h is off by one (T - t + 1 instead of T - t)", v.message
-    assert v.counterexample and v.counterexample["entry"]
+    assert v.counterexample and v.counterexample.entry
 
 
 def test_missing_transpose_when_shapes_allow_it() -> None:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from dlverify import registry
 from dlverify.checking.parse import ParseError, parse
-from dlverify.checking.resolve import to_sympy
+from dlverify.checking.reading import to_sympy
 
 DY_DW = registry.get("scalar_rnn.dy_dw")
 GENERAL = registry.get("scalar_rnn.dy_dw_general")

@@ -58,7 +58,7 @@ def test_property(problem: Problem, prop) -> None:
 
 def _scaled(problem: Problem, factor: sp.Expr) -> Problem:
     original = problem.derive()
-    if isinstance(original.result, frozenset):  # a choice: another option instead of the key
+    if original.is_choice:  # a choice: another option instead of the key
         others = [o for o in problem.answer.options if o not in original.result]
         # another option; or, where the key is every option, one of them left out
         wrong = frozenset({others[0]}) if others else frozenset(sorted(original.result)[1:])
@@ -109,13 +109,13 @@ def test_a_statement_no_experiment_decides_says_so(problem: Problem) -> None:
 
 @pytest.mark.parametrize("problem", PROBLEMS, ids=IDS)
 def test_description_is_complete(problem: Problem) -> None:
-    from dlverify.checking.resolve import table_for
+    from dlverify.checking.names import table_for
 
     table_for(problem)  # every spelling of every symbol reads back through the answer parser
     d = problem.derive()
     assert d.steps, "a derivation needs its steps"
     assert problem.id.split(".")[0] == problem.topic
-    if isinstance(d.result, frozenset):
+    if d.is_choice:
         assert d.result <= set(problem.answer.options)
         return
     declared = {s.name for s in problem.symbols}
@@ -135,7 +135,7 @@ def test_every_character_of_the_description_is_typeset(problem: Problem) -> None
 
     d = problem.derive()
     texts = [problem.title, problem.statement, problem.tolerance_note, problem.oracle_name]
-    texts += [s.meaning for s in problem.symbols] + [s.text for s in d.steps] + [s.lhs for s in d.steps]
+    texts += [s.meaning for s in problem.symbols] + [s.text for s in d.steps] + [s.lhs_text for s in d.steps]
     texts += list(d.result) if isinstance(d.result, dict) else []
     missing = {ch for t in texts for ch in t if ord(ch) > 127 and ch not in _UNICODE}
     assert not missing, f"no LaTeX for {sorted(missing)}"

@@ -155,11 +155,11 @@ def test_template_stays_valid_toml_whatever_a_title_holds(capsys, catalog) -> No
 
     from dlverify import registry
 
-    found = registry.problems()
     # a course file's title is refused unless it is one line; this is the template's own guard
     hostile = 'Two lines\n["scalar_rnn.dy_dw"]\nanswer = "3w^2 u_1"\r\u2028'
-    found["scalar_rnn.dy_dp"] = dataclasses.replace(found["scalar_rnn.dy_dp"], title=hostile)
-    assert main(["template", "scalar_rnn.dy_dp"]) == 0
+    titled = dataclasses.replace(catalog.problems["scalar_rnn.dy_dp"], title=hostile)
+    with registry.using(catalog.adding([titled], replace=True)):
+        assert main(["template", "scalar_rnn.dy_dp"]) == 0
     template = tomllib.loads(capsys.readouterr().out)
     assert template == {"scalar_rnn.dy_dp": {"answer": ""}}
 
@@ -176,3 +176,42 @@ def test_a_multi_line_course_title_is_refused(tmp_path: Path, capsys, catalog) -
     )
     assert main(["template", "hw.q1.dL_dW", "--problems", str(problems)]) == 2
     assert "title" in capsys.readouterr().err
+
+
+def test_a_link_to_a_file_outside_the_folder_is_not_read(tmp_path: Path) -> None:
+    """In a shared drop folder a student's link must not claim the TA's solutions."""
+    private = tmp_path / "ta"
+    private.mkdir()
+    _write(private, "solutions.toml", RIGHT)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    _write(drop, "alice.toml", WRONG)
+    (drop / "bob.toml").symlink_to(private / "solutions.toml")
+    assert main(["check", str(drop)]) == 2
+    summary = _strict((drop / "dlverify-summary.json").read_text())
+    bob = next(s for s in summary["submissions"] if s["file"] == "bob.toml")
+    assert "outside the folder" in bob["error"] and "score" not in bob
+
+
+def test_expect_with_a_bom_and_ids_named_like_a_file(tmp_path: Path, monkeypatch) -> None:
+    expect = tmp_path / "ids.txt"
+    expect.write_bytes(b"\xef\xbb\xbfscalar_rnn.dy_dp\r\n")
+    answers = _write(tmp_path, "a.toml", RIGHT)
+    assert main(["check", str(answers), "--expect", str(expect)]) == 0
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "scalar_rnn.dy_dp", "scalar_rnn.dy_dw\n")  # a file that happens to bear the id's name
+    assert main(["check", str(answers), "--expect", "scalar_rnn.dy_dp"]) == 0  # the id, not the file
+
+
+def test_feedback_is_never_written_through_a_link_or_into_a_fifo(tmp_path: Path, capsys) -> None:
+    answers = _write(tmp_path, "a.toml", WRONG)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n")
+    link = tmp_path / "fb.tex"
+    link.symlink_to(victim)
+    assert main(["check", str(answers), "--report", str(link)]) == 2
+    assert victim.read_text() == "keep\n" and link.is_symlink()
+    fifo = tmp_path / "ff.tex"
+    os.mkfifo(fifo)
+    assert _in_thread(["check", str(answers), "--report", str(fifo)]) == 2
+    assert "not a regular file" in capsys.readouterr().err

@@ -40,7 +40,7 @@ def test_verdict_messages_print_the_homeworks_notation(problem) -> None:
         assert not _raw(m.detail), m.detail
         v = judge_problem(problem, notation.latex(m.expr))
         assert not _raw(v.message), v.message
-        assert v.counterexample is None or not _raw(str(list(v.counterexample.get("at", {}))))
+        assert v.counterexample is None or not _raw(str(list(v.counterexample.at or {})))
 
 
 def test_the_checkable_kinds_are_covered() -> None:

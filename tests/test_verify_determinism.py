@@ -4,6 +4,7 @@ own cache."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -106,12 +108,12 @@ def test_adagrad_holds_where_it_once_failed() -> None:
 def test_a_wrong_step_still_fails_under_the_rounding_allowance() -> None:
     # the allowance for θ's own rounding is absolute (ulps of θ), not a licence for a wrong step
     from dlverify import registry
-    from dlverify.problems import optim
+    from dlverify.experiments import optim
 
     problem = registry.get("optim.adagrad")
-    run = optim._torch_run(problem, ADAGRAD_CASE)
+    run = optim.torch_run(problem, ADAGRAD_CASE)
     wrong = {**ADAGRAD_CASE, "hyper": {**ADAGRAD_CASE["hyper"], "lr": 1.01e-4}}  # 1% off
-    error, condition, rounding = optim._step_error(problem, wrong, run)
+    error, condition, rounding = optim.step_error(problem, wrong, run)
     assert error > 100 * optim.step_tolerance(ADAGRAD_CASE, condition, rounding)
 
 
@@ -153,12 +155,13 @@ def _stuck(derive, pid: str):
     return dataclasses.replace(registry.get("scalar_rnn.forward"), id=pid, derive=derive)
 
 
-def _register(problem) -> None:
+@contextlib.contextmanager
+def _registered(problem) -> Iterator[None]:
+    """The catalog with ``problem`` current inside the block (forked checks inherit it)."""
     from dlverify import registry
 
-    topics, found = registry._catalog()
-    found[problem.id] = problem
-    registry._SOURCE[problem.id] = ""
+    with registry.using(registry.current().adding([problem])):
+        yield
 
 
 def test_a_check_past_its_time_limit_is_a_failure_that_says_so() -> None:
@@ -170,22 +173,22 @@ def test_a_check_past_its_time_limit_is_a_failure_that_says_so() -> None:
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
-def test_verify_kills_a_check_that_ignores_its_time_limit(catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_kills_a_check_that_ignores_its_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     from dlverify import crosscheck, registry
 
     monkeypatch.setattr(crosscheck, "KILL_GRACE", 0.2)
-    _register(_stuck(_deaf, "scalar_rnn.deaf"))
-    fine = registry.get("scalar_rnn.forward")
-    checks = crosscheck.cross_check_many([registry.get("scalar_rnn.deaf"), fine], 3, time_limit=0.5)
+    with _registered(_stuck(_deaf, "scalar_rnn.deaf")):
+        fine = registry.get("scalar_rnn.forward")
+        checks = crosscheck.cross_check_many([registry.get("scalar_rnn.deaf"), fine], 3, time_limit=0.5)
     assert checks[0].timed_out and "time limit of 0.5 s" in checks[0].failure
     assert checks[1].passed  # the other items still get their verdict
 
 
-def test_verify_reports_a_time_limit_as_a_fail_row(catalog, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_reports_a_time_limit_as_a_fail_row(capsys: pytest.CaptureFixture[str]) -> None:
     from dlverify.cli import EXIT_FAIL, main
 
-    _register(_stuck(_endless, "scalar_rnn.endless"))
-    assert main(["verify", "scalar_rnn.endless", "--examples", "3", "--time-limit", "0.3"]) == EXIT_FAIL
+    with _registered(_stuck(_endless, "scalar_rnn.endless")):
+        assert main(["verify", "scalar_rnn.endless", "--examples", "3", "--time-limit", "0.3"]) == EXIT_FAIL
     out = capsys.readouterr().out
     assert "FAIL" in out and "no verdict within the time limit of 0.3 s" in out and "0 passed, 1 failed" in out
 

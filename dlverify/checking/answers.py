@@ -119,15 +119,18 @@ def expected_ids(spec: str, known: Callable[[str], str | None] | None = None) ->
     by spaces, and, with ``known`` (id → None if it is an assignable item, else the reason it is
     not), a topic, a misspelt id or an item that takes no answer.  A file's refusals name its line."""
     path = Path(spec)
-    if path.exists() or os.sep in spec or spec.endswith((".txt", ".toml", ".csv")):
+    listed = [item.strip() for item in spec.split(",")]
+    # ids that are all known are ids, even where a file of that name happens to be in the folder
+    all_known = known is not None and all(item and not known(item) for item in listed)
+    if not all_known and (path.exists() or os.sep in spec or spec.endswith((".txt", ".toml", ".csv"))):
         raw = _read_bytes(path)  # a path that does not exist, a FIFO or a folder: refused here
         try:
-            lines = raw.decode("utf-8").splitlines()
+            lines = raw.decode("utf-8").removeprefix("\ufeff").splitlines()  # an editor's byte-order mark
         except UnicodeDecodeError as exc:
             raise AnswerFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
         items = [(f"{path}:{n}: ", line.split("#")[0].strip()) for n, line in enumerate(lines, 1)]
     else:
-        items = [("", item.strip()) for item in spec.split(",")]
+        items = [("", item) for item in listed]
     ids: list[str] = []
     for where, item in items:
         if not item:
@@ -189,7 +192,7 @@ def text_report(graded: Graded) -> str:
     width = max([len(one_line(v.id)) for v in graded.results] + [2])
     lines = []
     for v in graded.results:
-        message = printable(v.message).replace("\n", "\n" + " " * (width + 14))
+        message = printable(v.said()).replace("\n", "\n" + " " * (width + 14))
         lines.append(f"{one_line(v.id):<{width}}  {v.verdict:<11}  {message}")
     lines.append(f"score: {graded.score:g}/{graded.max_score:g}")
     return "\n".join(lines)
@@ -199,9 +202,9 @@ def gradescope(graded: Graded, visibility: str = "visible") -> dict[str, Any]:
     """Gradescope's autograder results.json."""
     tests = []
     for v in graded.results:
-        output = f"{v.verdict}: {v.message}"
+        output = f"{v.verdict}: {v.said()}"
         if v.counterexample:
-            output += "\ncounterexample: " + json.dumps(v.counterexample)
+            output += "\ncounterexample: " + json.dumps(v.counterexample.to_json())
         tests.append(
             {
                 "name": v.id,
@@ -273,7 +276,7 @@ def json_text(value: Any) -> str:
     return json.dumps(strict(value), indent=2, allow_nan=False) + "\n"
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str | bytes) -> None:
     """Write to a temporary file beside ``path``, then rename: a reader never sees half a file.
     Only a regular file is ever written: an existing FIFO (it would wait for a reader), device,
     symbolic link (a link planted in a shared folder would make a TA's run write where it points)
@@ -287,8 +290,8 @@ def write_atomically(path: Path, text: str) -> None:
         raise OSError(errno.EEXIST, f"{path} exists and is {what}; only a regular file is replaced", str(path))
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(text.encode("utf-8") if isinstance(text, str) else text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -15,9 +15,10 @@ from typing import Any
 import sympy as sp
 
 from dlverify.checking.kinds import AnswerKind, Ask
+from dlverify.checking.names import Unreadable, key, table_for
 from dlverify.checking.parse import Node, ParseError, parse
-from dlverify.checking.resolve import Resolver, Unreadable, key, table_for
-from dlverify.checking.verdict import Verdict
+from dlverify.checking.resolve import Resolver
+from dlverify.checking.verdict import Counterexample, Verdict
 from dlverify.notation import unicode
 from dlverify.problem import Problem
 
@@ -126,7 +127,8 @@ def judge_bigo(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         diagnosis = "a different growth"
     if not hide:
         msg += f" (reference O({unicode(derivation.result)}))"
-    return Verdict(label, "incorrect", msg, counterexample={"terms": [_show(t) for t in mine]}, diagnosis=diagnosis)
+    counter = Counterexample(terms=tuple(_show(t) for t in mine))
+    return Verdict(label, "incorrect", msg, counterexample=counter, diagnosis=diagnosis)
 
 
 BIGO = AnswerKind("bigO", judge_bigo)

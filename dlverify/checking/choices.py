@@ -10,12 +10,12 @@ import sympy as sp
 
 from dlverify.checking.answers import one_line
 from dlverify.checking.expressions import typeset_text
-from dlverify.checking.kinds import AnswerKind, Ask
+from dlverify.checking.kinds import AnswerKind, Ask, symbols_and_table
 from dlverify.checking.mutations import mutations
 from dlverify.checking.parse import ParseError
 from dlverify.checking.points import DIGITS
-from dlverify.checking.resolve import to_sympy
-from dlverify.checking.verdict import Verdict
+from dlverify.checking.reading import to_sympy
+from dlverify.checking.verdict import Counterexample, Verdict
 from dlverify.problem import Problem
 
 TRUE = {"true", "t", "yes", "y", "correct"}
@@ -93,9 +93,7 @@ def judge_number(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         return Verdict(label, "correct", f"within {tol:g} of the reference", score=1.0)
     ref = "" if hide else f" (reference {sp.N(want, 8)})"
     message = f"{sp.N(got, 8)} is {sp.N(diff, 3)} away from the reference, more than the tolerance {tol:g}{ref}"
-    counter: dict[str, object] = {"answer_value": float(got)}
-    if not hide:
-        counter["reference_value"] = float(want)
+    counter = Counterexample(answer_value=float(got), reference_value=None if hide else float(want))
     # a common slip (sign, factor 2, a missing term) shows when the answer is within tolerance of a mutated reference
     diagnosis = next(
         (
@@ -110,5 +108,10 @@ def judge_number(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     return Verdict(label, "incorrect", message, counterexample=counter, diagnosis=diagnosis)
 
 
-CHOICE = AnswerKind("choice", judge_choice)
+def choice_skeleton(problem: Problem) -> list[str]:
+    """A list: one option, or several where the item allows it."""
+    return [*symbols_and_table(problem), "answer = []"]
+
+
+CHOICE = AnswerKind("choice", judge_choice, skeleton=choice_skeleton)
 NUMBER = AnswerKind("number", judge_number, typeset_text)

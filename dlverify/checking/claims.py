@@ -13,4 +13,9 @@ def judge_claim(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     return Verdict(ask.label, "unsupported", "a numeric claim: derived and verified (dlverify verify), not answered")
 
 
-CLAIM = AnswerKind("claim", judge_claim, checkable=False)
+def claim_skeleton(problem: Problem) -> list[str]:
+    """Nothing to answer: the skeleton says so instead of an empty answer."""
+    return [f"# a numeric claim, derived and verified (dlverify verify {problem.id}), not answered"]
+
+
+CLAIM = AnswerKind("claim", judge_claim, checkable=False, skeleton=claim_skeleton, noun="a numeric claim")

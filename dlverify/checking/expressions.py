@@ -14,10 +14,10 @@ import sympy as sp
 
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import mutations
-from dlverify.checking.points import DIGITS, Point, TooLong, defined, draw, same, value_at
-from dlverify.checking.resolve import AnswerRefused, latex_of, read_answer
-from dlverify.checking.verdict import Verdict
-from dlverify.notation import unicode
+from dlverify.checking.points import DIGITS, Point, TooLong, certainly_same, defined, draw, same, value_at
+from dlverify.checking.reading import AnswerRefused, latex_of, read_answer
+from dlverify.checking.verdict import Counterexample, Reference, Verdict
+from dlverify.notation import latex, unicode
 from dlverify.problem import Problem
 
 POINTS = 12
@@ -41,20 +41,15 @@ def judge_expression(problem: Problem, answer: Any, ask: Ask, reference: sp.Basi
         return Verdict(label, "incorrect", str(exc))
     if witness is not None:
         point, got, want = witness
-        shown_ref = "(hidden)" if hide else unicode(reference)
-        counter = {
-            "at": point.shown(_used(student) | _used(reference)),
-            "answer_value": _show(got),
-            "reference_value": _show(want),
-        }
-        message = f"not equivalent: at {_fmt(counter['at'])} the answer is {counter['answer_value']}"
-        message += f" but the reference is {counter['reference_value']}"
-        if not hide:
-            message += f" (reference: {shown_ref})"
+        at = point.shown(_used(student) | _used(reference))
+        counter = Counterexample(at=at, answer_value=_show(got), reference_value=_show(want))
+        message = f"not equivalent: at {_fmt(at)} the answer is {counter.answer_value}"
+        message += f" but the reference is {counter.reference_value}"
+        quote = None if hide else Reference(unicode(reference), latex(reference), at=len(message))
         diagnosis = _diagnose(problem, student, reference, random.Random(rng.random()), hide)
         if diagnosis:
             message += f"; looks like {diagnosis}"
-        return Verdict(label, "incorrect", message, counterexample=counter, diagnosis=diagnosis)
+        return Verdict(label, "incorrect", message, counterexample=counter, diagnosis=diagnosis, reference=quote)
     if checked == 0:
         return Verdict(label, "incorrect", "the reference is undefined at every point drawn; cannot judge")
     arithmetic = "exact rational arithmetic" if exact else f"{DIGITS}-digit arithmetic"
@@ -115,9 +110,14 @@ def _compare(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: rand
     exact = True
     for point, want in _points(problem, reference, rng):
         got = value_at(student, point)
-        if not defined(got) or not same(got, want):
+        both_rational = got.is_Rational and want.is_Rational
+        if (
+            not defined(got)
+            or not same(got, want)
+            or not (both_rational or certainly_same(student, reference, point, want))  # rounding hides tiny terms
+        ):
             return checked, exact, (point, got, want)
-        exact = exact and got.is_Rational and want.is_Rational
+        exact = exact and both_rational
         checked += 1
         if checked >= (POINTS * ELEMENT_DRAWS if problem.kind == "indexed" else POINTS):
             break

@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import os
 import random
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,7 +52,22 @@ def judge(problem_id: str, answer: Any, hide_reference: bool = False, report: Re
 
 MAX_ANSWER_CHARS = 20_000  # all the text of one item's answer (a table's entries together)
 MAX_PARTS = 200  # entries of a table, options of a choice
-NON_TABLE = ("expr", "matrix", "indexed", "shape", "number", "choice", "bigO", "claim")
+
+
+def int_digit_limit(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was caused by, Python's refusal to convert an integer of more than
+    ``sys.get_int_max_str_digits()`` digits to or from text (a number too big to judge), rather than
+    some other ValueError.  CPython raises a plain ValueError for it, told apart by how its message
+    starts; a library may raise its own error from it, so the chain of causes is read too."""
+    prefix = f"Exceeds the limit ({sys.get_int_max_str_digits()} digits) for integer string"
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        if type(found) is ValueError and str(found).startswith(prefix):
+            return True
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    return False
 
 
 def _size_problem(answer: Any) -> str | None:
@@ -70,7 +86,7 @@ def _size_problem(answer: Any) -> str | None:
 
 def _misplaced_keys(problem: Problem, answer: Any) -> str | None:
     """A table written where one value is expected: a misspelt 'answer', or keys beside it."""
-    if problem.kind not in NON_TABLE or not isinstance(answer, Mapping):
+    if answer_kind(problem.kind).takes_table or not isinstance(answer, Mapping):
         return None
     keys = sorted(map(str, answer))
     shown = ", ".join(repr(one_line(k, 40)) for k in keys[:5]) + (" …" if len(keys) > 5 else "")
@@ -98,7 +114,7 @@ def judge_problem(problem: Problem, answer: Any, hide_reference: bool = False, r
         message = f"too large to evaluate ({type(exc).__name__}): a number or a nesting too big"
         return Verdict(problem_id, "unparsed", message)
     except ValueError as exc:
-        if "digits" not in str(exc):  # else Python's limit on integer conversion: a number too big
+        if not int_digit_limit(exc):
             return _failure(problem_id, exc)
         return Verdict(problem_id, "unparsed", "too large to evaluate: a number with thousands of digits")
     except Exception as exc:  # a checker bug must still give every item a verdict — never the student's fault

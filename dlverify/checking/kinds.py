@@ -1,11 +1,13 @@
 """The answer kinds: one row each, from a kind's name to the object that judges it.
 
 A kind is judged by one module that exports an ``AnswerKind``: how it reads and compares an
-answer (``judge``, which also diagnoses), how it typesets what it read (``typeset``) and
-what a worker prepares before the first answer arrives (``warm``).  Every judge has the
-same signature, ``judge(problem, answer, ask) -> Verdict``.  Adding a kind means adding its
-module and its row in ``KIND_MODULES``; the table is plain text so that listing the catalog
-(which validates each description's kind) imports none of the judges.
+answer (``judge``, which also diagnoses), how it typesets what it read (``typeset``),
+what a worker prepares before the first answer arrives (``warm``), and what the command line
+and the tests ask of a kind: the answer file's skeleton for an item (``skeleton``), whether an
+answer is a table of entries (``takes_table``) and whether it is answered at all
+(``checkable``).  Every judge has the same signature, ``judge(problem, answer, ask) -> Verdict``.
+Adding a kind means adding its module and its row in ``KIND_MODULES``; the table is plain text
+so that listing the catalog (which validates each description's kind) imports none of the judges.
 """
 
 from __future__ import annotations
@@ -56,15 +58,65 @@ def _nothing(*_: Any) -> None:
     return None
 
 
+def toml_key(name: str) -> str:
+    """``name`` as a TOML quoted key: an id from a course's file may hold quotes, backslashes or
+    newlines, which must not end the key early (the template must stay valid TOML).  A key TOML
+    allows bare (letters, digits, _ and -) stays bare, as a student would write it."""
+    if name and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in name):
+        return name
+    escaped = []
+    for ch in name:
+        if ch in '"\\':
+            escaped.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            escaped.append(f"\\u{ord(ch):04x}")
+        else:
+            escaped.append(ch)
+    return '"' + "".join(escaped) + '"'
+
+
+def comment(text: str, width: int = 0) -> list[str]:
+    """``text`` as TOML comment lines, wrapped at ``width`` (0: one line).  A title or statement from
+    a course's file may hold newlines: each line stays a comment."""
+    import textwrap
+
+    from dlverify.checking.answers import one_line
+
+    text = one_line(" ".join(text.split()))
+    return ["# " + line for line in (textwrap.wrap(text, width) if width else [text])]
+
+
+def symbols_and_table(problem: Problem) -> list[str]:
+    """The skeleton's common part: a comment per symbol (its meaning and spellings), then the item's
+    table header."""
+    lines = []
+    for s in problem.symbols:
+        spellings = ", ".join(dict.fromkeys((s.name, s.latex, *s.spellings)))
+        fixed = f" = {s.value:g}" if s.value is not None else ""
+        lines.append("#   " + comment(f"{s.name}{fixed}: {s.meaning} — write {spellings}")[0][2:])
+    return [*lines, f"[{toml_key(problem.id)}]"]
+
+
+def one_answer(problem: Problem) -> list[str]:
+    """The skeleton of an item answered by one text."""
+    return [*symbols_and_table(problem), "answer = ''"]
+
+
 @dataclass(frozen=True)
 class AnswerKind:
-    """How answers of one kind are read, compared, typeset and prepared for."""
+    """How answers of one kind are read, compared, typeset and prepared for, and what the command
+    line and the tests ask of the kind."""
 
     name: str
     judge: Callable[[Problem, Any, Ask], Verdict]
     typeset: Callable[[Problem, Any, Verdict], None] = _nothing  # sets verdict.answer_latex
     warm: Callable[[Problem], None] = _nothing  # what a worker computes once, before any answer
     checkable: bool = True  # False for a claim: verified, not answered
+    takes_table: bool = False  # an answer is a table of entries, not one value under ``answer``
+    # the answer file's lines for one item, after its title and statement (``dlverify template``)
+    skeleton: Callable[[Problem], list[str]] = one_answer
+    # what messages call an item of the kind that is not checkable ("a numeric claim")
+    noun: str = ""
 
 
 @cache

@@ -20,30 +20,33 @@ from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, Sequence
 from dlverify.checking.expressions import typeset_text
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import Mutation, occurrences, replace_at, scale_mutations, unique
+from dlverify.checking.names import table_for
 from dlverify.checking.points import TooLong, draw_sizes
-from dlverify.checking.resolve import AnswerRefused, read_answer, table_for
-from dlverify.checking.verdict import Verdict
+from dlverify.checking.reading import AnswerRefused, read_answer
+from dlverify.checking.verdict import Counterexample, Reference, Verdict
 from dlverify.evaluation import substitute_definitions
 from dlverify.matrix_eval import MatrixPoint, ShapeMismatch, close, matrix_value, number_text
-from dlverify.notation import function_name, unicode
-from dlverify.problem import Problem
+from dlverify.notation import function_name, latex, unicode
+from dlverify.problem import Assumption, Problem
 
 POINTS = 10
 DIAGNOSIS_EVALUATIONS = 400
 MAX_MATRIX_SIZE = 5
 
 
-def _structured(spec_assumptions: tuple[str, ...], rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
+def _structured(
+    spec_assumptions: tuple[Assumption | str, ...], rows: int, cols: int, rng: np.random.Generator
+) -> np.ndarray:
     a = set(spec_assumptions)
-    if "orthonormal columns" in a or "orthogonal" in a:
+    if Assumption.ORTHONORMAL_COLUMNS in a or Assumption.ORTHOGONAL in a:
         q, _ = np.linalg.qr(rng.normal(size=(rows, max(rows, cols))))
         return q[:, :cols]
-    if "diagonal" in a:
-        values = rng.uniform(0.5, 2.0, size=rows) if "positive" in a else rng.uniform(-1, 1, size=rows)
-        if "descending" in a:
+    if Assumption.DIAGONAL in a:
+        values = rng.uniform(0.5, 2.0, size=rows) if Assumption.POSITIVE in a else rng.uniform(-1, 1, size=rows)
+        if Assumption.DESCENDING in a:
             values = np.sort(values)[::-1]
         return np.diag(values)
-    if "symmetric positive definite" in a:
+    if Assumption.SYMMETRIC_POSITIVE_DEFINITE in a:
         b = rng.normal(size=(rows, rows))
         return b @ b.T + rows * np.eye(rows)
     return rng.uniform(-1, 1, size=(rows, cols))
@@ -60,7 +63,7 @@ def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False
     for spec in problem.symbols:
         if spec.role == "real" and spec.value is None and spec.name in objects:
             scalars[objects[spec.name]] = (
-                rng.uniform(0.1, 2.0) if "positive" in spec.assumptions else rng.uniform(-2, 2)
+                rng.uniform(0.1, 2.0) if Assumption.POSITIVE in spec.assumptions else rng.uniform(-2, 2)
             )
     point = MatrixPoint(scalars, {}, np_rng)
     for spec in problem.symbols:
@@ -70,8 +73,8 @@ def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False
             point.matrices[obj] = _structured(spec.assumptions, rows, cols, np_rng)
     for spec in problem.symbols:
         # "below Lambda_k": a scalar under the smallest diagonal entry (λ < σ_k², where a formula holds)
-        for bound in (a.removeprefix("below ") for a in spec.assumptions if a.startswith("below ")):
-            ceiling = float(np.min(np.diag(point.matrices[objects[bound]])))
+        if spec.below is not None:
+            ceiling = float(np.min(np.diag(point.matrices[objects[spec.below]])))
             scalars[objects[spec.name]] = rng.uniform(0.05, 0.95) * ceiling
     return point
 
@@ -117,28 +120,30 @@ def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
             sizes = _sizes(point)
             diagnosis = _diagnose(problem, student, written, rng, hide)
             msg = f"the shapes do not fit at {sizes}: {exc}" + (f"; looks like {diagnosis}" if diagnosis else "")
-            return Verdict(label, "incorrect", msg, {"at": point.shown()}, diagnosis=diagnosis)
+            return Verdict(label, "incorrect", msg, Counterexample(at=point.shown()), diagnosis=diagnosis)
         if close(got, want):
             checked += 1
             continue
-        counter: dict[str, object] = {"at": point.shown()}
+        counter = Counterexample(at=point.shown())
         if got.shape != want.shape:
             msg = f"at {_sizes(point)} the answer is {_shape_text(got)} but the reference is {_shape_text(want)}"
         else:
             i, j = np.unravel_index(int(np.argmax(np.abs(got - want))), got.shape)
-            counter.update(
-                entry=[int(i) + 1, int(j) + 1], answer_value=float(got[i, j]), reference_value=float(want[i, j])
+            counter = Counterexample(
+                at=counter.at,
+                entry=(int(i) + 1, int(j) + 1),
+                answer_value=float(got[i, j]),
+                reference_value=float(want[i, j]),
             )
             msg = (
                 f"not equivalent: at {_sizes(point)} entry [{i + 1}, {j + 1}] of the answer is {got[i, j]:.6g}"
                 f" but the reference has {want[i, j]:.6g}"
             )
-        if not hide:
-            msg += f" (reference: {unicode(written)})"
+        quote = None if hide else Reference(unicode(written), latex(written), at=len(msg))
         diagnosis = _diagnose(problem, student, written, rng, hide)
         if diagnosis:
             msg += f"; looks like {diagnosis}"
-        return Verdict(label, "incorrect", msg, counterexample=counter, diagnosis=diagnosis)
+        return Verdict(label, "incorrect", msg, counterexample=counter, diagnosis=diagnosis, reference=quote)
     if checked < POINTS:
         message = f"the reference could be evaluated at only {checked} of {POINTS} points; cannot judge reliably"
         return Verdict(label, "incorrect", message + " (please report it)")
@@ -156,7 +161,7 @@ def _omitted_identities(problem: Problem, student: sp.Basic, reference: sp.Basic
     objects = problem.derive().symbols
     for spec in problem.symbols:
         obj = objects.get(spec.name)
-        if "identity when omitted" in spec.assumptions and isinstance(obj, sp.MatrixSymbol):
+        if Assumption.IDENTITY_WHEN_OMITTED in spec.assumptions and isinstance(obj, sp.MatrixSymbol):
             if not student.has(obj):
                 reference = reference.xreplace({obj: sp.Identity(obj.rows)})
     return reference

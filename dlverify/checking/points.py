@@ -26,7 +26,7 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from dlverify.matrix_eval import MAX_TERMS, TooLong
-from dlverify.problem import Problem
+from dlverify.problem import Assumption, Problem
 
 MAX_SIZE = 8  # integer sizes are drawn from [lower bound, MAX_SIZE]
 DIGITS = 50
@@ -45,7 +45,7 @@ class Point:
     values: dict[sp.Basic, sp.Basic]
     rng: random.Random
     sequence_values: dict[tuple[str, tuple[int, ...]], sp.Rational]
-    structure: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a sequence's assumptions
+    structure: dict[str, tuple[Assumption | str, ...]] = field(default_factory=dict)  # a sequence's assumptions
 
     def entry(self, base: sp.Basic, k) -> sp.Rational:
         """u_k, or the entry x[n, c] of a tensor (k a tuple): drawn once, then reused."""
@@ -53,13 +53,13 @@ class Point:
         key = (str(base), index)
         if key not in self.sequence_values:
             assumptions = self.structure.get(str(base), ())
-            if "descending" in assumptions and len(index) == 1:
+            if Assumption.DESCENDING in assumptions and len(index) == 1:
                 # σ_1 > σ_2 > … > 0: steps of 1/4 plus a jitter below 1/8, positive up to index 64
                 q = _prime(self.rng)
                 jitter = sp.Rational(self.rng.randint(1, q // 8), q)
                 self.sequence_values[key] = sp.Rational(65 - index[0], 4) + jitter
             else:
-                self.sequence_values[key] = _rational(self.rng, positive="positive" in assumptions)
+                self.sequence_values[key] = _rational(self.rng, positive=Assumption.POSITIVE in assumptions)
         return self.sequence_values[key]
 
     def shown(self, used: set[sp.Basic]) -> dict[str, str]:
@@ -122,10 +122,10 @@ def draw(problem: Problem, rng: random.Random) -> Point:
     values: dict[sp.Basic, sp.Basic] = {k: sp.Integer(v) for k, v in draw_sizes(problem, rng, MAX_SIZE).items()}
     for spec in problem.symbols:
         if spec.role == "real" and spec.name in objects and spec.value is None:
-            if "in (0, 1)" in spec.assumptions:  # a decay rate β: its domain only, away from its ends
+            if Assumption.UNIT_INTERVAL in spec.assumptions:  # a decay rate β: its domain only, away from its ends
                 values[objects[spec.name]] = _rational(rng, low=0.05, high=0.95)
             else:
-                values[objects[spec.name]] = _rational(rng, positive="positive" in spec.assumptions)
+                values[objects[spec.name]] = _rational(rng, positive=Assumption.POSITIVE in spec.assumptions)
     structure = {
         str(objects[s.name]): s.assumptions
         for s in problem.symbols
@@ -314,6 +314,18 @@ def _fast(expr: sp.Basic, point: Point) -> sp.Basic | None:
 
 
 def _slow(expr: sp.Basic, point: Point) -> sp.Basic:
+    e = _exact(expr, point)
+    if e.is_Rational:
+        return e
+    try:
+        # maxn: a term that cancels (10^200 (cos² + sin² − 1)) is resolved, not left as 0 ± 10^k
+        return sp.N(e, DIGITS, maxn=MAX_DIGITS)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return sp.nan
+
+
+def _exact(expr: sp.Basic, point: Point) -> sp.Basic:
+    """``expr`` at ``point`` as an exact SymPy number (e^{-100}, sin(3/7)), not yet evaluated."""
     # subs, not xreplace: a sum's own index (the t of Σ_t) must stay bound.
     integers = {s: v for s, v in point.values.items() if v.is_Integer and s in expr.free_symbols}
     e = expr.subs(integers) if integers else expr
@@ -334,13 +346,37 @@ def _slow(expr: sp.Basic, point: Point) -> sp.Basic:
     e = e.xreplace(
         {i: point.entry(i.base, tuple(i.indices)) for i in e.atoms(sp.Indexed) if all(x.is_Integer for x in i.indices)}
     )
-    e = e.xreplace(point.values)
-    if e.is_Rational:
-        return e
+    return e.xreplace(point.values)
+
+
+# How far evalf may raise its working precision (digits) to resolve a difference that cancels:
+# enough for 10^300 (√(2 + 10^-300) − √2) and for e^{e^10}(1 − cos 10^-300), a few ms each.
+MAX_DIGITS = 2000
+
+
+def certainly_same(student: sp.Basic, reference: sp.Basic, point: Point, want: sp.Basic) -> bool:
+    """Whether ``student`` and ``reference``, whose 50-digit values agree at ``point``, are equal
+    there: their exact difference, evaluated with precision tracking, is 0 to 45 digits.  Two
+    separately rounded values cannot tell w³ + e^{-200} from w³; the difference e^{-200} comes out
+    certified nonzero.  A difference evalf cannot resolve (its bound stays large) is not taken as
+    equal: such a term is no answer a course expects, and accepting it would let any answer pass.
+    ``want``: the reference's 50-digit value there, the scale of the comparison."""
     try:
-        return sp.N(e, DIGITS)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return sp.nan
+        difference = _exact(student, point) - _exact(reference, point)
+        if difference == 0:
+            return True
+        value = difference.evalf(DIGITS, maxn=MAX_DIGITS)
+    except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
+        return False
+    if value == 0:
+        return True
+    real, imaginary, uncertainty = _parts(value)
+    magnitude = abs(real) + abs(imaginary)
+    if magnitude > uncertainty:  # a certified nonzero difference: different, however small
+        return False
+    # 0 within evalf's bound: the same if that bound is below the comparison's own resolution
+    scale = max(sp.Integer(1), sum(abs(x) for x in _parts(want)[:2]))
+    return bool(uncertainty <= RELATIVE * scale)
 
 
 def value_at(expr: sp.Basic, point: Point) -> sp.Basic:

@@ -26,9 +26,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dlverify.checking.forkserver import flagged
 from dlverify.checking.verdict import Verdict
+
+if TYPE_CHECKING:
+    from dlverify.registry import Catalog
 
 DEFAULT_TIMEOUT = 2.0  # seconds of CPU time per answer
 STARTUP_TIMEOUT = 120.0
@@ -109,7 +113,7 @@ class _Worker:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, ids, files), daemon=True)
         self.warmed = set(ids)
-        with _main_not_reimported():
+        with _main_not_reimported(), flagged():  # a (re)started forkserver knows it is one
             self.process.start()
         child.close()
         self._wait_ready("a checker worker did not start")
@@ -168,18 +172,22 @@ class CheckerPool:
         workers: int = 1,
         timeout: float = DEFAULT_TIMEOUT,
         ids: Iterable[str] = (),
-        problem_files: Iterable = (),
+        catalog: Catalog | None = None,
         wall_limit: float | None = None,
     ) -> None:
         """``timeout``: seconds of CPU time per answer; ``ids``: the problems the answers will be
         about, prepared by each worker as it starts (others are prepared when first met);
-        ``problem_files``: course problem files each worker loads first (dlverify/course.py);
-        ``wall_limit``: the wall-clock backstop per answer, default ``wall_backstop(timeout)``."""
+        ``catalog``: what the answers are judged against, default the current one (registry.py) —
+        each worker builds its own from the same modules and course files (problems added by code
+        stay in this process); ``wall_limit``: the wall-clock backstop per answer, default
+        ``wall_backstop(timeout)``."""
+        from dlverify import registry
+
         self.timeout = timeout
         self.wall_limit = wall_backstop(timeout) if wall_limit is None else wall_limit
         self._ctx = _context()
         self._ids = dict.fromkeys(str(i) for i in ids)
-        self._files = tuple(str(f) for f in problem_files)
+        self._files = tuple(str(f) for f in (registry.current() if catalog is None else catalog).course_files)
         self._idle: list[_Worker] = [_Worker(self._ctx, tuple(self._ids), self._files) for _ in range(max(1, workers))]
         self._lock = threading.Lock()
         self._available = threading.Semaphore(len(self._idle))

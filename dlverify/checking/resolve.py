@@ -1,10 +1,11 @@
 """Syntax tree → SymPy, against one problem's symbol table.
 
 Every construct maps to SymPy through an explicit table: a name is a symbol of the
-problem (under any of its spellings), a known function, or a constant — anything else is
-reported as unknown.  Numbers are built from their digits with ``fractions.Fraction``;
-nothing is evaluated from text, and powers that would build astronomically large numbers
-are refused before SymPy sees them.
+problem (under any of its spellings, names.py), a function of ``derivations.functions``, or a
+constant — anything else is reported as unknown.  Numbers are built from their digits with
+``fractions.Fraction``; nothing is evaluated from text, and powers that would build
+astronomically large numbers are refused before SymPy sees them.  Sizes left open (I, the ones
+vector) are fixed from the context by sizes.py; reading.py is what the judges call.
 """
 
 from __future__ import annotations
@@ -12,169 +13,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cache
 
 import sympy as sp
 
+from derivations.functions import FUNCTIONS, MATRIX_SPELLINGS, SPELLINGS
 from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
-from dlverify.checking.parse import Node, ParseError, parse
-from dlverify.checking.verdict import Verdict
+from dlverify.checking.names import (
+    BIG_OPERATORS,
+    CONSTANTS,
+    DIAG,
+    TRANSPOSE_MARKS,
+    SymbolTable,
+    Unreadable,
+    bare,
+    key,
+)
+from dlverify.checking.parse import Node
+from dlverify.checking.sizes import FREE, common_shape, dims, fit, fit_product
 from dlverify.notation import unicode
-from dlverify.problem import Problem
 
 MAX_EXPONENT = 1000  # |numeric exponent|; larger ones are refused, not computed
 MAX_DIGITS = 60
-
-_DIGIT_SUFFIX = re.compile(r"^([A-Za-z]+)([0-9]+)$")
-TRANSPOSE_MARKS = {"T", "top", "intercal", "mathsf{T}"}
-
-
-class Unreadable(ParseError):
-    """Parsed, but a construct has no meaning here (a prime after a scalar, say)."""
-
-
-def _sigmoid(x: sp.Expr) -> sp.Expr:
-    return 1 / (1 + sp.exp(-x))
-
-
-def _sigmoid_prime(x: sp.Expr) -> sp.Expr:
-    return _sigmoid(x) * (1 - _sigmoid(x))
-
-
-FUNCTIONS = {
-    "exp": sp.exp,
-    "log": sp.log,
-    "ln": sp.log,
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "tan": sp.tan,
-    "tanh": sp.tanh,
-    "sqrt": sp.sqrt,
-    "sigma": _sigmoid,
-    "sigmoid": _sigmoid,
-    "abs": sp.Abs,
-    "relu": lambda x: sp.Max(0, x),
-    "ReLU": lambda x: sp.Max(0, x),
-    "floor": sp.floor,
-    "ceil": sp.ceiling,
-}
-DERIVATIVES = {
-    "sigma": _sigmoid_prime,
-    "sigmoid": _sigmoid_prime,
-    "tanh": lambda x: 1 - sp.tanh(x) ** 2,
-    "relu": lambda x: sp.Piecewise((1, x > 0), (0, True)),
-    "ReLU": lambda x: sp.Piecewise((1, x > 0), (0, True)),
-}
-MATRIX_FUNCTIONS = {
-    "sigma": "sigma",
-    "sigmoid": "sigma",
-    "sigma'": "sigma'",
-    "sigmoid'": "sigma'",
-    "tanh": "tanh",
-    "tanh'": "tanh'",
-    "relu": "relu",
-    "ReLU": "relu",
-    "relu'": "step",
-    "ReLU'": "step",
-    "exp": "exp",
-    "log": "log",
-    "sqrt": "sqrt",
-}
-DIAG = {"diag", "DiagMatrix", "Diag"}
-# A size to be fixed from the context: I in I + A, the ones vector in 1ᵀ h.
-FREE = sp.Symbol("_free_size", integer=True, positive=True)
-BIG_OPERATORS = {"sum": sp.Sum, "prod": sp.Product, "Sum": sp.Sum, "Product": sp.Product}
-CONSTANTS = {"e": sp.E, "pi": sp.pi, "infty": sp.oo}
-
-
-def _bare(name: str) -> str:
-    return name[1:] if name.startswith("\\") else name
-
-
-def key(node: Node) -> str | None:
-    """A canonical spelling of a name-like tree, equal for ``u_1``, ``u_{1}``, ``u1``, ``u[1]``."""
-    k = node.rule
-    if k == "name":
-        bare = _bare(node.args[0])
-        m = _DIGIT_SUFFIX.match(bare)
-        return f"{m.group(1)}_{{{m.group(2)}}}" if m else bare
-    if k == "num":
-        return node.args[0]
-    if k == "paren":
-        return key(node.args[0])
-    if k == "sub":
-        base, sub = (key(a) for a in node.args)
-        return None if base is None or sub is None else f"{base}_{{{sub}}}"
-    if k == "pow":
-        base, sup = (key(a) for a in node.args)
-        return None if base is None or sup is None else f"{base}^{{{sup}}}"
-    if k == "accent":
-        kind = {"widehat": "hat", "widetilde": "tilde", "overline": "bar"}.get(node.args[0], node.args[0])
-        inner = key(node.args[1])
-        return None if inner is None else f"{kind}{{{inner}}}"
-    if k == "font":
-        inner = key(node.args[1])
-        if node.args[0] == "mathbb":
-            return None if inner is None else f"mathbb{{{inner}}}"
-        return inner  # bold / roman / text: the same symbol
-    if k == "div":
-        num, den = node.args
-        if num.rule == "partial" and den.rule == "partial":
-            a, b = key(num.args[0]), key(den.args[0])
-            return None if a is None or b is None else f"d{a}/d{b}"
-        if num.rule == "name" and den.rule == "name":
-            a, b = _bare(num.args[0]), _bare(den.args[0])
-            if a.startswith("d") and b.startswith("d") and len(a) > 1 and len(b) > 1:
-                return f"d{a[1:]}/d{b[1:]}"
-        return None
-    if k == "attr":
-        inner = key(node.args[0])
-        return None if inner is None else f"{inner}.{node.args[1]}"
-    if k == "add":  # subscripts such as t-1
-        parts = [key(a) for a in node.args]
-        return None if None in parts else "+".join(parts).replace("+-", "-")
-    if k == "neg":
-        inner = key(node.args[0])
-        return None if inner is None else f"-{inner}"
-    return None
-
-
-@dataclass
-class SymbolTable:
-    """What the names of one problem mean."""
-
-    by_key: dict[str, sp.Basic]
-    index_bounds: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]
-    definitions: dict[sp.Basic, sp.Basic]
-    problem_id: str
-    has_matrices: bool = False
-    functions: dict[str, str] = field(default_factory=dict)  # this item's meaning of a function name
-
-
-@cache
-def table_for(problem: Problem) -> SymbolTable:
-    derivation = problem.derive()
-    objects = dict(derivation.symbols)
-    by_key: dict[str, sp.Basic] = {}
-    bounds: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] = {}
-    for spec in problem.symbols:
-        if spec.name not in objects:
-            raise KeyError(f"{problem.id}: symbol {spec.name} has no SymPy object in its derivation")
-        obj = objects[spec.name]
-        for spelling in (spec.name, spec.latex, *spec.spellings):
-            k = key(parse(spelling))
-            if k is None:
-                raise ValueError(f"{problem.id}: spelling {spelling!r} is not name-like")
-            for variant in {k, k.replace("^{", "_{")}:
-                by_key.setdefault(variant, obj)
-    for spec in problem.symbols:
-        if spec.bounds:
-            lo, hi = (objects[b] if b in objects else sp.Integer(int(b)) if b else None for b in spec.bounds)
-            bounds[objects[spec.name]] = (lo, hi)
-    definitions = {objects[n]: v for n, v in {**derivation.setup, **derivation.definitions}.items()}
-    has_matrices = any(isinstance(o, sp.MatrixExpr) for o in objects.values())
-    functions = dict(problem.answer.functions)
-    return SymbolTable(by_key, bounds, definitions, problem.id, has_matrices, functions)
 
 
 @dataclass
@@ -202,19 +61,15 @@ def _lookup(node: Node, env: _Env) -> sp.Basic | None:
     return env.table.by_key.get(k)
 
 
-def _is_one(node: Node) -> bool:
-    """The 1 of an indicator: ``1`` or ``\\mathbb{1}``."""
-    return (node.rule == "num" and node.args[0] == "1") or (node.rule == "font" and key(node) == "mathbb{1}")
-
-
 def _is_function(node: Node, env: _Env) -> str | None:
     """The function a factor names (``sigma``, ``sigma'``, ``exp``…), unless it is a symbol."""
     if node.rule == "prime":
         inner = _is_function(node.args[0], env)
-        return f"{inner}'" if inner in DERIVATIVES else None
+        row = SPELLINGS.get(inner) if inner is not None else None
+        return f"{inner}'" if row is not None and row.derivative else None
     if node.rule in ("name", "font") and _lookup(node, env) is None:
         name = key(node)
-        if name in FUNCTIONS or name in DIAG or name == "HadamardPower":
+        if name in SPELLINGS or name in DIAG or name == "HadamardPower":
             return name
     return None
 
@@ -228,8 +83,8 @@ def _big_head(node: Node, env: _Env) -> tuple[str, Node | None, Node | None] | N
             cur, upper = cur.args
         elif cur.rule == "sub" and lower is None:
             cur, lower = cur.args
-    if cur.rule == "name" and _bare(cur.args[0]) in BIG_OPERATORS and _lookup(cur, env) is None:
-        return _bare(cur.args[0]), lower, upper
+    if cur.rule == "name" and bare(cur.args[0]) in BIG_OPERATORS and _lookup(cur, env) is None:
+        return bare(cur.args[0]), lower, upper
     return None
 
 
@@ -249,51 +104,6 @@ def _pow(base: sp.Basic, exponent: sp.Basic, pos: int) -> sp.Basic:
     if isinstance(base, sp.MatrixExpr):
         return sp.MatPow(base, exponent)
     return sp.Pow(base, exponent)
-
-
-def _dims(m: sp.MatrixExpr) -> set[sp.Basic]:
-    return set().union(*(sp.sympify(d).free_symbols for d in m.shape))
-
-
-def _fit(m: sp.MatrixExpr, rows: sp.Basic, cols: sp.Basic) -> sp.MatrixExpr:
-    """I or the ones vector, given its size from the context."""
-    if isinstance(m, sp.Identity):
-        return sp.Identity(rows)
-    if isinstance(m, sp.OneMatrix):
-        return sp.OneMatrix(rows, cols)
-    if isinstance(m, sp.ZeroMatrix):
-        return sp.ZeroMatrix(rows, cols)
-    return m.xreplace({FREE: rows})
-
-
-def _common_shape(matrices: list[sp.MatrixExpr], pos: int) -> tuple:
-    shape = next((m.shape for m in matrices if FREE not in _dims(m)), None)
-    if shape is None:
-        raise Unreadable("the size of I or of the ones vector cannot be inferred here", pos)
-    return shape
-
-
-def _fit_product(factors: list[sp.Basic], pos: int) -> list[sp.Basic]:
-    """Sizes of I and of the ones vector from their neighbours in a product."""
-    mats = [k for k, f in enumerate(factors) if isinstance(f, sp.MatrixExpr)]
-    out = list(factors)
-    for j, k in enumerate(mats):
-        f = out[k]
-        if FREE not in _dims(f):
-            continue
-        before = out[mats[j - 1]] if j > 0 else None
-        after = out[mats[j + 1]] if j + 1 < len(mats) else None
-        if f.shape == (FREE, FREE):  # I, and square things made of it: (I)^{1/2}, (2I)^{-1}
-            size = before.shape[1] if before is not None else after.shape[0] if after is not None else None
-            if size is not None and FREE not in sp.sympify(size).free_symbols:
-                out[k] = f.xreplace({FREE: size})  # else a sum around it may still fix it (2I + A)
-        elif isinstance(f, (sp.OneMatrix, sp.ZeroMatrix)):
-            row = f.shape[0] == 1  # 1ᵀ (after a transpose) takes its length from what follows
-            if row and after is not None and FREE not in _dims(after):
-                out[k] = f.func(1, after.shape[0])
-            elif not row and before is not None and FREE not in _dims(before):
-                out[k] = f.func(before.shape[1], 1)
-    return out
 
 
 class Resolver:
@@ -321,15 +131,15 @@ class Resolver:
     # names ----------------------------------------------------------------------------
     def _name(self, node: Node) -> sp.Basic:
         raw = node.args[0]
-        bare = _bare(raw)
-        if bare == "I" and self.env.table.has_matrices:
+        word = bare(raw)
+        if word == "I" and self.env.table.has_matrices:
             return sp.Identity(FREE)
-        if bare in CONSTANTS:
-            return CONSTANTS[bare]
-        if bare in FUNCTIONS or bare in BIG_OPERATORS:
+        if word in CONSTANTS:
+            return CONSTANTS[word]
+        if word in SPELLINGS or word in BIG_OPERATORS:
             raise Unreadable(f"{raw} needs an argument", node.pos)
         if not raw.startswith("\\"):
-            split = self._split(bare)
+            split = self._split(word)
             if split is not None:
                 return sp.Mul(*split)
         self.env.unknown.setdefault(raw, node.pos)
@@ -360,7 +170,7 @@ class Resolver:
         if isinstance(obj, sp.IndexedBase):
             indices = sub.args if sub.rule == "tuple" else (sub,)
             return obj[tuple(self.expr(i) for i in indices)]
-        if base.rule == "name" and _bare(base.args[0]) == "delta" and obj is None:
+        if base.rule == "name" and bare(base.args[0]) == "delta" and obj is None:
             return self._kronecker(sub, node.pos)
         if isinstance(obj, SequenceElement):
             return SequenceElement(obj.name, self.expr(sub), *obj.shape)
@@ -428,13 +238,13 @@ class Resolver:
         matrices = [p for p in parts if isinstance(p, sp.MatrixExpr)]
         if not matrices:
             return sp.Add(*parts)
-        shape = _common_shape(matrices, node.pos)
+        shape = common_shape(matrices, node.pos)
         fitted = []
         for p in parts:
             if not isinstance(p, sp.MatrixExpr):
                 p = p * sp.OneMatrix(*shape)  # 1 − h ⊙ h: a scalar is added to every entry
-            elif FREE in _dims(p):
-                p = _fit(p, shape[0], shape[1])
+            elif FREE in dims(p):
+                p = fit(p, shape[0], shape[1])
             fitted.append(p)
         return sp.MatAdd(*fitted) if len(fitted) > 1 else fitted[0]
 
@@ -487,9 +297,9 @@ class Resolver:
         matrices = [p for p in parts if isinstance(p, sp.MatrixExpr)]
         if not matrices:
             return sp.Mul(*parts)
-        if any(FREE in _dims(p) for p in matrices):  # c ⊙ 1: the ones vector takes c's shape
-            shape = _common_shape(matrices, node.pos)
-            matrices = [_fit(p, *shape) if FREE in _dims(p) else p for p in matrices]
+        if any(FREE in dims(p) for p in matrices):  # c ⊙ 1: the ones vector takes c's shape
+            shape = common_shape(matrices, node.pos)
+            matrices = [fit(p, *shape) if FREE in dims(p) else p for p in matrices]
         scale = sp.Mul(*(p for p in parts if not isinstance(p, sp.MatrixExpr)))
         product = sp.HadamardProduct(*matrices) if len(matrices) > 1 else matrices[0]
         return product if scale == 1 else scale * product
@@ -509,11 +319,11 @@ class Resolver:
         transposes even where T is also a symbol (a sequence length): a matrix power by T is
         written ``^{(T)}``, and ``^{T-t}`` is a power.  On a scalar, ``^T`` is the power."""
         base_node, sup = node.args
-        if base_node.rule == "name" and _bare(base_node.args[0]) == "e" and _lookup(base_node, self.env) is None:
+        if base_node.rule == "name" and bare(base_node.args[0]) == "e" and _lookup(base_node, self.env) is None:
             return sp.exp(self.expr(sup))
-        bare = base_node.args[0] if base_node.rule == "sub" and base_node.args[0].rule == "norm" else base_node
-        if bare.rule == "norm" and sup.rule == "num" and sup.args[0] == "2":  # ‖D‖², without the root
-            return self._squared_norm(bare.args[0], node.pos)
+        normed = base_node.args[0] if base_node.rule == "sub" and base_node.args[0].rule == "norm" else base_node
+        if normed.rule == "norm" and sup.rule == "num" and sup.args[0] == "2":  # ‖D‖², without the root
+            return self._squared_norm(normed.args[0], node.pos)
         labelled = self._labelled_transpose(base_node, sup)
         if labelled is not None:
             return labelled
@@ -575,18 +385,6 @@ class Resolver:
     # products, functions and big operators ---------------------------------------------
     def _mul(self, node: Node) -> sp.Basic:
         factors = list(node.args)
-        for k, f in enumerate(factors[:-1]):
-            # a ⊙ \tanh(x): ⊙ took only the function's name; give it the factors that follow
-            last = f.args[-1] if f.rule == "hadamard" else None
-            if last is not None and (_is_function(last, self.env) or _big_head(last, self.env)):
-                operand = Node("mul", (last, *factors[k + 1 :]), last.pos)
-                factors = [*factors[:k], Node("hadamard", (*f.args[:-1], operand), f.pos)]
-                break
-            if last is not None and _is_one(last) and factors[k + 1].rule == "indicator":
-                # a ⊙ 1[X > 0]: ⊙ took only the 1; the bracket after it belongs to the same operand
-                operand = Node("mul", (last, factors[k + 1]), last.pos)
-                factors = [*factors[:k], Node("hadamard", (*f.args[:-1], operand), f.pos), *factors[k + 2 :]]
-                break
         out: list[sp.Basic] = []
         k = 0
         while k < len(factors):
@@ -628,7 +426,7 @@ class Resolver:
                 continue
             out.append(self.expr(f))
             k += 1
-        out = _fit_product(out, node.pos)
+        out = fit_product(out, node.pos)
         if any(isinstance(f, sp.MatrixExpr) for f in out) and len(out) > 1:
             # MatMul without doit: SymPy's doit asks the assumptions system about every diag(…)
             return sp.MatMul(*out)
@@ -647,12 +445,12 @@ class Resolver:
         arg = self.expr(arg_node)
         if isinstance(arg, sp.MatrixExpr):
             if fn in DIAG:
-                if isinstance(arg, sp.OneMatrix) and FREE in _dims(arg):
+                if isinstance(arg, sp.OneMatrix) and FREE in dims(arg):
                     return sp.Identity(FREE)  # diag(1) is I, sized by its context
-                if FREE in _dims(arg):
+                if FREE in dims(arg):
                     raise Unreadable("the size of this vector cannot be inferred", arg_node.pos)
                 return sp.DiagMatrix(arg)
-            meaning = self.env.table.functions.get(fn, MATRIX_FUNCTIONS.get(fn))
+            meaning = self.env.table.functions.get(fn, MATRIX_SPELLINGS.get(fn))
             if meaning is None:
                 raise Unreadable(f"{fn} of a matrix is not defined here", arg_node.pos)
             return Elementwise(meaning, arg)
@@ -661,8 +459,8 @@ class Resolver:
                 return arg * sp.Identity(FREE)  # diag(1) of a vector of ones: c·I, sized by its context
             raise Unreadable("diag(…) applies to a vector", arg_node.pos)
         if fn.endswith("'"):
-            return DERIVATIVES[fn[:-1]](arg)
-        return FUNCTIONS[fn](arg)
+            return FUNCTIONS[SPELLINGS[fn[:-1]].derivative].sympy(arg)
+        return SPELLINGS[fn].sympy(arg)
 
     def _big(self, head: tuple[str, Node | None, Node | None], body: list[Node], pos: int) -> sp.Basic:
         op, lower, upper = head
@@ -709,73 +507,3 @@ class Resolver:
             cls = MatrixSum if BIG_OPERATORS[op] is sp.Sum else OrderedProduct
             return cls(inner, (index, lo, hi))
         return BIG_OPERATORS[op](inner, (index, lo, hi))
-
-
-def to_sympy(text: str, problem: Problem, shape: tuple | None = None) -> tuple[sp.Basic, dict[str, int]]:
-    """Parse and resolve an answer: (SymPy object, unknown names → position).
-
-    ``shape``, the reference's, fixes the size of an I or ones vector that nothing
-    around it determines (an answer that is just ``I``)."""
-    resolver = Resolver(table_for(problem))
-    try:
-        value = resolver(parse(text))
-        if shape is not None and isinstance(value, sp.MatrixExpr) and FREE in _dims(value):
-            value = _fit(value, *shape)
-        if isinstance(value, sp.Basic) and value.has(FREE):
-            raise Unreadable("the size of I or of the ones vector cannot be inferred from the context", None, text)
-    except RecursionError:
-        raise Unreadable("the answer is nested too deeply", None, text) from None
-    except Unreadable as exc:
-        raise Unreadable(exc.reason, exc.pos, text) from None
-    return value, resolver.unknown()
-
-
-class AnswerRefused(Exception):
-    """An answer that cannot be compared with the reference; ``verdict`` says why."""
-
-    def __init__(self, verdict: Verdict) -> None:
-        super().__init__(verdict.message)
-        self.verdict = verdict
-
-
-@dataclass(frozen=True)
-class Reading:
-    """An answer and its reference in the same terms (defined symbols substituted on both sides)."""
-
-    answer: sp.Basic
-    reference: sp.Basic
-
-
-def read_answer(problem: Problem, label: str, answer: object, reference: sp.Basic) -> Reading:
-    """The answer and the reference in the same terms; raises AnswerRefused with the verdict
-    that ends it here.
-
-    Text only; parse and resolve (unparsed on error); names the item does not define make
-    it incorrect; defined symbols (graph nodes, h_0 = 0) are substituted on both sides."""
-    from dlverify.evaluation import substitute_definitions
-
-    if not isinstance(answer, str):
-        raise AnswerRefused(Verdict(label, "unparsed", f"expected the answer as text, got {type(answer).__name__}"))
-    try:
-        shape = reference.shape if isinstance(reference, sp.MatrixExpr) else None
-        student, unknown = to_sympy(answer, problem, shape=shape)
-    except ParseError as exc:
-        raise AnswerRefused(Verdict(label, "unparsed", exc.pointer())) from None
-    if unknown:
-        names = ", ".join(f"{n} (position {p + 1})" for n, p in unknown.items())
-        allowed = ", ".join(s.name for s in problem.symbols)
-        message = f"uses symbols this item does not define: {names}; allowed: {allowed}"
-        raise AnswerRefused(Verdict(label, "incorrect", message))
-    definitions = table_for(problem).definitions
-    return Reading(substitute_definitions(student, definitions), substitute_definitions(reference, definitions))
-
-
-def latex_of(problem: Problem, answer: str) -> str | None:
-    """The answer as read, typeset from its tree (never from its text); None if unreadable."""
-    from dlverify import notation
-
-    try:
-        value, unknown = to_sympy(answer, problem)
-    except ParseError:
-        return None
-    return None if unknown else notation.latex(value)

@@ -9,6 +9,7 @@ over the sizes' domain.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import sympy as sp
@@ -16,8 +17,8 @@ import sympy as sp
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.parse import ParseError, check_text
 from dlverify.checking.points import defined, draw, same, value_at
-from dlverify.checking.resolve import to_sympy
-from dlverify.checking.verdict import Verdict
+from dlverify.checking.reading import to_sympy
+from dlverify.checking.verdict import Counterexample, Verdict
 from dlverify.notation import unicode
 from dlverify.problem import Problem
 
@@ -125,9 +126,9 @@ def judge_shape(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     if len(_as_vector(reference)) == 1:  # a vector: R^m, m and m×1 are one shape
         axes, reference = _as_vector(axes), _as_vector(reference)
     shown = "(hidden)" if hide else _fmt(reference)
-    counter = {"answer_shape": _fmt(axes), "reference_axes": len(reference)}
-    if not hide:
-        counter["reference_shape"] = _fmt(reference)
+    counter = Counterexample(
+        answer_shape=_fmt(axes), reference_axes=len(reference), reference_shape=None if hide else _fmt(reference)
+    )
     if len(axes) != len(reference):
         msg = f"the answer has {len(axes)} axes but the shape has {len(reference)}"
         return Verdict(label, "incorrect", msg + ("" if hide else f": {shown}"), counterexample=counter)
@@ -147,7 +148,7 @@ def judge_shape(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     if witness is not None:
         point, got, want = witness
         at = point.shown(axes[k].free_symbols | reference[k].free_symbols)
-        counter.update(axis=k + 1, at=at, answer_value=str(got), reference_value=str(want))
+        counter = replace(counter, axis=k + 1, at=at, answer_value=str(got), reference_value=str(want))
         where = ", ".join(f"{a} = {b}" for a, b in at.items())
         msg += f": {'at ' + where + ' ' if where else ''}the answer gives {got}, the reference {want}"
     if not hide:

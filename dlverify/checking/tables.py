@@ -10,10 +10,10 @@ import sympy as sp
 
 from dlverify.checking.answers import listing
 from dlverify.checking.expressions import judge_expression, warm_entries
-from dlverify.checking.kinds import AnswerKind, Ask
+from dlverify.checking.kinds import AnswerKind, Ask, symbols_and_table, toml_key
 from dlverify.checking.mutations import scale_mutations
-from dlverify.checking.resolve import latex_of
-from dlverify.checking.verdict import Verdict
+from dlverify.checking.reading import latex_of
+from dlverify.checking.verdict import Counterexample, Verdict
 from dlverify.problem import Problem
 
 
@@ -35,7 +35,7 @@ def judge_table(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     extra = sorted(set(map(str, answer)) - set(problem.entries))
     right = sum(v.ok for v in entries.values())
     score = right / len(problem.entries)
-    wrong = [f"{k}: {v.verdict} — {v.message}" for k, v in entries.items() if not v.ok]
+    wrong = [f"{k}: {v.verdict} — {v.said()}" for k, v in entries.items() if not v.ok]
     note = f"; ignored unknown entries {listing(extra)}" if extra else ""
     if not wrong:
         return Verdict(problem.id, "correct", f"all {len(entries)} entries correct{note}", score=1.0, entries=entries)
@@ -71,7 +71,7 @@ def judge_array(problem: Problem, answer: Any, ask: Ask, reference: sp.Immutable
         return Verdict(label, "incorrect", "the rows have different lengths")
     if shape != (rows, cols):
         message = f"the answer is {shape[0]}×{shape[1]} but the reference is {rows}×{cols}"
-        return Verdict(label, "incorrect", message, counterexample={"answer_shape": list(shape)})
+        return Verdict(label, "incorrect", message, counterexample=Counterexample(answer_shape=shape))
     wrong = [
         (i, j, float(answer[i][j]), float(reference[i, j]))
         for i in range(rows)
@@ -85,9 +85,7 @@ def judge_array(problem: Problem, answer: Any, ask: Ask, reference: sp.Immutable
     message = f"{len(wrong)} of {rows * cols} entries differ by more than {tol:g}; "
     message += f"the first, [{i + 1}, {j + 1}], is {got:.6g}"
     message += "" if ask.hide else f" but the reference has {want:.6g}"
-    counter: dict[str, object] = {"entry": [i + 1, j + 1], "answer_value": got}
-    if not ask.hide:
-        counter["reference_value"] = want
+    counter = Counterexample(entry=(i + 1, j + 1), answer_value=got, reference_value=None if ask.hide else want)
     if diagnosis:
         message += f"; looks like {diagnosis}"
     return Verdict(label, "incorrect", message, counterexample=counter, diagnosis=diagnosis)
@@ -114,4 +112,9 @@ def typeset_table(problem: Problem, answer: Any, verdict: Verdict) -> None:
             entry.answer_latex = latex_of(problem, answer[name])
 
 
-TABLE = AnswerKind("table", judge_table, typeset_table, warm_entries)
+def table_skeleton(problem: Problem) -> list[str]:
+    """An empty answer per entry."""
+    return [*symbols_and_table(problem), *(f"{toml_key(e)} = ''" for e in problem.entries)]
+
+
+TABLE = AnswerKind("table", judge_table, typeset_table, warm_entries, takes_table=True, skeleton=table_skeleton)

@@ -21,11 +21,11 @@ import sympy as sp
 from derivations.autodiff import node_symbol
 from derivations.core import substitute_definitions
 from dlverify.checking.answers import listing
-from dlverify.checking.kinds import AnswerKind, Ask
+from dlverify.checking.kinds import AnswerKind, Ask, toml_key
 from dlverify.checking.parse import ParseError
-from dlverify.checking.resolve import to_sympy
-from dlverify.checking.verdict import Verdict
-from dlverify.problem import Problem
+from dlverify.checking.reading import to_sympy
+from dlverify.checking.verdict import Counterexample, Verdict
+from dlverify.problem import Problem, TraceMode
 
 DIGITS = 30
 MAX_NODES = 60
@@ -120,13 +120,13 @@ def _read(problem: Problem, key: str, text: Any, index: int, parts_wanted: int) 
 
 
 def _third(problem: Problem) -> str:
-    return "tangent" if "direction" in problem.derive().given else "adjoint"
+    return "tangent" if problem.answer.trace is TraceMode.FORWARD else "adjoint"
 
 
 def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     derivation = problem.derive()
     given = derivation.given
-    forward = "direction" in given
+    forward = problem.answer.trace is TraceMode.FORWARD
     point = [sp.nsimplify(v) for v in given["point"]]
     first = 1 - len(point)
     tol = problem.answer.tolerance or 5e-5
@@ -237,7 +237,7 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
             entries=entries,
         )
     parts = ([f_message] if not f_ok else []) + [
-        f"{k}: {v.message}" for k, v in sorted(wrong, key=lambda kv: node_index(kv[0]) or 0)
+        f"{k}: {v.said()}" for k, v in sorted(wrong, key=lambda kv: node_index(kv[0]) or 0)
     ]
     first_wrong = min(wrong, key=lambda kv: node_index(kv[0]) or 0)[1] if wrong else None
     verdict = "unparsed" if wrong and all(v.verdict == "unparsed" for _, v in wrong) and f_ok else "incorrect"
@@ -302,11 +302,28 @@ def _show(value: sp.Basic) -> str:
     return f"{float(value):.4f}"
 
 
-def _counter(got: sp.Basic, want: sp.Basic, ask: Ask) -> dict[str, object]:
-    out: dict[str, object] = {"answer_value": float(got)}
-    if not ask.hide:
-        out["reference_value"] = float(want)
-    return out
+def _counter(got: sp.Basic, want: sp.Basic, ask: Ask) -> Counterexample:
+    return Counterexample(answer_value=float(got), reference_value=None if ask.hide else float(want))
 
 
-TRACE = AnswerKind("trace", judge_trace)
+def _input_name(index: int) -> str:
+    return f"v_{index}" if 0 <= index <= 9 else f"v_{{{index}}}"
+
+
+def trace_skeleton(problem: Problem) -> list[str]:
+    """The inputs as the statement names them, a first node (the rest are the student's own), and
+    for a reverse trace the inputs' adjoints."""
+    inputs = sorted(i for i in (node_index(s.name) for s in problem.symbols) if i is not None and i < 1)
+    named = ", ".join(f"{_input_name(i)} (x{k})" for k, i in enumerate(inputs, 1))
+    lines = [
+        f"#   inputs {named}; nodes v_1, v_2, … of your decomposition",
+        f"[{toml_key(problem.id)}]",
+        "v1 = ' |  | '",
+        "# v2 = …, as many nodes as your decomposition needs",
+    ]
+    if problem.answer.trace is TraceMode.REVERSE:
+        lines += [f"v{i} = ''" for i in inputs]
+    return lines
+
+
+TRACE = AnswerKind("trace", judge_trace, takes_table=True, skeleton=trace_skeleton)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 # "error": the checker itself failed (a bug, a worker that crashed twice) — never the student's mistake.
@@ -11,30 +12,111 @@ from typing import Any
 VERDICTS = ("correct", "incorrect", "unparsed", "unknown_id", "unsupported", "missing", "error", "timeout")
 
 
+@dataclass(frozen=True)
+class Reference:
+    """The reference as a verdict quotes it: plain (Unicode) text, its LaTeX where the judge has it,
+    and where in the message it is quoted (a character offset: what the judge said before it and
+    after it stay apart, so text appended to the message later stays after it)."""
+
+    text: str
+    latex: str | None = None
+    at: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "latex": self.latex, "at": self.at}
+
+
+def quoted(message: str, reference: Reference | None) -> str:
+    """``message`` with ``reference`` quoted at its place, as answers-format.md writes it."""
+    if reference is None:
+        return message
+    return message[: reference.at] + f" (reference: {reference.text})" + message[reference.at :]
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """Where an answer and the reference differ.  Every field is optional (None: not known or not
+    shown, as the reference's value under --hide-reference); ``to_json`` gives the fields that are
+    set, in this order, as answers-format.md's ``counterexample`` object."""
+
+    answer_shape: str | tuple[int, ...] | None = None  # a shape's axes as written, or an array's rows × columns
+    reference_axes: int | None = None
+    reference_shape: str | None = None
+    axis: int | None = None  # the first axis of a shape that differs (from 1)
+    at: Mapping[str, Any] | None = None  # the point: each symbol as the answer writes it → its value
+    entry: tuple[int, ...] | None = None  # the entry of a matrix (row, column; from 1)
+    answer_value: float | str | None = None
+    reference_value: float | str | None = None
+    terms: tuple[str, ...] | None = None  # a bound's terms, as the answer's growth was read
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = list(value) if isinstance(value, tuple) else dict(value) if f.name == "at" else value
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Counterexample:
+        lists = {"answer_shape", "entry", "terms"}
+        return cls(**{k: tuple(v) if k in lists and isinstance(v, list) else v for k, v in data.items()})
+
+    def details(self) -> dict[str, Any]:
+        """The fields beside the point, the entry and the two values (a shape's axes, a bound's terms)."""
+        shown_apart = ("at", "entry", "answer_value", "reference_value")
+        return {k: v for k, v in self.to_json().items() if k not in shown_apart}
+
+
 @dataclass
 class Verdict:
+    """``message`` is what the judge said, without the reference; ``reference`` is the reference it
+    quotes (None when hidden or not quoted), and ``said`` the two together."""
+
     id: str
     verdict: str
     message: str
-    counterexample: dict[str, Any] | None = None
+    counterexample: Counterexample | None = None
     score: float = 0.0
     max_score: float = 1.0
     diagnosis: str | None = None
     entries: dict[str, Verdict] = field(default_factory=dict)
     answer_latex: str | None = None  # the answer as the checker read it, typeset from its tree
+    reference: Reference | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"unknown verdict {self.verdict!r}")
+        if isinstance(self.counterexample, Mapping):  # its JSON form (from a worker, a file): read into its type
+            self.counterexample = Counterexample.from_json(self.counterexample)
+        if isinstance(self.reference, Mapping):
+            self.reference = Reference(**self.reference)
 
     @property
     def ok(self) -> bool:
         return self.verdict == "correct"
 
-    def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if k != "entries"}
+    def said(self) -> str:
+        """The message as answers-format.md gives it: the reference quoted where the judge placed it."""
+        return quoted(self.message, self.reference)
+
+    def to_json(self, *, reference_apart: bool = False) -> dict[str, Any]:
+        """The answers-format.md record; ``reference_apart``: the message without the reference, and
+        the reference as a field of its own (how a worker sends a verdict, so nothing is re-parsed)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "verdict": self.verdict,
+            "message": self.message if reference_apart else self.said(),
+            "counterexample": self.counterexample.to_json() if self.counterexample is not None else None,
+            "score": self.score,
+            "max_score": self.max_score,
+            "diagnosis": self.diagnosis,
+            "answer_latex": self.answer_latex,
+        }
+        if reference_apart and self.reference is not None:
+            out["reference"] = self.reference.to_json()
         if self.entries:
-            out["entries"] = {k: v.to_json() for k, v in self.entries.items()}
+            out["entries"] = {k: v.to_json(reference_apart=reference_apart) for k, v in self.entries.items()}
         return out
 
     @classmethod
@@ -45,7 +127,7 @@ class Verdict:
     def _repr_latex_(self) -> str:
         from dlverify.notation import text
 
-        return r"\text{" + text(f"{self.id}: {self.verdict} — {self.message}") + "}"
+        return r"\text{" + text(f"{self.id}: {self.verdict} — {self.said()}") + "}"
 
     def __repr__(self) -> str:
-        return f"Verdict({self.id!r}, {self.verdict!r}, {self.message!r})"
+        return f"Verdict({self.id!r}, {self.verdict!r}, {self.said()!r})"

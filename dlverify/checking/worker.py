@@ -10,14 +10,14 @@ against an answer's limit of CPU time (pool.py).
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
 
 from dlverify import registry
+from dlverify.checking.forkserver import in_forkserver
 from dlverify.checking.judge import judge
 from dlverify.checking.kinds import answer_kind
-from dlverify.checking.resolve import table_for
+from dlverify.checking.names import table_for
 
 
 def warm(ids: Iterable[str]) -> None:
@@ -76,16 +76,17 @@ def _one_thread() -> None:
 
 def serve(conn: Connection, ids: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> None:
     """Prepare ``ids``, then answer requests until told to stop: ("judge", id, answer,
-    hide_reference), or ("warm", ids) to prepare more problems.  End silently when the other side
-    has gone (a closed pipe is not an error here)."""
+    hide_reference), or ("warm", ids) to prepare more problems.  ``files``: the course files of the
+    parent's catalog (what crosses the process boundary: paths, not problems), read into this
+    worker's own.  End silently when the other side has gone (a closed pipe is not an error here)."""
     _die_with_parent()
     _exit_with_the_checker()
     _one_thread()
     try:
-        for path in files:  # a course's problem files, checked already by the parent
-            registry.load_problems(path)
-        warm(ids)
-        _serve(conn)
+        catalog = registry.default_catalog().adding_files(files)  # checked already by the parent
+        with registry.using(catalog):
+            warm(ids)
+            _serve(conn)
     except (BrokenPipeError, EOFError, OSError, KeyboardInterrupt):
         return
 
@@ -106,11 +107,11 @@ def _serve(conn: Connection) -> None:
         _, problem_id, answer, hide = task
 
         def partial(v, conn=conn) -> None:
-            conn.send(("partial", v.to_json()))
+            conn.send(("partial", v.to_json(reference_apart=True)))
 
         verdict = judge(problem_id, answer, hide_reference=hide, report=partial)
-        conn.send(("final", verdict.to_json()))
+        conn.send(("final", verdict.to_json(reference_apart=True)))
 
 
-if "multiprocessing.forkserver" in sys.modules and sys.argv[:1] == ["-c"]:  # imported by the forkserver:
-    _die_with_parent()  # it must not outlive the checker while it preloads or idles
+if in_forkserver():  # it must not outlive the checker while it preloads or idles
+    _die_with_parent()

@@ -53,7 +53,7 @@ WEIGHTS_A = tuple(
         "real",
         f"attention weight of s_{i}",
         (f"a_{{{i}}}[t]", f"a_{i}"),
-        assumptions=("positive", "simplex a"),
+        assumptions=("positive",),  # and Σ_i a_i = 1: a softargmax, as the statement says
     )
     for i in range(3)
 )

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import AnswerSpec, Case, Check, Measurement, Problem, SymbolSpec, Topic, one_case
+from dlverify.problem import AnswerSpec, Case, Check, Measurement, Problem, SymbolSpec, Topic, TraceMode, one_case
 
 TOPIC = Topic("autodiff", "Automatic differentiation: forward and reverse traces", order=101)
 DERIVED = lazy("derivations.autodiff")
@@ -119,7 +119,7 @@ def _homework(problem: Problem, case: Case) -> list[Measurement]:
     derivation = problem.derive()
     kept = _HOMEWORK_MEASURED.get(id(derivation))
     if kept is None or kept[0] is not derivation:
-        direction = 1 if "forward" in problem.id else None
+        direction = 1 if problem.answer.trace is TraceMode.FORWARD else None
         found = _against_torch(problem, derivation, NUMERIC.HOMEWORK, (1.0, 1.5, 2.0), direction)
         kept = _HOMEWORK_MEASURED[id(derivation)] = (derivation, found)
     return list(kept[1])
@@ -130,15 +130,15 @@ def _random(problem: Problem, case: Case) -> list[Measurement]:
     inputs = (DERIVED.x1, DERIVED.x2, DERIVED.x3)
     f = DERIVED.from_tree(case["tree"], inputs)
     point = [DERIVED.sp_number(v) for v in case["point"]]
-    if "forward" in problem.id:
+    if problem.answer.trace is TraceMode.FORWARD:
         derivation = DERIVED.forward_trace(f, inputs, point, case["direction"])
         return _against_torch(problem, derivation, case["tree"], case["point"], case["direction"])
     derivation = DERIVED.reverse_trace(f, inputs, point)
     return _against_torch(problem, derivation, case["tree"], case["point"], None)
 
 
-def _trace(mode: str, title: str, ask: str) -> Problem:
-    third = "tangent ∂v_i/∂x2" if mode == "forward" else "adjoint ∂f/∂v_i"
+def _trace(mode: TraceMode, title: str, ask: str) -> Problem:
+    third = "tangent ∂v_i/∂x2" if mode is TraceMode.FORWARD else "adjoint ∂f/∂v_i"
     return Problem(
         id=f"autodiff.{mode}_trace",
         topic="autodiff",
@@ -153,7 +153,7 @@ def _trace(mode: str, title: str, ask: str) -> Problem:
         tolerance=lambda case: 64 * 31 * EPS,
         tolerance_note=TOLERANCE_NOTE,
         fixed_sizes="the homework's f at (1, 1.5, 2), then random expressions of up to 8 leaves at random points",
-        answer=AnswerSpec(tolerance=5e-5),
+        answer=AnswerSpec(tolerance=5e-5, trace=mode),
         compare=(
             Check("the homework's trace against torch", _homework),
             Check("random expressions at random points", _random),
@@ -167,12 +167,12 @@ def _df_dx2_oracle(case: Case) -> float:
 
 PROBLEMS = (
     _trace(
-        "forward",
+        TraceMode.FORWARD,
         "The forward-mode trace of f along x2",
         "Give the forward-mode trace (value and tangent ∂v_i/∂x2 of every node).",
     ),
     _trace(
-        "reverse",
+        TraceMode.REVERSE,
         "The reverse-mode trace of f",
         "Give the reverse-mode trace (value and adjoint of every node), and the inputs' adjoints as v-2, v-1, v0.",
     ),

@@ -186,7 +186,7 @@ def _measured_slopes(problem: Problem, case: Case) -> list[Measurement]:
 
     cached = problem.id == "beam.complexity"
     derivation = problem.derive()
-    total = next(s.rhs for s in derivation.steps if s.lhs == "total")
+    total = next(s.rhs for s in derivation.steps if s.lhs_text == "total")
     d = DERIVED
     symbols = {"T": d.T, "K": d.K, "M": d.M, "c": d.c}
     out = []

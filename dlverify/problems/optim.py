@@ -3,17 +3,16 @@ bias correction against torch's first moment (exactly, and by Monte Carlo)."""
 
 from __future__ import annotations
 
-import math
 import sys
-from functools import cache
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import Case, Check, Measurement, Problem, Property, SymbolSpec, Topic
+from dlverify.problem import Case, Check, Problem, Property, SymbolSpec, Topic
 
 TOPIC = Topic("optim", "Optimizers: Adagrad, RMSprop, Adam", order=103)
 DERIVED = lazy("derivations.optim")
 NUMERIC = lazy("numerics.optim")
+EXPERIMENTS = lazy("dlverify.experiments.optim")  # the checks that run the derived rules beside torch.optim
 EPS = sys.float_info.epsilon
 # The derived update takes torch's parameters and gradient at each step and carries its own state.
 # Two parts of the difference from torch, in units of the largest step Δ = max |θ_t − θ_{t−1}|:
@@ -32,7 +31,7 @@ STEP_NOTE = (
 )
 
 
-def _tolerance(case: Case) -> float:
+def step_rounding(case: Case) -> float:
     """The step's own rounding, relative to the step (the first part of STEP_NOTE)."""
     return 64 * (case["steps"] + 4) * EPS
 
@@ -89,182 +88,6 @@ def _run_cases(name: str) -> Any:
     )
 
 
-@cache
-def _compiled(expr: Any) -> tuple[tuple[str, ...], Any]:
-    """The expression as a numpy function of the derivation's symbols, called by their case names."""
-    import sympy as sp
-
-    names = tuple(name for name, symbol in DERIVED.SYMBOLS.items() if symbol in expr.free_symbols)
-    return names, sp.lambdify([DERIVED.SYMBOLS[n] for n in names], expr, "numpy", dummify=True)
-
-
-def _apply(expr: Any, values: dict[str, Any]) -> Any:
-    names, fn = _compiled(expr)
-    return fn(*(values[n] for n in names))
-
-
-# torch's keyword → the derivation's symbol, and each rule's state with its start
-SYMBOL_OF = {
-    "lr": "eta",
-    "eps": "epsilon",
-    "weight_decay": "omega",
-    "lr_decay": "lambda_d",
-    "alpha": "alpha",
-    "momentum": "mu",
-    "initial_accumulator_value": "s_0",
-}
-STATES = {
-    "adagrad": {"s_prev": ("s_t", "s_0")},
-    "rmsprop": {"s_prev": ("s_t", None), "gbar_prev": ("ḡ_t", None), "b_prev": ("b_t", None)},
-    "adam": {"m_prev": ("m_t", None), "v_prev": ("v_t", None)},
-}
-
-
-# torch.optim's documented defaults, for hyper-parameters a run leaves out (a test compares them)
-DEFAULTS = {
-    "adagrad": {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10},
-    "rmsprop": {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False},
-    "adam": {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
-}
-
-
-class DerivedOptimizer:
-    """The derived rules as an optimizer over numpy arrays: what the project computes, kept apart from
-    torch.optim; ``variant`` picks an alternative update entry (Adam's ε placements)."""
-
-    def __init__(self, name: str, entries: dict[str, Any], hyper: dict[str, Any], variant: str = "") -> None:
-        self.name, self.entries = name, entries
-        hyper = {**DEFAULTS[name], **hyper}
-        self.values: dict[str, Any] = {SYMBOL_OF[k]: float(v) for k, v in hyper.items() if k in SYMBOL_OF}
-        self.values.setdefault("omega", 0.0)
-        if name == "adam":
-            self.values["beta_1"], self.values["beta_2"] = (float(b) for b in hyper["betas"])
-        suffix = " centered" if hyper.get("centered") else ""
-        self.update_key = "θ_t" + (f" {variant}" if variant else suffix)
-        self.buffer_key = "b_t" + suffix
-        self.state: dict[str, Any] | None = None
-        self.centered = bool(hyper.get("centered"))
-        self.condition = 1.0  # how much the rule amplifies rounding in its state (centered RMSprop)
-
-    def step(self, theta: Any, grad: Any, t: int) -> Any:
-        import numpy as np
-
-        if self.state is None:
-            self.state = {
-                k: np.full_like(theta, self.values.get(start, 0.0) if start else 0.0)
-                for k, (_, start) in STATES[self.name].items()
-            }
-        values = {**self.values, **self.state, "theta": theta, "g_t": grad, "t": t}
-        new_theta = _apply(self.entries[self.update_key], values)
-        new_state = {}
-        for prev, (entry, _) in STATES[self.name].items():
-            key = self.buffer_key if entry == "b_t" else entry
-            new_state[prev] = np.broadcast_to(_apply(self.entries[key], values), theta.shape).astype(float)
-        if self.centered:
-            # d = √(s − ḡ²) + ε: a rounding of s (relative eps) moves d by eps·s/(2√v(√v + ε)), v = s − ḡ²
-            s, gbar = new_state["s_prev"], new_state["gbar_prev"]
-            v = np.maximum(s - gbar**2, 1e-300)
-            amplification = s / (2 * np.sqrt(v) * (np.sqrt(v) + self.values["epsilon"]))
-            self.condition = max(self.condition, float(np.max(amplification)))
-        self.state = new_state
-        return np.broadcast_to(new_theta, theta.shape).astype(float)
-
-
-def _torch_run(problem: Problem, case: Case) -> dict[str, Any]:
-    name = problem.id.split(".")[1]
-    return NUMERIC.record(name, case["hyper"], case["problem"], case["size"], case["steps"], case["seed"])
-
-
-def _step_error(problem: Problem, case: Case, run: dict[str, Any], variant: str = "") -> tuple[float, float, float]:
-    """The largest difference between the derived parameters and torch's after each step (in ``run``),
-    relative to the largest step Δ; the rule's amplification of rounding along the run (its condition
-    κ); and the rounding of θ_t itself in that unit, eps·max|θ_t| / Δ."""
-    import numpy as np
-
-    name = problem.id.split(".")[1]
-    derived = DerivedOptimizer(name, problem.derive().entries(), case["hyper"], variant)
-    worst = 0.0
-    steps = _defined_steps(run)
-    after = run["after"][:steps]
-    largest = float(np.abs(after - run["before"][:steps]).max(initial=0.0)) + 1e-300
-    for k in range(steps):
-        with np.errstate(invalid="ignore"):  # a NaN of the derived rule is measured (as inf), not warned of
-            mine = derived.step(run["before"][k], run["grad"][k], k + 1)
-        gap = np.abs(mine - after[k])
-        worst = max(worst, math.inf if np.isnan(gap).any() else float(gap.max()) / largest)
-    return worst, derived.condition, EPS * float(np.abs(after).max(initial=0.0)) / largest
-
-
-def _defined_steps(run: dict[str, Any]) -> int:
-    """The steps before torch's first non-finite parameter: centered RMSprop takes √(s − ḡ²), and where
-    the gradients have stopped changing, s − ḡ² is 0 and may round below it (a NaN in torch and in
-    the rule as derived alike: the rule is undefined there, nothing to compare)."""
-    import numpy as np
-
-    finite = np.isfinite(run["after"]).all(axis=1)
-    return int(finite.argmin()) if not finite.all() else len(finite)
-
-
-def step_tolerance(case: Case, condition: float, rounding: float) -> float:
-    """STEP_NOTE's bound: the step's own rounding, amplified by the rule's condition, plus twice the
-    rounding of θ_t (once in each implementation), both relative to the largest step."""
-    return _tolerance(case) * condition + 2 * rounding
-
-
-def _matches_torch(problem: Problem, case: Case) -> list[Measurement]:
-    run = _torch_run(problem, case)
-    label = f"{problem.id}: derived steps = torch.optim, {case['steps']} steps on a {case['problem']}"
-    if (defined := _defined_steps(run)) < case["steps"]:
-        label += f" (torch's step {defined + 1} is NaN, √ of s − ḡ² rounded below 0: the {defined} before it)"
-    error, condition, rounding = _step_error(problem, case, run)
-    return [Measurement(label, error, step_tolerance(case, condition, rounding))]
-
-
-def _unrolled_state(problem: Problem, case: Case) -> list[Measurement]:
-    """The unrolled closed form of each state (no weight decay) against torch's state after t steps."""
-    from dlverify.evaluation import relative_error, scalar_value
-
-    name = problem.id.split(".")[1]
-    hyper = {k: v for k, v in case["hyper"].items() if k != "weight_decay"}
-    grads = case["gradients"]
-    history = NUMERIC.states(name, hyper, grads)
-    torch_states = history[-1]
-    derivation = problem.derive()
-    values = {SYMBOL_OF[k]: v for k, v in hyper.items() if k in SYMBOL_OF}
-    if name == "adam":
-        values["beta_1"], values["beta_2"] = hyper["betas"]
-    values.update({"g": grads, "t": len(grads)})
-    torch_key = {"s_t unrolled": "sum" if name == "adagrad" else "square_avg", "m_t unrolled": "exp_avg"}
-    torch_key["v_t unrolled"] = "exp_avg_sq"
-    out = []
-    for entry in (e for e in derivation.entries() if e.endswith("unrolled")):
-        want = scalar_value(derivation.entries()[entry], derivation.symbols, values)
-        # torch updates the state in place (a lerp, m + (1 − β)(g − m)): each step rounds at the size of
-        # the state then, which may be far larger than the final value (β small, then a zero gradient)
-        magnitude = max(
-            scalar_value(derivation.entries()[entry], derivation.symbols, values, absolute=True),
-            *(abs(state[torch_key[entry]]) for state in history),
-        )
-        got = torch_states[torch_key[entry]]
-        error = relative_error(got, want, magnitude)
-        out.append(Measurement(f"{entry} after t = {len(grads)} = torch's state", error, 16 * (len(grads) + 2) * EPS))
-    return out
-
-
-def _eps_placement(problem: Problem, case: Case) -> list[Measurement]:
-    """Where Adam's ε sits: the other two placements are not what torch computes (with ε = 0.1 and
-    small gradients the difference shows; it is measured, relative to the step)."""
-    hyper = {**case["hyper"], "eps": 0.1}
-    at = {**case, "hyper": hyper, "problem": "quadratic", "steps": max(case["steps"], 20)}
-    run = _torch_run(problem, at)  # one torch run, compared with both placements
-    out = []
-    for variant in ("efficient", "ε inside"):
-        difference, _, _ = _step_error(problem, at, run, variant)
-        label = f"ε placed as in '{variant}' differs from torch: step difference {difference:.2g} ≥ 1e-6"
-        out.append(Measurement(label, 1e-6 / max(difference, 1e-300), 1.0))
-    return out
-
-
 THETA = SymbolSpec("theta", r"\theta", "real", "a parameter entry before the step")
 G = SymbolSpec("g_t", "g_t", "real", "its gradient at step t")
 COMMON = (
@@ -295,13 +118,13 @@ def _rule(name: str, title: str, statement: str, state: tuple[SymbolSpec, ...], 
         oracle_name=f"torch.optim.{CLASS_NAMES[name]} run step by step on random quadratics and a small tanh "
         "network (float64)",
         cases=lambda: _run_cases(name),
-        tolerance=_tolerance,
+        tolerance=step_rounding,
         tolerance_note=STEP_NOTE,
         sizes=("steps", "size"),
         ci_examples=30,  # each case runs torch.optim for up to its steps three times: 30 random settings
         compare=(
-            Check("the derived steps equal torch.optim's", _matches_torch),
-            Check("the unrolled states equal torch's", _unrolled_state),
+            Check("the derived steps equal torch.optim's", lambda p, c: EXPERIMENTS.matches_torch(p, c)),
+            Check("the unrolled states equal torch's", lambda p, c: EXPERIMENTS.unrolled_state(p, c)),
             *checks,
         ),
     )
@@ -322,19 +145,6 @@ def _bias_cases() -> Any:
             "seed": st.integers(0, 2**31),
         }
     )
-
-
-def _bias_monte_carlo(case: Case) -> list[Measurement]:
-    """i.i.d. N(E[g], 1) gradients in 4,000 independent coordinates: the mean of torch's m_t is the
-    derived E[m_t] within 4 standard errors."""
-    from dlverify.evaluation import scalar_value
-
-    d = DERIVED.adam_bias_correction()
-    steps = 1 + case["t"] % 60
-    want = scalar_value(d.result, d.symbols, {**case, "t": steps})
-    got = NUMERIC.adam_first_moment_runs(case["beta_1"], steps, case["E_g"], 1.0, 4000, case["seed"])
-    label = f"Monte Carlo, t = {steps}: mean m_t − E[m_t]"
-    return [Measurement(label, abs(got["mean"] - want), 4 * got["se"] + 1e-12, want, got["mean"])]
 
 
 PROBLEMS = (
@@ -373,7 +183,13 @@ PROBLEMS = (
         tolerance_note="8(t+2)·eps relative: one rounding per step of the running mean",
         sizes=("t",),
         # each case is a Monte Carlo run of 4,000 coordinates
-        properties=(Property("Monte Carlo over i.i.d. gradients (4 standard errors)", _bias_monte_carlo, 30),),
+        properties=(
+            Property(
+                "Monte Carlo over i.i.d. gradients (4 standard errors)",
+                lambda case: EXPERIMENTS.bias_monte_carlo(case),
+                30,
+            ),
+        ),
     ),
     _rule(
         "adagrad",
@@ -412,6 +228,6 @@ PROBLEMS = (
             SymbolSpec("m_prev", "m_{t-1}", "real", "the first moment before the step"),
             SymbolSpec("v_prev", "v_{t-1}", "real", "the second moment before the step"),
         ),
-        (Check("the other placements of ε are not torch's", _eps_placement),),
+        (Check("the other placements of ε are not torch's", lambda p, c: EXPERIMENTS.eps_placement(p, c)),),
     ),
 )

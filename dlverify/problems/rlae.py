@@ -3,19 +3,18 @@ that optimise it, and its global minimiser — against autograd, real optimizer 
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from dlverify.lazy import lazy
-from dlverify.problem import AnswerSpec, Case, Check, Measurement, Problem, Property, SymbolSpec, Topic
+from dlverify.problem import AnswerSpec, Case, Check, Problem, Property, SymbolSpec, Topic
 from dlverify.problems.lae import LAMBDA, SIGMA, gradient_problem, spectrum_cases
 
 TOPIC = Topic("rlae", "The ℓ2-regularised linear autoencoder", order=100)
 NUMERIC = lazy("numerics.rlae")
 DERIVED = lazy("derivations.rlae")
 LAE_NUMERIC = lazy("numerics.lae")
+EXPERIMENTS = lazy("dlverify.experiments.rlae")  # the checks and properties that run the derivation's experiments
 
-EPS = sys.float_info.epsilon
 SETUP = (
     "The ℓ2-regularised linear autoencoder: X ∈ R^{m×n} zero-centred, encoder W1 (k×m), decoder W2 (m×k), "
     "L_λ = (1/n)‖X − W2 W1 X‖_F² + λ‖W1‖_F² + λ‖W2‖_F²; Σ = (1/n) X Xᵀ with eigenvalues σ_1² > … > σ_m² > 0, "
@@ -70,38 +69,6 @@ def _weight_decay_oracle(mean: bool):
     return oracle
 
 
-def _step_scale(mean: bool):
-    """The fitted step's scale c and the least-squares residual, against the derivation's scale."""
-
-    def measure(case: Case) -> list[Measurement]:
-        from dlverify.evaluation import scalar_value
-
-        d = DERIVED
-        fitted = NUMERIC.fit_weight_decay(case["X"], case["W_1"], case["W_2"], case["lambda"], mean=mean)
-        want = scalar_value(d.mean_step_scale(), {"m": d.m}, case) if mean else 1.0
-        return [
-            Measurement("one SGD step lies along −∇L_λ (least-squares residual)", fitted["residual"], STEP_TOL),
-            Measurement(
-                "the step's scale c = derived", abs(fitted["scale"] - want) / want, STEP_TOL, want, fitted["scale"]
-            ),
-        ]
-
-    return measure
-
-
-def _mean_with_scaled_lr(case: Case) -> list[Measurement]:
-    """nn.MSELoss's mean with the derived weight_decay and the learning rate times m: exactly the step."""
-    from dlverify.evaluation import scalar_value
-
-    d = DERIVED.weight_decay_mean()
-    wd = scalar_value(d.result, d.symbols, case)
-    num = NUMERIC
-    ok = num.matches(
-        case["X"], case["W_1"], case["W_2"], case["lambda"], wd, STEP_TOL, mean=True, lr=num.LR * case["m"]
-    )
-    return [Measurement.holds("mean MSELoss, derived weight_decay, lr·m: the step is −η∇L_λ", ok)]
-
-
 def _weight_decay(mean: bool) -> Problem:
     which = "weight_decay_mean" if mean else "weight_decay"
     loss = (
@@ -110,9 +77,11 @@ def _weight_decay(mean: bool) -> Problem:
         else "each sample's loss is its summed squared error ‖x − W2W1x‖², averaged over the samples of a batch"
     )
     ask = "makes the SGD step point along −∇L_λ" if mean else "optimises L_λ exactly"
-    props = [Property("the step's scale and residual", _step_scale(mean))]
+    props = [Property("the step's scale and residual", lambda case: EXPERIMENTS.step_scale(case, mean))]
     if mean:
-        props.append(Property("lr scaled by m gives the step exactly", _mean_with_scaled_lr))
+        props.append(
+            Property("lr scaled by m gives the step exactly", lambda case: EXPERIMENTS.mean_with_scaled_lr(case))
+        )
     return Problem(
         id=f"rlae.{which}",
         topic=TOPIC.name,
@@ -166,122 +135,6 @@ def _optimum_cases() -> Any:
         return {**case, "lambda": lam, "O": orthogonal, "lambda_drop": drop, "r": r}
 
     return spectrum_cases(6).map(extend)
-
-
-def optimum_at(X: Any, k: int, lam: float, orthogonal: Any = None, derivation: Any = None) -> tuple[Any, dict]:
-    """The derived optimum W2 (``derivation``, else the registered one) at scipy.linalg.eigh's U_k and Λ_k
-    of Σ = XXᵀ/n, with the orthogonal factor O (default I); and eigh's results."""
-    import numpy as np
-
-    from dlverify.evaluation import matrix_point
-    from dlverify.matrix_eval import matrix_value
-
-    if derivation is None:
-        from dlverify import registry
-
-        derivation = registry.get("rlae.optimum").derive()  # the registry's: read from the disk cache
-    d = derivation
-    pca = LAE_NUMERIC.pca(X, k)
-    values = {
-        "m": X.shape[0],
-        "k": k,
-        "lambda": lam,
-        "U_k": pca["U_k"],
-        "Lambda_k": np.diag(pca["eigenvalues"][:k]),
-        "O": np.eye(k) if orthogonal is None else orthogonal,
-    }
-    return matrix_value(d.result, matrix_point(d.symbols, values)), pca
-
-
-def _gradient_at_optimum(problem: Problem, case: Case) -> list[Measurement]:
-    """autograd's ∇L_λ vanishes at the derived W2 (random O) with W1 = W2ᵀ."""
-    import numpy as np
-
-    X, lam, k = case["X"], case["lambda"], case["k"]
-    m, n = X.shape
-    W2, pca = optimum_at(X, k, lam, case["O"], problem.derive())
-    grads = LAE_NUMERIC.gradients(X, W2.T, W2, lam)
-    error = max(float(np.abs(g).max()) for g in grads.values()) / (2 * float(pca["eigenvalues"][0]))
-    return [Measurement("∇L_λ at the derived W2, W1 = W2ᵀ (random O): autograd", error, 64 * (m + n) * EPS)]
-
-
-def _lbfgs_finds_it(problem: Problem, case: Case) -> list[Measurement]:
-    """L-BFGS from a random start against the derived minimiser (up to O): product, balance, loss, and
-    how far its columns are from orthonormal (derived λ/σ_k²)."""
-    import numpy as np
-
-    from dlverify.evaluation import relative_error
-
-    X, lam, k = case["X"], case["lambda"], case["k"]
-    m = X.shape[0]
-    W2, pca = optimum_at(X, k, lam, case["O"], problem.derive())
-    fit = LAE_NUMERIC.fit(X, k, lam, seed=case["seed"])
-    values = pca["eigenvalues"]
-    # the smallest curvature at the optimum: 2(σ_k² − λ) across, and the eigen-gaps; the iterate is
-    # within ‖∇‖/curvature of the optimum set, the tolerance with a factor 100 of room
-    curvature = min(values[k - 1] - lam, *(values[i] - values[i + 1] for i in range(m - 1)))
-    tol = 100 * max(fit["grad_norm"], 1e-12) / curvature
-    at_derived = LAE_NUMERIC.loss(X, W2.T, W2, lam)
-    eye = np.eye(k)
-    distance = float(np.linalg.norm(W2.T @ W2 - eye, 2))
-    measured = float(np.linalg.norm(fit["W_2"].T @ fit["W_2"] - eye, 2))
-    return [
-        Measurement(
-            "W2W2ᵀ of L-BFGS's optimum = derived (O cancels)",
-            float(np.abs(fit["W_2"] @ fit["W_2"].T - W2 @ W2.T).max()),
-            tol,
-        ),
-        Measurement("L-BFGS's optimum is balanced: W1 = W2ᵀ", float(np.abs(fit["W_1"] - fit["W_2"].T).max()), tol),
-        Measurement(
-            "L_λ at the derived W2 = L-BFGS's minimum", relative_error(at_derived, fit["loss"], fit["loss"]), 1e-12
-        ),
-        Measurement(
-            "‖W2ᵀW2 − I‖₂ of the optimum = derived (λ/σ_k²)", abs(measured - distance), 1e-6, distance, measured
-        ),
-    ]
-
-
-def _minimum_at_optimum(problem: Problem, case: Case) -> list[Measurement]:
-    """The derived minimum (rlae.min_loss) is L_λ at the derived minimiser."""
-    from dlverify.evaluation import relative_error, scalar_value
-
-    X, lam, k = case["X"], case["lambda"], case["k"]
-    m, n = X.shape
-    W2, _ = optimum_at(X, k, lam, case["O"], problem.derive())
-    at_derived = LAE_NUMERIC.loss(X, W2.T, W2, lam)
-    d_min = DERIVED.min_loss()
-    minimum = scalar_value(d_min.result, d_min.symbols, {"lambda": lam, "m": m, "k": k, "sigma": case["sigma"]})
-    return [
-        Measurement(
-            "derived min L_λ (rlae.min_loss) = L at the derived W2",
-            relative_error(at_derived, minimum, minimum),
-            64 * m * (m + n) * EPS,
-        )
-    ]
-
-
-def _rank_drop(case: Case) -> list[Measurement]:
-    """At λ' between σ_{r+1}² and σ_r²: L-BFGS's optimum has rank r and W2W2ᵀ = U_r(I − λ'Λ_r⁻¹)U_rᵀ, the
-    derived formula with k = r (zero for r = 0)."""
-    import numpy as np
-
-    lae = LAE_NUMERIC
-    X, k, r, lam = case["X"], case["k"], case["r"], case["lambda_drop"]
-    fit = lae.fit(X, k, lam, seed=case["seed"])
-    want, pca = optimum_at(X, r, lam) if r else (np.zeros((case["m"], 0)), lae.pca(X, k))
-    values = pca["eigenvalues"]
-    curvature = min(abs(values[i] - lam) for i in range(len(values)))
-    tol = 100 * max(fit["grad_norm"], 1e-12) / curvature
-    singular = np.linalg.svd(fit["W_2"], compute_uv=False)
-    rank = int(np.sum(singular > np.sqrt(tol)))
-    return [
-        Measurement.holds(f"rank of L-BFGS's optimum at λ' = {lam:.3g}: {rank}, derived {r}", rank == r),
-        Measurement(
-            "W2W2ᵀ at λ' = derived with k = #{σ_i² > λ'}",
-            float(np.abs(fit["W_2"] @ fit["W_2"].T - want @ want.T).max()),
-            tol,
-        ),
-    ]
 
 
 OPTIMUM_SYMBOLS = (
@@ -384,12 +237,13 @@ PROBLEMS = (
         tolerance_note="per check: 64(m+n)·eps for the gradient, 100‖∇L_λ‖/curvature for L-BFGS's optimum, "
         "1e-12 for its loss",
         compare=(
-            Check("∇L_λ vanishes at the derived optimum", _gradient_at_optimum),
-            Check("L-BFGS from a random start finds it", _lbfgs_finds_it),
-            Check("its loss is the derived minimum", _minimum_at_optimum),
+            Check("∇L_λ vanishes at the derived optimum", lambda p, c: EXPERIMENTS.gradient_at_optimum(p, c)),
+            Check("L-BFGS from a random start finds it", lambda p, c: EXPERIMENTS.lbfgs_finds_it(p, c)),
+            Check("its loss is the derived minimum", lambda p, c: EXPERIMENTS.minimum_at_optimum(p, c)),
         ),
         sizes=("m", "k", "n"),
-        properties=(Property("the rank drop for λ ≥ σ_k²", _rank_drop, 30),),  # an L-BFGS fit per case
+        # an L-BFGS fit per case
+        properties=(Property("the rank drop for λ ≥ σ_k²", lambda case: EXPERIMENTS.rank_drop(case), 30),),
     ),
     Problem(
         id="rlae.min_loss",

@@ -43,9 +43,9 @@ ADJOINTS_T3 = tuple(
 )
 GENERAL = (
     W,
-    SymbolSpec("T", "T", "integer", "sequence length", assumptions=("T >= 1",), bounds=("1", "")),
+    SymbolSpec("T", "T", "integer", "sequence length", bounds=("1", "")),
     SymbolSpec("u", "u", "sequence", "inputs u_1..u_T, written u_t, u_{t} or u[t]"),
-    SymbolSpec("t", "t", "integer", "time index (bound by the sum)", assumptions=("1 <= t <= T",), bounds=("1", "T")),
+    SymbolSpec("t", "t", "integer", "time index (bound by the sum)", bounds=("1", "T")),
 )
 
 

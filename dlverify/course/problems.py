@@ -1,0 +1,165 @@
+"""The problems of a file: each asked derivative (``ask = ["dL/dW"]``) becomes a catalog-like
+``Problem`` — derived by ``derivations.course`` from the resolved statements, verified against
+``numerics.course`` running the oracle's program — derived once at load, and refused there if
+it cannot be derived or is too large to check answers against."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from dlverify.course.errors import Where
+from dlverify.course.limits import MAX_ASKS, MAX_EXPANDED_DEPTH, MAX_REFERENCE_SIZE
+from dlverify.course.reading import Model
+from dlverify.course.statements import written_out
+from dlverify.problem import Case, Problem, SymbolSpec
+
+EPS = sys.float_info.epsilon
+ASK = re.compile(r"^\s*(?:d|∂|\\partial\s*)\s*(\w+)\s*/\s*(?:d|∂|\\partial\s*)\s*(\w+)\s*$")
+FRAC_ASK = re.compile(r"^\s*\\frac\{\s*\\partial\s*(\w+)\s*\}\{\s*\\partial\s*(\w+)\s*\}\s*$")
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One asked derivative: as written (``dL/dW``), of ``target`` by ``variable``."""
+
+    text: str
+    target: str
+    variable: str
+
+
+def asks(table: dict, model: Model, where: Where) -> list[Ask]:
+    """The table's ``ask`` list read: each a derivative of a computed quantity by a symbol or another
+    computed quantity, a gradient of a scalar or a Jacobian of a vector by a vector."""
+    asks = table.get("ask")
+    if not isinstance(asks, list) or not asks or not all(isinstance(a, str) for a in asks):
+        raise where.error("ask", 'ask is a list such as ["dL/dW", "dh/dx"]')
+    if len(asks) > MAX_ASKS:
+        raise where.error("ask", f"more than {MAX_ASKS} asked derivatives in one problem")
+    out = []
+    computed = {name for name, _ in model.forward_text}
+    for ask in asks:
+        m = ASK.match(ask) or FRAC_ASK.match(ask)
+        if m is None:
+            raise where.error("ask", f"{ask!r:.60}: write a derivative as dL/dW")
+        target, variable = m.groups()
+        if target not in computed:
+            raise where.error("ask", f"{ask}: {target} is not computed by the forward statements")
+        if variable not in model.objects or variable in model.sizes:
+            raise where.error("ask", f"{ask}: {variable} is not a symbol or a computed quantity")
+        t_obj, v_obj = model.objects[target], model.objects[variable]
+        if t_obj.shape != (1, 1) and (t_obj.shape[1] != 1 or v_obj.shape[1] != 1):
+            raise where.error("ask", f"{ask}: a gradient of a scalar, or a Jacobian of a vector by a vector")
+        out.append(Ask(ask, target, variable))
+    return out
+
+
+def problem(model: Model, topic: str, ask: Ask) -> Problem:
+    """The asked derivative as a problem of ``topic``, id ``<model id>.d<target>_d<variable>``."""
+    target, variable = ask.target, ask.variable
+    slug = f"d{target}_d{variable}"
+    specs = [SymbolSpec(s, s, "integer", "a size", bounds=("1", "4")) for s in model.sizes]
+    for name, (rows, cols) in model.inputs.items():
+        specs.append(SymbolSpec(name, name, "matrix", "given", shape=(rows, cols)))
+    for name, written in model.forward_text:
+        obj = model.objects[name]
+        spellings = (rf"\hat{{{name[:-3]}}}",) if name.endswith("hat") and len(name) > 3 else ()
+        specs.append(
+            SymbolSpec(name, name, "matrix", f"= {written}", spellings, shape=tuple(str(d) for d in obj.shape))
+        )
+    forward = "; ".join(f"{name} = {written}" for name, written in model.forward_text)
+    shapes = ", ".join(
+        f"{name} {'×'.join(shape) if shape != ('1', '1') else 'scalar'}" for name, shape in model.inputs.items()
+    )
+    statement = f"{model.title}. Given {shapes}: {forward}. Find {ask.text}."
+    layout = "the gradient has the variable's shape" if model.objects[target].shape == (1, 1) else "numerator layout"
+    return Problem(
+        id=f"{model.id}.{slug}",
+        topic=topic,
+        title=f"{ask.text} ({model.title})",
+        kind="matrix",
+        statement=statement + f" ({layout})",
+        symbols=tuple(specs),
+        derive=_deriver(model, target, variable),
+        oracle=_oracle(model, target, variable),
+        oracle_name="the forward statements run in torch (float64), differentiated by autograd",
+        cases=_cases(model),
+        tolerance=lambda case: 64 * (sum(case[s] for s in model.sizes) + len(model.statements)) * EPS,
+        tolerance_note="64(Σ sizes + statements)·eps relative to the largest entry of |…| on absolute values",
+        sizes=model.sizes,
+    )
+
+
+def check_reference(problem: Problem, model: Model, ask: Ask, where: Where) -> None:
+    """Derive the asked derivative now (its derive() keeps the result) and refuse it if it cannot be
+    derived, or if written out in the inputs — as the checker evaluates it, against every wrong
+    answer's likely mistakes — it is too large to check in the time an answer has."""
+    from derivations.course import Unsupported
+
+    asked = ask.text
+    try:
+        result = problem.derive().result
+        size, depth = written_out(result, model.measures, MAX_REFERENCE_SIZE)
+    except Unsupported as exc:
+        raise where.error("ask", f"{asked}: cannot be derived here: {exc} is not supported") from None
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        raise where.error("ask", f"{asked}: the derivative is too large to derive ({type(exc).__name__})") from None
+    except Exception as exc:  # a derivation bug on an unusual file: still one line, not a traceback
+        if os.environ.get("DLVERIFY_DEBUG"):
+            raise
+        raise where.error("ask", f"{asked}: the derivation failed ({type(exc).__name__}); please report it") from None
+    if size > MAX_REFERENCE_SIZE or depth > MAX_EXPANDED_DEPTH:
+        reason = (
+            f"{asked}: the derivative written out in the inputs is {'over ' if size > MAX_REFERENCE_SIZE else ''}"
+            f"{min(size, MAX_REFERENCE_SIZE)} nodes, {depth} levels deep (at most {MAX_REFERENCE_SIZE} nodes, "
+            f"{MAX_EXPANDED_DEPTH} levels): too large to check answers against; ask about fewer steps"
+        )
+        raise where.error("ask", reason)
+
+
+def _deriver(model: Model, target: str, variable: str) -> Callable[[], Any]:
+    memo: list[Any] = []
+
+    def derive() -> Any:
+        if not memo:
+            from derivations.course import gradient, vector_jacobian
+
+            t, v = model.objects[target], model.objects[variable]
+            how = gradient if t.shape == (1, 1) else vector_jacobian
+            d = how(model.statements, t, v)
+            memo.append(replace(d, symbols=dict(model.objects), definitions=dict(model.in_inputs)))
+        return memo[0]
+
+    return derive
+
+
+def _oracle(model: Model, target: str, variable: str) -> Callable[[Case], Any]:
+    def oracle(case: Case) -> Any:
+        from numerics.course import derivative
+
+        jacobian = model.objects[target].shape != (1, 1)
+        given = {k: case[k] for k in (*model.inputs, *model.sizes)}  # a size may appear as a number (1/n)
+        return derivative(model.program, given, target, variable, jacobian)
+
+    return oracle
+
+
+def _cases(model: Model) -> Callable[[], Any]:
+    def cases() -> Any:
+        from hypothesis import strategies as st
+
+        from dlverify.strategies import matrix, sizes_then
+
+        def build(sizes: dict) -> dict:
+            def n(axis: str) -> int:
+                return 1 if axis == "1" else sizes[axis]
+
+            return {name: matrix(n(rows), n(cols)) for name, (rows, cols) in model.inputs.items()}
+
+        return sizes_then({s: st.integers(1, 4) for s in model.sizes}, build)
+
+    return cases

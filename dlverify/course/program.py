@@ -1,0 +1,99 @@
+"""The oracle's program: each forward statement's parsed tree as the small tree ``numerics.course``
+runs in torch.
+
+It is built from the parsed text, not from what the checker's resolver made of it (the SymPy
+statements the derivation reads), so that the torch program and the derivation share only the
+grammar: a misreading in the resolver shows as a disagreement with the oracle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlverify.course.errors import Where
+
+
+def oracle_functions() -> dict[str, str]:
+    """Every spelling of a function a statement may apply → the name the oracle knows it by: the
+    spellings of the entrywise rows of the one function table (derivations.functions; sigmoid → sigma,
+    ReLU → relu, ln → log), and diag.  Read when a file is loaded, so that an added row counts."""
+    from derivations.functions import by_spelling
+
+    names = {spelling: row.name for spelling, row in by_spelling().items() if row.matrix}
+    names["diag"] = "diag"
+    return names
+
+
+def tree(node: Any, by_key: dict[str, Any], where: Where, line: int, column: int) -> Any:
+    """The oracle's tree, straight from the parsed text: names by their key, products in order,
+    a function name applying to the factor after it.  A function the oracle cannot run is refused
+    here, at its column."""
+    from dlverify.checking.names import TRANSPOSE_MARKS, key
+    from numerics.course_functions import runs
+
+    functions = oracle_functions()
+
+    def name_of(n: Any) -> str | None:
+        k = key(n)
+        obj = by_key.get(k) if k is not None else None
+        return str(obj.name) if obj is not None and hasattr(obj, "name") else None
+
+    def walk(n: Any) -> Any:
+        rule = n.rule
+        found = name_of(n) if rule in ("name", "sub", "font", "accent") else None
+        if found is not None:
+            return ("sym", found)
+        if rule == "name":
+            bare = n.args[0].lstrip("\\")
+            if bare in functions:
+                if not runs(functions[bare]):
+                    raise where.error("forward", f"the oracle (torch) has no function {bare}", line, column + n.pos)
+                return ("fn", functions[bare], bare)  # the spelling, for messages
+        if rule == "font" and key(n) == "mathbb{1}" or rule == "font" and n.args[0] == "mathbf" and key(n) == "1":
+            return ("ones",)
+        if rule == "num":
+            return ("num", float(n.args[0]))
+        if rule in ("paren", "font"):
+            return walk(n.args[-1])
+        if rule == "add":
+            return ("add", [walk(a) for a in n.args])
+        if rule == "neg":
+            return ("neg", walk(n.args[0]))
+        if rule == "div":
+            return ("div", walk(n.args[0]), walk(n.args[1]))
+        if rule == "hadamard":
+            return ("had", [walk(a) for a in n.args])
+        if rule == "transpose":
+            return ("T", walk(n.args[0]))
+        if rule == "norm":
+            return ("norm", walk(n.args[0]))
+        if rule == "sub" and n.args[0].rule == "norm" and key(n.args[1]) in ("F", "2"):
+            return ("norm", walk(n.args[0].args[0]))
+        if rule == "pow":
+            base, sup = n.args
+            bare = base.args[0] if base.rule == "sub" and base.args[0].rule == "norm" else base
+            if bare.rule == "norm" and sup.rule == "num" and sup.args[0] == "2":
+                return ("sqnorm", walk(bare.args[0]))
+            if key(sup) in TRANSPOSE_MARKS and sup.rule != "paren":
+                inner = walk(base)
+                return ("onesT",) if inner == ("ones",) else ("T", inner)
+            if sup.rule == "num" and sup.args[0].isdigit():
+                return ("pow", walk(base), int(sup.args[0]))
+            raise where.error("forward", "a power here is a whole number or a transpose", line, column + n.pos)
+        if rule == "mul":
+            parts = [walk(a) for a in n.args]
+            out: list[Any] = []
+            k = 0
+            while k < len(parts):
+                if parts[k][0] == "fn":
+                    if k + 1 == len(parts):
+                        raise where.error("forward", f"{parts[k][2]} needs an argument", line, column + n.pos)
+                    out.append(("apply", parts[k][1], parts[k + 1]))
+                    k += 2
+                else:
+                    out.append(parts[k])
+                    k += 1
+            return out[0] if len(out) == 1 else ("prod", out)
+        raise where.error("forward", f"the oracle cannot run {rule} here", line, column + n.pos)
+
+    return walk(node)
