@@ -115,6 +115,15 @@ class Catalog:
         taken = next((p.id for p in new_problems if p.id in self.problems), None)
         if taken is not None:
             raise ProblemFileError(f"{path}: {taken} is already defined")
+        # a course's problem must not join a catalog topic: `autograder scalar_rnn` would grade it too
+        sources = self.sources
+        described = {p.topic for pid, p in self.problems.items() if isinstance(sources.get(pid), DescriptionModule)}
+        joined = next((p for p in new_problems if p.topic in described), None)
+        if joined is not None:
+            raise ProblemFileError(
+                f"{path}: {joined.id} would join the catalog's topic {joined.topic}; give the course's ids a name "
+                "of their own (hw5.q2)"
+            )
         return self.adding(new_problems, new_topics, CourseFile(Path(path)))
 
     def adding_files(self, paths: Iterable[str | Path]) -> Catalog:

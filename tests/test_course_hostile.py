@@ -273,3 +273,22 @@ def test_registry_loading_refuses_without_registering(tmp_path, catalog) -> None
     with pytest.raises(ProblemFileError):
         registry.load_problems(_file(tmp_path, _fan_out(40)))
     assert set(registry.problems()) == before
+
+
+@pytest.mark.parametrize("name", ["exp", "e", "pi", "sigma", "sum", "I", "diag"])
+def test_a_symbol_named_like_the_notation_is_refused(tmp_path, capsys, catalog, name: str) -> None:
+    """exp(e) with a symbol e would silently read as a product: such a name is not a symbol."""
+    text = f'[problem."hw.q1"]\nsymbols = {{ x = "vector n", {name} = "real" }}\nforward = "L = {name} ||x||^2"\n'
+    text += 'ask = ["dL/dx"]\n'
+    path = tmp_path / "hw.toml"
+    path.write_text(text)
+    assert main(["list", "--problems", str(path)]) == 2
+    assert "a name of the notation" in capsys.readouterr().err
+
+
+def test_a_course_problem_cannot_join_a_catalog_topic(tmp_path, capsys, catalog) -> None:
+    path = tmp_path / "hw.toml"
+    text = '[problem."scalar_rnn.dy"]\nsymbols = { x = "vector n" }\nforward = "L = ||x||^2"\nask = ["dL/dx"]\n'
+    path.write_text(text)
+    assert main(["list", "--problems", str(path)]) == 2
+    assert "would join the catalog's topic scalar_rnn" in capsys.readouterr().err

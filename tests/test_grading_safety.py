@@ -88,6 +88,21 @@ def test_a_difference_rounding_hides_is_found_exactly(problem_id: str, answer: s
     assert verdict.verdict == "incorrect", verdict
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        r"w^3 + 1000 (1 - \lceil 10^{6} w \rceil + \lfloor 10^{6} w \rfloor)",  # 0 where 10⁶w is no integer
+        r"w^3 + \lceil w \rceil - \lfloor w \rfloor - 1",  # 0 except at integers
+    ],
+    ids=["large denominators", "integers"],
+)
+def test_terms_that_vanish_at_large_denominators_are_incorrect(answer: str) -> None:
+    """A few points have small denominators (an integer one among them): a term built to vanish at
+    the large prime denominators does not vanish there."""
+    verdict = judge(ITEM, answer)
+    assert verdict.verdict == "incorrect", verdict
+
+
 def test_spaces_do_not_reroll_a_tiny_term_into_correct() -> None:
     verdicts = {judge(ITEM, "w^3 + e^{-108}" + " " * k).verdict for k in range(12)}
     assert verdicts == {"incorrect"}
@@ -235,3 +250,25 @@ def test_the_worker_runs_numeric_libraries_on_one_thread(monkeypatch: pytest.Mon
         monkeypatch.setenv(name, "16")  # restored after the test
     worker._one_thread()
     assert all(os.environ[name] == "1" for name in names)
+
+
+@pytest.mark.parametrize("nice", [(1,), (2, 3, 4, 5, 7)], ids=["integers", "small denominators"])
+def test_a_nice_point_exists_in_every_items_domain(nice: tuple[int, ...]) -> None:
+    """A decay rate in (0, 1) has no integer value: its nice draw falls back to a prime denominator,
+    never to an error (which would make every answer to the item an `error`)."""
+    from dlverify import registry
+    from dlverify.problem import Assumption
+
+    for problem in registry.problems().values():
+        if problem.kind not in ("expr", "indexed"):
+            continue
+        point = points.draw(problem, random.Random(0), nice=nice)
+        objects = problem.derive().symbols
+        for spec in problem.symbols:
+            value = point.values.get(objects.get(spec.name))
+            if spec.role != "real" or value is None or spec.value is not None:
+                continue
+            if Assumption.UNIT_INTERVAL in spec.assumptions:
+                assert 0 < value < 1, (problem.id, spec.name, value)
+            elif Assumption.POSITIVE in spec.assumptions:
+                assert value > 0, (problem.id, spec.name, value)

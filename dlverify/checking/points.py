@@ -17,6 +17,7 @@ slow route: SymPy substitution, ``doit`` and 50-digit ``evalf``.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -79,14 +80,21 @@ def _prime(rng: random.Random) -> int:
     return int(sp.nextprime(rng.randint(*DENOMINATORS)))
 
 
-def _rational(rng: random.Random, positive: bool = False, low: float = -9, high: float = 9) -> sp.Rational:
+def _rational(
+    rng: random.Random, positive: bool = False, low: float = -9, high: float = 9, nice: tuple[int, ...] = ()
+) -> sp.Rational:
     """A random n/q in (low, high) (in (0, high) if ``positive``), q a random prime, n not a multiple
-    of it: a value in lowest terms whose denominator is q itself."""
-    q = _prime(rng)
+    of it: a value in lowest terms whose denominator is q itself.  ``nice``: q from these small
+    denominators instead, values a term built to vanish at large ones (1 − ⌈10⁶w⌉ + ⌊10⁶w⌋, or
+    ⌈w⌉ − ⌊w⌋ − 1 at integers) does not vanish at."""
     low = max(low, 0) if positive else low
-    n = q
-    while n % q == 0:
-        n = rng.randint(int(low * q) + 1, int(high * q) - 1)
+    q = rng.choice(nice) if nice else _prime(rng)
+    first, last = math.floor(low * q) + 1, math.ceil(high * q) - 1
+    if not any(n != 0 and (q == 1 or n % q) for n in range(first, min(last, first + 2 * q) + 1)):
+        return _rational(rng, positive, low, high)  # no such value in the domain, (0.05, 0.95) at q = 1
+    n = 0
+    while n == 0 or (q > 1 and n % q == 0):
+        n = rng.randint(first, last)
     return sp.Rational(n, q)
 
 
@@ -117,15 +125,17 @@ def draw_sizes(problem: Problem, rng: random.Random, cap: int, stress: bool = Fa
     return values
 
 
-def draw(problem: Problem, rng: random.Random) -> Point:
+def draw(problem: Problem, rng: random.Random, nice: tuple[int, ...] = ()) -> Point:
+    """A random point of the problem's domain; ``nice``: its reals with these small denominators (a
+    few such points sit among the others: a term may vanish at one kind of rational, not at all)."""
     objects = problem.derive().symbols
     values: dict[sp.Basic, sp.Basic] = {k: sp.Integer(v) for k, v in draw_sizes(problem, rng, MAX_SIZE).items()}
     for spec in problem.symbols:
         if spec.role == "real" and spec.name in objects and spec.value is None:
             if Assumption.UNIT_INTERVAL in spec.assumptions:  # a decay rate β: its domain only, away from its ends
-                values[objects[spec.name]] = _rational(rng, low=0.05, high=0.95)
+                values[objects[spec.name]] = _rational(rng, low=0.05, high=0.95, nice=nice)
             else:
-                values[objects[spec.name]] = _rational(rng, positive=Assumption.POSITIVE in spec.assumptions)
+                values[objects[spec.name]] = _rational(rng, Assumption.POSITIVE in spec.assumptions, nice=nice)
     structure = {
         str(objects[s.name]): s.assumptions
         for s in problem.symbols

@@ -148,7 +148,19 @@ def _symbols(symbols: Any, forward: Any, where: Where) -> tuple[list[str], dict[
     clash = set(sizes) & set(inputs)
     if clash:
         raise where.error("symbols", f"{sorted(clash)[0]} is both a size and a symbol")
+    reserved = sorted(set(sizes + list(inputs)) & _reserved())
+    if reserved:  # exp(e) with a symbol e would silently read as the product e·e
+        raise where.error("symbols", f"{reserved[0]} is a name of the notation (a function, a constant), not a symbol")
     return sizes, inputs
+
+
+def _reserved() -> set[str]:
+    """Names the statements' reader gives a meaning of its own: functions, constants, big operators,
+    diag, the identity I."""
+    from derivations.functions import by_spelling
+    from dlverify.checking.names import BIG_OPERATORS, CONSTANTS, DIAG
+
+    return set(by_spelling()) | set(CONSTANTS) | set(BIG_OPERATORS) | set(DIAG) | {"I"}
 
 
 def _shape_of(m: re.Match) -> tuple[str, str]:
