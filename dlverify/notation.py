@@ -150,6 +150,8 @@ class NotationLatex(LatexPrinter):
 
     def _print_HadamardPower(self, expr: sp.Basic) -> str:
         base = self._print(expr.base)
+        if not (expr.exp.is_Integer and expr.exp > 0):  # x^{∘-1}: no product of copies spells it
+            return rf"\left({base}\right)^{{\circ {self._print(expr.exp)}}}"
         return r" \odot ".join([rf"\left({base}\right)"] * int(expr.exp))
 
     def _print_KroneckerDelta(self, expr: sp.Basic, exp=None) -> str:
@@ -193,6 +195,8 @@ class NotationPlain(StrPrinter):
         return f"diag({self._print(expr.args[0])})"
 
     def _print_HadamardPower(self, expr: sp.Basic) -> str:
+        if not (expr.exp.is_Integer and expr.exp > 0):  # x^{∘-1}: no product of copies spells it
+            return f"({self._print(expr.base)})^{{∘{self._print(expr.exp)}}}"
         return " ⊙ ".join([f"({self._print(expr.base)})"] * int(expr.exp))
 
     def _print_HadamardProduct(self, expr: sp.Basic) -> str:
@@ -215,7 +219,6 @@ _GREEK_LETTERS = {
     "lambda": "λ", "mu": "μ", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "omega": "ω",
     "Lambda": "Λ", "Sigma": "Σ", "Delta": "Δ", "ell": "ℓ",
 }  # fmt: skip
-_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 def _sequence_call(expr: sp.Basic) -> bool:
@@ -236,26 +239,38 @@ def function_name(name: str) -> str:
     return row.unicode if row is not None else name
 
 
-def _readable_name(name: str) -> str:
-    """sigma_i → σ_i, Lambda_k → Λ_k, yhat → ŷ, beta_1 → β_1: the homework's letters."""
+def _readable_name(name: str, read_back: bool = False) -> str:
+    """sigma_i → σ_i, Lambda_k → Λ_k, yhat → ŷ, beta_1 → β_1: the homework's letters.  With
+    ``read_back``, only the letters the answer parser reads as Unicode (every Greek letter here);
+    a hat keeps its name (yhat), so a printed reference can be pasted back as an answer."""
     head, sep, rest = name.partition("_")
+    if read_back:
+        letter = _GREEK_LETTERS.get(head, head)
+        return (letter if letter in _READ_BACK_LETTERS else head) + sep + rest
     if head.endswith("hat") and len(head) > 3:
         head = _readable_name(head[:-3]) + "\u0302"
     head = _GREEK_LETTERS.get(head, head)
     return head + sep + rest
 
 
+# the Greek letters the answer parser maps from Unicode (checking/parse.py's UNICODE table: all of them)
+_READ_BACK_LETTERS = frozenset(_GREEK_LETTERS.values())
+
+
 class NotationUnicode(StrPrinter):
     """One line of readable math for a terminal or a message: σ, ⊙, ᵀ, ∑, juxtaposed products,
-    no Python syntax (``**``, ``*``, ``.T``, ``Sum(``)."""
+    no Python syntax (``**``, ``*``, ``.T``, ``Sum(``).  What it prints reads back through the
+    answer parser to the same value (a message's reference can be pasted as an answer): powers
+    as ``^2``, ``^(-1)``, ``^(1/2)``, an entrywise power as ``^{∘2}``, and only the Unicode
+    letters the parser reads."""
 
     printmethod = "_dlverify_unicode"  # our own methods below, not the classes' _sympystr
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
-        return _readable_name(expr.name)
+        return _readable_name(expr.name, read_back=True)
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
-        return _readable_name(str(expr.name))
+        return _readable_name(str(expr.name), read_back=True)
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         base = self._print(expr.base.label)
@@ -264,20 +279,19 @@ class NotationUnicode(StrPrinter):
 
     def _print_SequenceElement(self, expr: sp.Basic) -> str:
         idx = self._print(expr.index)
-        return f"{_readable_name(expr.name)}_{idx}" if len(idx) == 1 else f"{_readable_name(expr.name)}_{{{idx}}}"
+        name = _readable_name(expr.name, read_back=True)
+        return f"{name}_{idx}" if len(idx) == 1 else f"{name}_{{{idx}}}"
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         base, exp = expr.args
         if exp == sp.S.Half:
-            return f"√({self._print(base)})"
+            return f"sqrt({self._print(base)})"
         if exp.is_Rational and exp < 0:
             inverse = self._print(sp.Pow(base, -exp))
             return f"1/{inverse}" if " " not in inverse else f"1/({inverse})"
         shown = self._print(base)
         if not (base.is_Atom or isinstance(base, (sp.Indexed, sp.MatrixSymbol))):
             shown = f"({shown})"
-        if exp.is_Integer and -9 <= exp <= 9:
-            return shown + str(int(exp)).translate(_SUPERSCRIPT)
         power = self._print(exp)
         return f"{shown}^{power}" if exp.is_Atom and len(power) == 1 else f"{shown}^({power})"
 
@@ -295,15 +309,12 @@ class NotationUnicode(StrPrinter):
         if not isinstance(expr.base, sp.MatrixSymbol):
             base = f"({base})"
         exp = expr.exp
-        if exp.is_Integer and -9 <= exp <= 9:
-            return base + str(int(exp)).translate(_SUPERSCRIPT)
-        if exp == sp.S.Half:
-            return f"{base}^½"
-        return f"{base}^({self._print(exp)})"
+        power = self._print(exp)
+        return f"{base}^{power}" if exp.is_Integer and 0 <= exp <= 9 else f"{base}^({power})"
 
     def _print_Inverse(self, expr: sp.Inverse) -> str:
         base = self._print(expr.arg)
-        return (base if isinstance(expr.arg, sp.MatrixSymbol) else f"({base})") + "⁻¹"
+        return (base if isinstance(expr.arg, sp.MatrixSymbol) else f"({base})") + "^(-1)"
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
         arg = expr.arg
@@ -321,7 +332,7 @@ class NotationUnicode(StrPrinter):
         )
 
     def _print_HadamardPower(self, expr: sp.Basic) -> str:
-        return f"({self._print(expr.base)})^∘{self._print(expr.exp)}"
+        return f"({self._print(expr.base)})^{{∘{self._print(expr.exp)}}}"  # braced: how the parser reads ^{∘k}
 
     def _print_DiagMatrix(self, expr: sp.Basic) -> str:
         return f"diag({self._print(expr.args[0])})"
@@ -402,7 +413,7 @@ def latex(expr: sp.Basic) -> str:
 
 
 def unicode(expr: sp.Basic) -> str:
-    """One line of readable Unicode math (messages, ``show``); not meant to be parsed back."""
+    """One line of readable Unicode math (messages, ``show``) that the answer parser reads back."""
     return NotationUnicode().doprint(expr)
 
 

@@ -84,3 +84,16 @@ def catalog():
 
     with registry.using(registry.build_catalog()) as fresh:
         yield fresh
+
+
+@pytest.fixture
+def softplus():
+    """softplus added to the one table of functions for the test, removed after it."""
+    from derivations import functions
+    from tests.function_rows import SOFTPLUS
+
+    functions.add(SOFTPLUS)
+    try:
+        yield SOFTPLUS
+    finally:
+        functions.remove(SOFTPLUS.name)

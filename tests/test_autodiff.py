@@ -89,7 +89,10 @@ def test_an_adjoint_that_misses_a_consumer_is_diagnosed() -> None:
 
 
 def test_a_malformed_entry_is_unparsed_with_its_reason() -> None:
-    verdict = judge("autodiff.forward_trace", {**FORWARD, "v2": r"\sin v_0 | 0.9093"})
+    verdict = judge("autodiff.forward_trace", {**FORWARD, "v2": r"\sin v_0 | 0.9093 | 0 | 1"})
     assert verdict.entries["v2"].verdict == "unparsed"
     assert "three parts" in verdict.entries["v2"].message
+    # a row without its tangent is read, and wrong (tests/test_complete_answers.py)
+    verdict = judge("autodiff.forward_trace", {**FORWARD, "v2": r"\sin v_0 | 0.9093"})
+    assert verdict.entries["v2"].verdict == "incorrect" and "tangent is missing" in verdict.entries["v2"].message
     assert judge("autodiff.forward_trace", "v1 v2").verdict == "unparsed"

@@ -3,8 +3,6 @@ scalar and matrix answers, printed in every notation, evaluated, and differentia
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import sympy as sp
@@ -19,32 +17,13 @@ from dlverify.checking.judge import judge_problem
 from dlverify.checking.reading import latex_of, to_sympy
 from dlverify.matrix_eval import MatrixPoint, matrix_value
 from dlverify.problem import Problem, SymbolSpec
+from tests.function_rows import SOFTPLUS
 from tests.kind_fixtures import _problem
-
-SOFTPLUS = Function(
-    "softplus",
-    lambda x: sp.log(1 + sp.exp(x)),
-    lambda x: np.log1p(np.exp(x)),
-    r"\operatorname{softplus}",
-    "softplus",
-    "softplus",
-    ("softplus",),
-    "sigma",
-)
 
 m = sp.Symbol("m", integer=True, positive=True)
 W = sp.MatrixSymbol("W", m, m)
 v = sp.MatrixSymbol("v", m, 1)
 x = sp.Symbol("x", real=True)
-
-
-@pytest.fixture
-def softplus() -> Iterator[Function]:
-    functions.add(SOFTPLUS)
-    try:
-        yield SOFTPLUS
-    finally:
-        functions.remove(SOFTPLUS.name)
 
 
 def _scalar(result: sp.Basic) -> Problem:

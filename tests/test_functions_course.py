@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,6 @@ from dlverify.checking.judge import judge_problem
 from dlverify.course import ProblemFileError
 from dlverify.crosscheck import cross_check
 from numerics import course_functions
-from tests.test_functions import SOFTPLUS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,15 +39,6 @@ def _file(tmp_path: Path, function: str) -> Path:
     path = tmp_path / f"{function}.toml"
     path.write_text(LAYER.format(function=function), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def softplus() -> Iterator[Function]:
-    functions.add(SOFTPLUS)
-    try:
-        yield SOFTPLUS
-    finally:
-        functions.remove(SOFTPLUS.name)
 
 
 def _scaled(problem):

@@ -48,8 +48,17 @@ def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     else:
         return Verdict(label, "unparsed", "a choice is a string (or an integer, or true/false) or a list of strings")
     options = {normalise(o): o for o in problem.answer.options}
-    chosen = {normalise(a) for a in given}
+    length = _sequence_length(options)
+    words = [normalise(a) for a in given]
+    if length and not problem.answer.multiple and len(words) > 1 and all(len(w.split()) == 1 for w in words):
+        given = [" ".join(given)]  # ['neural', 'neural', 'neural']: one sequence written word by word
+    chosen = {_as_sequence(normalise(a), options) if length else normalise(a) for a in given}
     unknown = sorted(chosen - options.keys())
+    if length and unknown and all(_words(u, options) is not None for u in unknown):
+        # words of the vocabulary in a sequence of another length: readable, and wrong
+        said = [f"{one_line(u, 60)!r} is a length-{len(_words(u, options) or [])} sequence" for u in unknown[:5]]
+        message = "; ".join(said) + f"; the item asks for length {length}"
+        return Verdict(label, "incorrect", message, diagnosis="wrong sequence length")
     if unknown:
         listed = ", ".join(repr(o) for o in problem.answer.options)
         shown = ", ".join(repr(one_line(u, 40)) for u in unknown[:5]) + (
@@ -69,6 +78,31 @@ def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         parts = [f"missing: {', '.join(sorted(options[m] for m in missing))}"] if missing else []
         parts += [f"wrongly chosen: {', '.join(sorted(options[e] for e in extra))}"] if extra else []
     return Verdict(label, "incorrect", "; ".join(parts))
+
+
+def _sequence_length(options: dict[str, str]) -> int:
+    """The length n when the options are every length-n sequence of a vocabulary of words (a beam's
+    sequences), else 0: only then is an answer made of those words a sequence to be judged."""
+    split = [o.split() for o in options]
+    vocabulary = {w for words in split for w in words}
+    lengths = {len(words) for words in split}
+    if len(lengths) != 1 or len(vocabulary) < 2 or not all(w.isalpha() for w in vocabulary):
+        return 0
+    n = lengths.pop()
+    return n if set(options) != {"true", "false"} and len(options) == len(vocabulary) ** n else 0
+
+
+def _words(text: str, options: dict[str, str]) -> list[str] | None:
+    """The vocabulary words of ``text``, separators (-> , →) dropped; None if it has another word."""
+    vocabulary = {w for o in options for w in o.split()}
+    words = [w for w in text.split() if re.search(r"\w", w)]
+    return words if words and all(w in vocabulary for w in words) else None
+
+
+def _as_sequence(text: str, options: dict[str, str]) -> str:
+    """'neural -> network' as the option 'neural network' (the words, in order, without separators)."""
+    words = _words(text, options)
+    return " ".join(words) if words else text
 
 
 def judge_number(problem: Problem, answer: Any, ask: Ask) -> Verdict:
@@ -91,8 +125,11 @@ def judge_number(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     diff = abs(got - want)
     if diff <= tol:
         return Verdict(label, "correct", f"within {tol:g} of the reference", score=1.0)
-    ref = "" if hide else f" (reference {sp.N(want, 8)})"
-    message = f"{sp.N(got, 8)} is {sp.N(diff, 3)} away from the reference, more than the tolerance {tol:g}{ref}"
+    if hide:  # the distance and the answer give the reference away: say only that it is out of tolerance
+        message = f"{sp.N(got, 8)} is further from the reference than the tolerance {tol:g}"
+    else:
+        message = f"{sp.N(got, 8)} is {sp.N(diff, 3)} away from the reference, more than the tolerance {tol:g}"
+        message += f" (reference {sp.N(want, 8)})"
     counter = Counterexample(answer_value=float(got), reference_value=None if hide else float(want))
     # a common slip (sign, factor 2, a missing term) shows when the answer is within tolerance of a mutated reference
     diagnosis = next(

@@ -14,7 +14,7 @@ import sympy as sp
 
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import mutations
-from dlverify.checking.points import DIGITS, Point, TooLong, certainly_same, defined, draw, same, value_at
+from dlverify.checking.points import DIGITS, WIDE_DRAWS, Point, TooLong, certainly_same, defined, draw, same, value_at
 from dlverify.checking.reading import AnswerRefused, latex_of, read_answer
 from dlverify.checking.verdict import Counterexample, Reference, Verdict
 from dlverify.notation import latex, unicode
@@ -50,7 +50,7 @@ def judge_expression(problem: Problem, answer: Any, ask: Ask, reference: sp.Basi
         message = f"not equivalent: at {_fmt(at)} the answer is {counter.answer_value}"
         message += f" but the reference is {counter.reference_value}"
         quote = None if hide else Reference(unicode(reference), latex(reference), at=len(message))
-        diagnosis = _diagnose(problem, student, reference, random.Random(rng.random()), hide)
+        diagnosis = _diagnose(problem, student, reference, random.Random(rng.random()), hide, witness=point)
         if diagnosis:
             message += f"; looks like {diagnosis}"
         return Verdict(label, "incorrect", message, counterexample=counter, diagnosis=diagnosis, reference=quote)
@@ -84,7 +84,7 @@ def _points(problem: Problem, reference: sp.Basic, rng: random.Random):
     objects, free = problem.derive().symbols, reference.free_symbols
     indices = [s for s in problem.symbols if s.role == "index" and objects.get(s.name) in free]
     for k in range(MAX_TRIES):
-        base = draw(problem, rng, nice=NICE_DRAWS.get(k, ()))
+        base = draw(problem, rng, nice=NICE_DRAWS.get(k, ()), wide=k in WIDE_DRAWS)  # sizes past the small box
         for point in _elements(problem, base, indices) if indices else [base]:
             want = value_at(reference, point)
             if defined(want):
@@ -160,13 +160,23 @@ def _symbolic_zero(diff: sp.Basic) -> bool:
         return False
 
 
-def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: random.Random, hide: bool) -> str | None:
-    """The common mistake that the answer agrees with at every one of fresh random points
-    (at most DIAGNOSIS_EVALUATIONS evaluations: a count, so verdicts do not depend on speed)."""
+def _diagnose(
+    problem: Problem,
+    student: sp.Basic,
+    reference: sp.Basic,
+    rng: random.Random,
+    hide: bool,
+    witness: Point | None = None,
+) -> str | None:
+    """The common mistake that the answer agrees with at every one of fresh random points and at
+    the witness, where the answer differs from the reference: so the mutation does too, and one
+    that leaves the reference's value alone is never claimed (at most DIAGNOSIS_EVALUATIONS
+    evaluations: a count, so verdicts do not depend on speed)."""
     budget = DIAGNOSIS_EVALUATIONS
     try:
         drawn = zip(_points(problem, reference, rng), range(POINTS), strict=False)
-        sample = [(p, value_at(student, p)) for (p, _want), _ in drawn]
+        points = ([witness] if witness is not None else []) + [p for (p, _want), _ in drawn]
+        sample = [(p, value_at(student, p)) for p in points]
         if not sample or not all(defined(v) for _, v in sample):
             return None
         for m in mutations(reference):

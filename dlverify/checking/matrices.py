@@ -32,6 +32,10 @@ from dlverify.problem import Assumption, Problem
 POINTS = 10
 DIAGNOSIS_EVALUATIONS = 400
 MAX_MATRIX_SIZE = 5
+# Two of the points draw sizes from the top half of a range up to 12 (past a numeric bound: see draw_sizes),
+# so an answer off by (m-1)⋯(m-5) W_1 (0 at every m ≤ 5) or (N-1)⋯(N-6) is caught; 12×12 products stay fast.
+WIDE_MATRIX_SIZE = 12
+WIDE_MATRIX_POINTS = frozenset({4, 8})
 
 
 def _structured(
@@ -52,13 +56,14 @@ def _structured(
     return rng.uniform(-1, 1, size=(rows, cols))
 
 
-def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False) -> MatrixPoint:
+def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False, wide: bool = False) -> MatrixPoint:
     """A random point; with ``stress``, sizes come from the top of their range and an
     index bounded by another symbol (t ≤ T) from the bottom, so that matrices are not
-    1×1 and products over t+1..T have several factors — where mistakes show."""
+    1×1 and products over t+1..T have several factors — where mistakes show; with ``wide``,
+    sizes up to WIDE_MATRIX_SIZE."""
     objects = problem.derive().symbols
     np_rng = np.random.default_rng(rng.getrandbits(64))
-    sizes = draw_sizes(problem, rng, MAX_MATRIX_SIZE, stress)
+    sizes = draw_sizes(problem, rng, MAX_MATRIX_SIZE, stress, wide=WIDE_MATRIX_SIZE if wide else None)
     scalars: dict[sp.Basic, float] = {k: float(v) for k, v in sizes.items()}
     for spec in problem.symbols:
         if spec.role == "real" and spec.value is None and spec.name in objects:
@@ -83,7 +88,7 @@ def _points(problem: Problem, reference: sp.Basic, rng: random.Random, n: int):
     """n points where the reference evaluates; all but the first two are stress points."""
     made = 0
     for attempt in range(n * 6):
-        point = draw_matrix_point(problem, rng, stress=made >= 2 or attempt >= 2 * n)
+        point = draw_matrix_point(problem, rng, stress=made >= 2 or attempt >= 2 * n, wide=made in WIDE_MATRIX_POINTS)
         try:
             want = matrix_value(reference, point)
         except (ShapeMismatch, TooLong):
@@ -118,7 +123,7 @@ def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
             return Verdict(label, "incorrect", str(exc))
         except ShapeMismatch as exc:
             sizes = _sizes(point)
-            diagnosis = _diagnose(problem, student, written, rng, hide)
+            diagnosis = _diagnose(problem, student, written, rng, hide, witness=point)
             msg = f"the shapes do not fit at {sizes}: {exc}" + (f"; looks like {diagnosis}" if diagnosis else "")
             return Verdict(label, "incorrect", msg, Counterexample(at=point.shown()), diagnosis=diagnosis)
         if close(got, want):
@@ -140,7 +145,7 @@ def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
                 f" but the reference has {want[i, j]:.6g}"
             )
         quote = None if hide else Reference(unicode(written), latex(written), at=len(msg))
-        diagnosis = _diagnose(problem, student, written, rng, hide)
+        diagnosis = _diagnose(problem, student, written, rng, hide, witness=point)
         if diagnosis:
             msg += f"; looks like {diagnosis}"
         return Verdict(label, "incorrect", msg, counterexample=counter, diagnosis=diagnosis, reference=quote)
@@ -177,6 +182,9 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ..
     """Common matrix mistakes: a missing transpose, a commuted product, a reversed ordered
     product, a dropped term, a flipped sign, an exponent or an index off by one."""
     out = scale_mutations(reference)
+    # b aᵀ for a bᵀ: the whole result transposed (where it is square; a 1×1 one equals its transpose,
+    # which the witness rule of _diagnose excludes)
+    out.append(Mutation(sp.Transpose(reference), "the whole result is transposed", "the result is transposed"))
     for path, node in occurrences(reference):
         if isinstance(node, sp.Transpose):
             out.append(
@@ -291,8 +299,19 @@ def matrix_mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ..
     return tuple(unique(out, reference, limit))
 
 
-def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: random.Random, hide: bool) -> str | None:
+def _diagnose(
+    problem: Problem,
+    student: sp.Basic,
+    reference: sp.Basic,
+    rng: random.Random,
+    hide: bool,
+    witness: MatrixPoint | None = None,
+) -> str | None:
     """The mutation the answer agrees with: equal where both evaluate, failing where both fail.
+
+    The witness (where the answer and the reference differ) is among the points: a mutation that
+    agrees with the answer there differs from the reference there, so a change that leaves the
+    reference's value alone (Λ_kᵀ for a diagonal Λ_k, Oᵀ at k = 1) is never claimed as the mistake.
 
     At most DIAGNOSIS_EVALUATIONS evaluations (a count, so verdicts do not depend on the
     machine's speed): a large reference has many mutations, and a wrong answer must get
@@ -300,7 +319,8 @@ def _diagnose(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: ran
     budget = DIAGNOSIS_EVALUATIONS
     defined = table_for(problem).definitions
     sample = []
-    for point, _ in _points(problem, substitute_definitions(reference, defined), random.Random(rng.random()), 6):
+    drawn = [p for p, _ in _points(problem, substitute_definitions(reference, defined), random.Random(rng.random()), 6)]
+    for point in ([witness] if witness is not None else []) + drawn:
         try:
             sample.append((point, matrix_value(student, point)))
         except (ShapeMismatch, TooLong):

@@ -34,7 +34,10 @@ class Mutation:
     def detail(self) -> str:
         from dlverify.notation import unicode
 
-        return self.template.format(*(unicode(p) for p in self.parts))
+        # a sum or an entrywise product bracketed: "the product (a ⊙ b)·Xᵀ", not "a ⊙ b·Xᵀ"
+        return self.template.format(
+            *(f"({unicode(p)})" if isinstance(p, (sp.MatAdd, sp.HadamardProduct)) else unicode(p) for p in self.parts)
+        )
 
 
 def occurrences(expr: sp.Basic, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], sp.Basic]]:

@@ -111,7 +111,11 @@ def table_for(problem: Problem) -> SymbolTable:
                 by_key.setdefault(variant, obj)
     for spec in problem.symbols:
         if spec.bounds:
-            lo, hi = (objects[b] if b in objects else sp.Integer(int(b)) if b else None for b in spec.bounds)
+            # a bound may be an expression in sizes (k ≤ m - 1); imported here: points pulls in numpy
+            from dlverify.checking.points import bound_value
+
+            read = (sp.sympify(bound_value(b, objects.__getitem__, sp.Max, sp.Min)) if b else None for b in spec.bounds)
+            lo, hi = read
             bounds[objects[spec.name]] = (lo, hi)
     definitions = {objects[n]: v for n, v in {**derivation.setup, **derivation.definitions}.items()}
     has_matrices = any(isinstance(o, sp.MatrixExpr) for o in objects.values())

@@ -28,10 +28,24 @@ UNICODE = {
     "×": r"\times ",
     "∘": r"\circ ",
     "⊤": r"\top ",
-    "σ": r"\sigma ",
-    "λ": r"\lambda ",
-    "Λ": r"\Lambda ",
+    # the Greek letters the Unicode printer writes (notation._GREEK_LETTERS), so what it prints reads back
+    "α": r"\alpha ",
+    "β": r"\beta ",
+    "γ": r"\gamma ",
     "δ": r"\delta ",
+    "ε": r"\epsilon ",
+    "η": r"\eta ",
+    "θ": r"\theta ",
+    "λ": r"\lambda ",
+    "μ": r"\mu ",
+    "ρ": r"\rho ",
+    "σ": r"\sigma ",
+    "τ": r"\tau ",
+    "φ": r"\phi ",
+    "ω": r"\omega ",
+    "Λ": r"\Lambda ",
+    "Σ": r"\Sigma ",
+    "Δ": r"\Delta ",
     "ℓ": r"\ell ",
     "∂": r"\partial ",
     "∑": r"\sum ",
@@ -268,11 +282,12 @@ class _ToNodes(Transformer_NonRecursive):
         return Node("partial", (a,), _pos(tok))
 
 
-_BARS = re.compile(r"\\\||\|\||‖")
+# a single bar |x| (also \lvert x \rvert, \vert) is read like the norm bars: |w| for a scalar is its absolute value
+_BARS = re.compile(r"\\\||\|\||‖|\\[lr]?vert(?![A-Za-z])|\|")
 
 
 def _normalise(text: str) -> tuple[str, list[int]]:
-    """Unicode to the grammar's spelling, and the norm bars ‖x‖, \\|x\\|, ||x|| paired into
+    """Unicode to the grammar's spelling, and the norm bars ‖x‖, \\|x\\|, ||x||, |x| paired into
     \\lVert x \\rVert (the same bar opens and closes; the grammar needs two)."""
     out: list[str] = []
     origin: list[int] = []

@@ -17,8 +17,11 @@ slow route: SymPy substitution, ``doit`` and 50-digit ``evalf``.
 
 from __future__ import annotations
 
+import ast
 import math
+import operator
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -30,6 +33,12 @@ from dlverify.matrix_eval import MAX_TERMS, TooLong
 from dlverify.problem import Assumption, Problem
 
 MAX_SIZE = 8  # integer sizes are drawn from [lower bound, MAX_SIZE]
+# A wide draw takes sizes up to WIDE_SIZE (from the top half of the range), past a size's numeric upper
+# bound too: an answer off by a polynomial in T that vanishes on the small box, (T-1)(T-2)…(T-8) u_1,
+# is wrong at T > 8.  Exact arithmetic keeps such points cheap; a descending σ_i stays positive (and
+# above λ's range, so λ < σ_k²) for i ≤ 52.
+WIDE_SIZE = 40
+WIDE_DRAWS = frozenset({5, 10})  # which of an expression item's draws are wide (by their number)
 DIGITS = 50
 WORKING = DIGITS + 10  # digits of the comparison's own arithmetic: its rounding is negligible
 # Two 50-digit values are the same when they agree to 45 significant digits: 5 digits of slack for
@@ -98,13 +107,19 @@ def _rational(
     return sp.Rational(n, q)
 
 
-def draw_sizes(problem: Problem, rng: random.Random, cap: int, stress: bool = False) -> dict[sp.Basic, int]:
+def draw_sizes(
+    problem: Problem, rng: random.Random, cap: int, stress: bool = False, wide: int | None = None
+) -> dict[sp.Basic, int]:
     """Values for the integer symbols within their bounds (an unbounded one up to ``cap``).
 
-    Symbols may be bounded by others (t ≤ T): they are drawn in dependency order.  With
-    ``stress``, free sizes come from the top of their range and an index bounded by
-    another symbol from the bottom, so that matrices are not 1×1 and products over
-    t+1..T have several factors — where mistakes show."""
+    Symbols may be bounded by others (t ≤ T, k ≤ m - 1, H ≥ D(K-1) + 1 - 2P): they are drawn in
+    dependency order.  With ``stress``, free sizes and those bounded by an expression come from
+    the top of their range and an index bounded by a size (t ≤ T) from the bottom, so that
+    matrices are not 1×1 and products over t+1..T have several factors — where mistakes show.
+    With ``wide``, a size (role ``integer``) whose upper bound is a number or none is drawn from
+    the top half of [lower bound, max(bound, wide)]: a numeric bound on a size keeps the ordinary
+    draws small, it is not the size's domain (an index's numeric bound is: conv1d's r ≤ 3), and
+    an answer must hold at every size."""
     objects = problem.derive().symbols
     values: dict[sp.Basic, int] = {}
     pending = [s for s in problem.symbols if s.role in ("integer", "index")]
@@ -116,20 +131,31 @@ def draw_sizes(problem: Problem, rng: random.Random, cap: int, stress: bool = Fa
             if lo is None or hi is None:
                 continue
             hi = max(lo, hi)
-            if stress and hi_name and not hi_name.lstrip("-").isdigit():
-                hi = max(lo, hi - 2)  # a dependent index: leave room above it
+            free = not hi_name or hi_name.lstrip("-").isdigit()
+            if wide is not None and spec.role == "integer" and free:
+                hi = max(hi, wide)
+                lo = max(lo, (lo + hi + 1) // 2)
+            elif stress and hi_name.isidentifier():
+                hi = max(lo, hi - 2)  # an index bounded by a size (t ≤ T): leave room above it
+            elif stress and not free:  # bounded by an expression (k ≤ m - 1): from the top, k×k blocks not 1×1
+                lo = max(lo, (lo + hi + 1) // 2)
             elif stress:
                 lo = max(lo, (lo + hi + 1) // 2, min(2, hi))
             values[objects[spec.name]] = rng.randint(lo, hi)
             pending.remove(spec)
+    missing = [s.name for s in pending]
+    if missing:  # a bound naming no size, or a cycle: a catalog error, not a point without them
+        raise ValueError(f"{problem.id}: the bounds of {', '.join(missing)} cannot be resolved")
     return values
 
 
-def draw(problem: Problem, rng: random.Random, nice: tuple[int, ...] = ()) -> Point:
+def draw(problem: Problem, rng: random.Random, nice: tuple[int, ...] = (), wide: bool = False) -> Point:
     """A random point of the problem's domain; ``nice``: its reals with these small denominators (a
-    few such points sit among the others: a term may vanish at one kind of rational, not at all)."""
+    few such points sit among the others: a term may vanish at one kind of rational, not at all);
+    ``wide``: its sizes up to WIDE_SIZE (see ``draw_sizes``)."""
     objects = problem.derive().symbols
-    values: dict[sp.Basic, sp.Basic] = {k: sp.Integer(v) for k, v in draw_sizes(problem, rng, MAX_SIZE).items()}
+    sizes = draw_sizes(problem, rng, MAX_SIZE, wide=WIDE_SIZE if wide else None)
+    values: dict[sp.Basic, sp.Basic] = {k: sp.Integer(v) for k, v in sizes.items()}
     for spec in problem.symbols:
         if spec.role == "real" and spec.name in objects and spec.value is None:
             if Assumption.UNIT_INTERVAL in spec.assumptions:  # a decay rate β: its domain only, away from its ends
@@ -144,11 +170,50 @@ def draw(problem: Problem, rng: random.Random, nice: tuple[int, ...] = ()) -> Po
     return Point(values, rng, {}, structure)
 
 
+_OPERATORS: dict[type, Callable] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+
+def bound_value(text: str, lookup: Callable[[str], object], maximum: Callable = max, minimum: Callable = min):
+    """A bound as the catalog writes it (``T``, ``m-1``, ``max(1, D*(K-1)+1-2*P)``: integers, sizes, + - *,
+    max, min) with each name's value from ``lookup``: ints when sizes are drawn, SymPy symbols for a
+    sum's default bounds.  Catalog text only (never an answer's), walked node by node, never eval'd."""
+
+    def value(node: ast.AST):
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.Name):
+            return lookup(node.id)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -value(node.operand)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return _OPERATORS[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("max", "min"):
+            if node.keywords or not node.args:
+                raise ValueError(f"bound {text!r}: {node.func.id} takes values")
+            return (maximum if node.func.id == "max" else minimum)(*(value(a) for a in node.args))
+        raise ValueError(f"bound {text!r}: only integers, sizes, + - *, max and min")
+
+    return value(ast.parse(text.strip(), mode="eval").body)
+
+
+class _Undrawn(Exception):
+    """A bound names a size not drawn yet."""
+
+
 def _bound(name: str, objects, values) -> int | None:
     if name.lstrip("-").isdigit():
         return int(name)
-    obj = objects.get(name)
-    return int(values[obj]) if obj in values else None
+
+    def lookup(n: str) -> int:
+        obj = objects.get(n)
+        if obj not in values:
+            raise _Undrawn(n)
+        return int(values[obj])
+
+    try:
+        return int(bound_value(name, lookup))
+    except _Undrawn:
+        return None
 
 
 # ---- the fast, exact route ---------------------------------------------------------

@@ -354,17 +354,28 @@ class Resolver:
             return _pow(base, exp, pos)
         if exp.is_Integer and 1 <= exp <= 8:
             return sp.HadamardProduct(*([base] * int(exp))) if exp > 1 else base
-        raise Unreadable("an elementwise power must be a small positive integer", pos)
+        if exp == -1:  # the entrywise reciprocal, as a derivative of log(x) is printed: g ⊙ (x)^{∘-1}
+            return sp.HadamardPower(base, -1)
+        raise Unreadable("an elementwise power must be a small positive integer or -1", pos)
 
     def _indicator(self, node: Node) -> sp.Basic:
         rel = node.args[0]
         parts = rel.args
         ops = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}
         first = self.expr(parts[0])
-        if isinstance(first, sp.MatrixExpr):
-            if len(parts) != 3 or parts[1] not in (">", ">=") or self.expr(parts[2]) != 0:
-                raise Unreadable("for a matrix, write the indicator as 1[X > 0]", node.pos)
-            return Elementwise("step", first)
+        last = self.expr(parts[2]) if len(parts) == 3 else None
+        if isinstance(first, sp.MatrixExpr) or isinstance(last, sp.MatrixExpr):
+            # step(X) = 1[X > 0], so X < 0 is step(−X) and X ≤ 0 is 1 − step(X), exactly (a ReLU net's X has
+            # entries that are exactly 0); X ≥ 0 stays step(X), ReLU's derivative as it was always read
+            if len(parts) != 3 or parts[1] not in (">", ">=", "<", "<=") or 0 not in (first, last):
+                raise Unreadable("for a matrix, write the indicator as 1[X > 0] or 1[X < 0]", node.pos)
+            flip = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
+            matrix, rel = (first, parts[1]) if last == 0 else (last, flip[parts[1]])
+            if rel == "<":
+                return Elementwise("step", -matrix)
+            if rel == "<=":
+                return sp.MatAdd(sp.OneMatrix(*matrix.shape), -Elementwise("step", matrix))
+            return Elementwise("step", matrix)
         conds = []
         left = first
         for k in range(1, len(parts), 2):

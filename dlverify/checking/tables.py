@@ -24,7 +24,7 @@ def judge_table(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     entries: dict[str, Verdict] = {}
     for name in problem.entries:
         label = f"{problem.id}[{name}]"
-        if name not in answer:
+        if name not in answer or _blank(answer[name]):  # a key left as the template wrote it is not an answer
             entries[name] = Verdict(label, "missing", f"entry {name} is not answered")
             continue
         entry_ask = Ask(label, random.Random(ask.rng.random()), ask.hide)
@@ -35,12 +35,16 @@ def judge_table(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     extra = sorted(set(map(str, answer)) - set(problem.entries))
     right = sum(v.ok for v in entries.values())
     score = right / len(problem.entries)
-    wrong = [f"{k}: {v.verdict} — {v.said()}" for k, v in entries.items() if not v.ok]
+    # every entry the item asks for counts: the ones not answered are named together, and make the item incorrect
+    absent = [k for k, v in entries.items() if v.verdict == "missing"]
+    wrong = [f"{k}: {v.verdict} — {v.said()}" for k, v in entries.items() if not v.ok and v.verdict != "missing"]
+    wrong += [f"not answered: {', '.join(absent)}"] if absent else []
     note = f"; ignored unknown entries {listing(extra)}" if extra else ""
     if not wrong:
         return Verdict(problem.id, "correct", f"all {len(entries)} entries correct{note}", score=1.0, entries=entries)
     worst = "unparsed" if all(v.verdict == "unparsed" for v in entries.values() if not v.ok) else "incorrect"
-    first = next(v for v in entries.values() if not v.ok)
+    first = next((v for v in entries.values() if not v.ok and v.verdict != "missing"), None)
+    first = first or next(v for v in entries.values() if not v.ok)
     return Verdict(
         problem.id,
         worst,
@@ -53,6 +57,11 @@ def judge_table(problem: Problem, answer: Any, ask: Ask) -> Verdict:
 
 
 MAX_ENTRIES = 10_000
+
+
+def _blank(value: Any) -> bool:
+    """An entry with nothing in it: empty or blank text, or an empty array."""
+    return (isinstance(value, str) and not value.strip()) or (isinstance(value, list) and not value)
 
 
 def judge_array(problem: Problem, answer: Any, ask: Ask, reference: sp.ImmutableDenseMatrix) -> Verdict:

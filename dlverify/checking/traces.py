@@ -94,6 +94,8 @@ def _number(text: str, problem: Problem) -> sp.Basic:
 
 def _read(problem: Problem, key: str, text: Any, index: int, parts_wanted: int) -> _Row | Verdict:
     label = f"{problem.id}[{key}]"
+    if isinstance(text, (int, float)) and not isinstance(text, bool):  # a TOML number: an input's adjoint
+        text = repr(text)
     if not isinstance(text, str):
         return Verdict(label, "unparsed", f"write the entry as text, '<definition> | <value> | <{_third(problem)}>'")
     parts = [p.strip() for p in text.split("|")]
@@ -101,8 +103,10 @@ def _read(problem: Problem, key: str, text: Any, index: int, parts_wanted: int) 
         if not 1 <= len(parts) <= 3:
             return Verdict(label, "unparsed", "an input's entry is '<adjoint>' or '<value> | <adjoint>'")
         parts = [""] * (3 - len(parts)) + parts
-    elif len(parts) != parts_wanted:
+    elif len(parts) > parts_wanted:
         return Verdict(label, "unparsed", f"expected three parts: '<definition> | <value> | <{_third(problem)}>'")
+    else:  # '<definition> | <value>' is a row read without its tangent: judged, the missing parts wrong
+        parts += [""] * (parts_wanted - len(parts))
     row = _Row(index, parts)
     try:
         if parts[0] and index >= 1:
@@ -148,6 +152,13 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         else:
             rows[index] = read
     nodes = sorted(i for i in rows if i >= 1)
+    given_inputs = {node_index(k) for k in answer if node_index(k) is not None}
+    # the inputs' adjoints are part of a reverse trace: one not given counts as a wrong entry
+    missing = [] if forward else [i for i in range(first, 1) if i not in given_inputs]
+    for i in missing:
+        entries[f"v{i}"] = Verdict(
+            f"{problem.id}[v{i}]", "missing", f"the adjoint of the input v{i} (x{i - first + 1}) is not given"
+        )
     if not nodes:
         return Verdict(problem.id, "unparsed", "no node entries v1, v2, … found", entries=entries)
     labels = {i: next(str(k) for k in answer if node_index(k) == i) for i in rows}
@@ -156,7 +167,9 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     for i in nodes:
         row, label = rows[i], f"{problem.id}[{labels[i]}]"
         if row.definition is None:
-            entries[labels[i]] = Verdict(label, "unparsed", "the definition is missing")
+            entries[labels[i]] = Verdict(
+                label, "incorrect", "the definition is missing", diagnosis="missing definition"
+            )
             continue
         later = sorted(
             j
@@ -194,6 +207,11 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         row, label = rows[i], f"{problem.id}[{label_key}]"
         stated_value, stated_third = row.numbers
         want_value = sp.N(values[i], DIGITS)
+        if stated_value is None and i >= 1:  # an input's value is given; a node's is asked for
+            third = "tangent" if forward else "adjoint"
+            message = f"the value and {third} are missing" if stated_third is None else "the value is missing"
+            entries[label_key] = Verdict(label, "incorrect", message, diagnosis="missing value")
+            continue
         if stated_value is not None and not abs(stated_value - want_value) <= tol:
             source = "the input" if i < 1 else "its definition"
             message = f"wrong value: {_show(stated_value)}, but {source} gives {_show(want_value)}"
@@ -208,8 +226,10 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         want = sp.N(tangents[i] if forward else adjoints.get(i, 0), DIGITS)
         if stated_third is None or not abs(stated_third - want) <= tol:
             what = "tangent" if forward else "adjoint"
-            shown = "missing" if stated_third is None else _show(stated_third)
-            message = f"wrong {what}: {shown}, but the graph gives {_show(want)}"
+            if stated_third is None:  # the graph's value would give the answer away under --hide-reference
+                message = f"the {what} is missing" + ("" if ask.hide else f"; the graph gives {_show(want)}")
+            else:
+                message = f"wrong {what}: {_show(stated_third)}, but the graph gives {_show(want)}"
             diagnosis = (
                 None if forward or stated_third is None else _missed_consumer(stated_third, i, contributions, tol)
             )
@@ -217,7 +237,11 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
                 message += f"; it {diagnosis}"
             counter = _counter(stated_third, want, ask) if stated_third is not None else None
             entries[label_key] = Verdict(
-                label, "incorrect", message, counterexample=counter, diagnosis=diagnosis or f"wrong {what}"
+                label,
+                "incorrect",
+                message,
+                counterexample=counter,
+                diagnosis=diagnosis or (f"missing {what}" if stated_third is None else f"wrong {what}"),
             )
             continue
         entries[label_key] = Verdict(label, "correct", "right", score=1.0)
@@ -236,10 +260,14 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
             score=1.0,
             entries=entries,
         )
+    absent = [k for k, v in wrong if v.verdict == "missing"]
     parts = ([f_message] if not f_ok else []) + [
-        f"{k}: {v.said()}" for k, v in sorted(wrong, key=lambda kv: node_index(kv[0]) or 0)
+        f"{k}: {v.said()}" for k, v in sorted(wrong, key=lambda kv: node_index(kv[0]) or 0) if v.verdict != "missing"
     ]
-    first_wrong = min(wrong, key=lambda kv: node_index(kv[0]) or 0)[1] if wrong else None
+    if absent:
+        parts.append(f"not answered: {', '.join(absent)} (the inputs' adjoints)")
+    judged = [kv for kv in wrong if kv[1].verdict != "missing"] or wrong  # an entry given and wrong explains most
+    first_wrong = min(judged, key=lambda kv: node_index(kv[0]) or 0)[1] if wrong else None
     verdict = "unparsed" if wrong and all(v.verdict == "unparsed" for _, v in wrong) and f_ok else "incorrect"
     return Verdict(
         problem.id,

@@ -17,9 +17,13 @@ def _size(name: str, lo: str, hi: str, meaning: str) -> SymbolSpec:
     return SymbolSpec(name, name, "integer", meaning, bounds=(lo, hi))
 
 
+# The shape formula's domain is a valid convolution: the padded input holds the dilated kernel
+# (H + 2P ≥ D(K-1) + 1), so answers are compared there only; the oracle's cases (_general_cases)
+# also draw invalid ones, where PyTorch raises.
+VALID = "max(1, D*(K-1)+1-2*P)"
 GENERAL_SYMBOLS = (
-    _size("H", "1", "40", "input height"),
-    _size("W", "1", "40", "input width"),
+    _size("H", VALID, "40", "input height"),
+    _size("W", VALID, "40", "input width"),
     _size("K", "1", "7", "kernel size"),
     _size("P", "0", "3", "padding on each side"),
     _size("S", "1", "4", "stride"),
@@ -36,7 +40,10 @@ def _general_cases() -> Any:
     from hypothesis import strategies as st
 
     return st.fixed_dictionaries(
-        {k: st.integers(int(s.bounds[0]), int(s.bounds[1])) for k, s in ((s.name, s) for s in GENERAL_SYMBOLS)}
+        {
+            s.name: st.integers(1 if s.bounds[0] == VALID else int(s.bounds[0]), int(s.bounds[1]))
+            for s in GENERAL_SYMBOLS
+        }
     )
 
 

@@ -18,7 +18,7 @@ SETUP = (
 )
 SIZES = (
     SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "5")),
-    SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
+    SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m-1")),
     SymbolSpec("n", "n", "integer", "number of samples", bounds=("1", "6")),
 )
 LAMBDA = SymbolSpec("lambda", r"\lambda", "real", "the regularisation strength", ("λ",), assumptions=("positive",))
@@ -287,7 +287,7 @@ PROBLEMS = (
         symbols=(
             SIGMA,
             SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "8")),
-            SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
+            SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m-1")),
             SymbolSpec("i", "i", "index", "summation index", bounds=("1", "m")),
         ),
         derive=lambda: DERIVED.min_loss(),

@@ -173,7 +173,7 @@ OPTIMUM_SYMBOLS = (
         assumptions=("orthogonal", "identity when omitted"),
     ),
     SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "5")),
-    SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
+    SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m-1")),
 )
 
 
@@ -255,7 +255,7 @@ PROBLEMS = (
             SIGMA,
             LAMBDA,
             SymbolSpec("m", "m", "integer", "data dimension", bounds=("2", "6")),
-            SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m")),
+            SymbolSpec("k", "k", "integer", "code size", bounds=("1", "m-1")),
             SymbolSpec("i", "i", "index", "summation index", bounds=("1", "m")),
         ),
         derive=lambda: DERIVED.min_loss(),
