@@ -53,6 +53,19 @@ SETUP = {
 }
 
 
+def softargmax(queries: list[sp.MatrixExpr], keys: list[sp.MatrixExpr], states: list[sp.MatrixExpr]) -> list[sp.Expr]:
+    """The weights a_i = e^{w_i} / Σ_j e^{w_j} of the scores w_i = (Q_i s_i)ᵀ (K_i s_i), in the inputs.
+
+    A score is a 1×1 product, written as its trace so that it is a scalar SymPy can put in exp."""
+    scores = [sp.Trace((Qi * s).T * (Ki * s)) for Qi, Ki, s in zip(queries, keys, states, strict=True)]
+    total = sp.Add(*(sp.exp(w) for w in scores))
+    return [sp.exp(w) / total for w in scores]
+
+
+# The weights are the model's, not free: Σ_i a_i = 1 holds wherever an answer is judged.
+WEIGHTS = {f"a_{i}": w for i, w in enumerate(softargmax([Q[i] for i in S], [K[i] for i in S], list(S.values())))}
+
+
 @cache
 def a_shape() -> Derivation:
     """softargmax of the k + 1 scores w_0..w_k is a vector of k + 1 weights; k = 2 here."""
@@ -117,7 +130,7 @@ def dh_dhprev() -> Derivation:
             lhs=Partial(Entry("h", "t"), Entry("h", offset("t", -1))),
         ),
     )
-    return Derivation(result, steps, {**SYMBOLS, **SETUP_SYMBOLS}, DEFINITIONS, setup=SETUP)
+    return Derivation(result, steps, {**SYMBOLS, **SETUP_SYMBOLS}, DEFINITIONS, setup=SETUP, determined=WEIGHTS)
 
 
 @cache
@@ -145,4 +158,10 @@ def infinite() -> Derivation:
         "h_t": h_t,
         "v_1": v_1,
     }
-    return Derivation(result, steps, symbols, {"v_1": shared[V[1]] * h_prev})
+    # a_1 and h[t] of the model over x[t], h[t−1] and one earlier state h[t−2] (t = 2), all with the shared
+    # Q, K, V: the states the answer does not name are drawn, the weights and h[t] computed from them
+    states = [x_t, h_prev, h_prev2]
+    weights = softargmax([symbols["Q"]] * 3, [symbols["K"]] * 3, states)
+    state = sp.MatAdd(*(w * symbols["V"] * s for w, s in zip(weights, states, strict=True)))
+    determined = {"a_1": weights[1], "h_t": state}
+    return Derivation(result, steps, symbols, {"v_1": shared[V[1]] * h_prev}, determined=determined)

@@ -253,10 +253,16 @@ def conv1d_shapes() -> dict[str, Derivation]:
         "df_dx_shape": "The shape of f followed by the shape of x (7 × 5, position-first):",
         "dl_dW_shape": "The gradient of the scalar ℓ has the shape of W:",
     }
-    return {
-        name: Derivation(sp.Tuple(*shape), (Step(text[name], rhs=sp.Tuple(*shape), lhs=Words("shape")),), {})
-        for name, shape in shapes.items()
-    }
+    # a Jacobian's operands, in layout order: an answer may group its axes by them, 3 × (7 × 5)
+    operands = {"df_dW_shape": {"f": f_shape, "W": W_shape}, "df_dx_shape": {"f": f_shape, "x": x_shape}}
+    derived = {}
+    for name, shape in shapes.items():
+        given = {f"shape of {a}": sp.Tuple(*s) for a, s in operands.get(name, {}).items()}
+        if given and sum((tuple(s) for s in given.values()), ()) != shape:
+            raise ArithmeticError(f"{name}: the operands' shapes do not make up the shape")
+        step = Step(text[name], rhs=sp.Tuple(*shape), lhs=Words("shape"))
+        derived[name] = Derivation(sp.Tuple(*shape), (step,), {}, given=given)
+    return derived
 
 
 # ---- general 1-D gradients (channel-first, F filters, dilation D) and the two identities ---------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
+from typing import Any
 
 import sympy as sp
 
@@ -69,6 +70,14 @@ class Derivation:
     # the topic's setup equations (f_t = σ(x_t U^f + …), q_i = Q_i s_i): an answer may write either
     # side and the checker substitutes them; the result is verified without them
     setup: Mapping[str, sp.Basic] = field(default_factory=dict)
+    # quantities the model determines (attention weights a_i = softmax of the scores), each a SymPy
+    # expression of the drawn inputs and of the ones before it: a checker computes them at its points
+    # instead of drawing them free, so a correct form that uses Σ_i a_i = 1 holds there. Inputs of
+    # these expressions that the item does not name (the other attended states) are drawn as well.
+    determined: Mapping[str, sp.Basic] = field(default_factory=dict)
+    # the setup's equations and named derivatives as a chain rule (derivations.chain.Chain): what a
+    # derivative symbol ∂a/∂b of the item's quantities means; None where the item records none
+    chain: Any = None
 
     def __post_init__(self) -> None:
         if isinstance(self.result, frozenset) and not isinstance(self.result, ChoiceKey):

@@ -42,6 +42,11 @@ class Function:
     derivative: str | None = None
     matrix: bool = True
     indicator: bool = False
+    # f'(z) as a polynomial in the value y = f(z) (tanh' = 1 − y², σ' = y − y²), so a Jacobian can be
+    # written in the state itself (1 − h_k ⊙ h_k), as the homework does; None where it is not one
+    by_value: Callable[[sp.Expr], sp.Expr] | None = None
+    # the row of f⁻¹, so that f^{-1}(x) (\tanh^{-1}) is the inverse function, not 1/f(x)
+    inverse: str | None = None
 
 
 def _sigmoid(x: Any) -> Any:
@@ -53,7 +58,17 @@ def _np_sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 ROWS: tuple[Function, ...] = (
-    Function("sigma", _sigmoid, _np_sigmoid, r"\sigma", "sigma", "σ", ("sigma", "sigmoid"), "sigma'"),
+    Function(
+        "sigma",
+        _sigmoid,
+        _np_sigmoid,
+        r"\sigma",
+        "sigma",
+        "σ",
+        ("sigma", "sigmoid"),
+        "sigma'",
+        by_value=lambda y: y - y**2,
+    ),
     Function(
         "sigma'",
         lambda x: _sigmoid(x) * (1 - _sigmoid(x)),
@@ -62,7 +77,28 @@ ROWS: tuple[Function, ...] = (
         "sigma'",
         "σ'",
     ),
-    Function("tanh", sp.tanh, np.tanh, r"\tanh", "tanh", "tanh", ("tanh",), "tanh'"),
+    Function(
+        "tanh",
+        sp.tanh,
+        np.tanh,
+        r"\tanh",
+        "tanh",
+        "tanh",
+        ("tanh",),
+        "tanh'",
+        by_value=lambda y: 1 - y**2,
+        inverse="artanh",
+    ),
+    Function(
+        "artanh",
+        sp.atanh,
+        np.arctanh,
+        r"\operatorname{artanh}",
+        "artanh",
+        "artanh",
+        ("artanh", "arctanh", "atanh"),
+        inverse="tanh",
+    ),
     Function("tanh'", lambda x: 1 - sp.tanh(x) ** 2, lambda x: 1.0 - np.tanh(x) ** 2, r"\tanh'", "tanh'", "tanh'"),
     Function(
         "relu",
@@ -87,6 +123,8 @@ ROWS: tuple[Function, ...] = (
     Function("exp", sp.exp, np.exp, r"\exp", "exp", "exp", ("exp",)),
     Function("log", sp.log, np.log, r"\log", "log", "log", ("log", "ln")),
     Function("sqrt", sp.sqrt, np.sqrt, r"\sqrt", "sqrt", "√", ("sqrt",)),
+    # sech² = tanh' is how some solutions write the tanh derivative
+    Function("sech", sp.sech, lambda x: 1.0 / np.cosh(x), r"\operatorname{sech}", "sech", "sech", ("sech",)),
     # scalars only: the reader knows them, matrices never carry them
     Function("sin", sp.sin, np.sin, r"\sin", "sin", "sin", ("sin",), matrix=False),
     Function("cos", sp.cos, np.cos, r"\cos", "cos", "cos", ("cos",), matrix=False),

@@ -6,6 +6,7 @@ from functools import cache
 
 import sympy as sp
 
+from derivations.chain import Chain
 from derivations.core import Derivation, Step
 from derivations.jacobian import Trace, jacobian
 from derivations.matexpr import Elementwise, MatrixSum, SequenceElement
@@ -69,7 +70,21 @@ def dh_dhprev() -> Derivation:
             lhs=Partial(Entry("h", "t"), Entry("h", offset("t", -1))),
         ),
     )
-    return Derivation(result, steps, SYMBOLS, DEFINITIONS)
+    return Derivation(result, steps, SYMBOLS, DEFINITIONS, chain=_chain())
+
+
+H_T = sp.MatrixSymbol("h_t", m, 1)
+
+
+def _chain() -> Chain:
+    """One step as a chain rule: h[t] = c[t] ⊙ h[t−1] + (1 − c[t]) ⊙ W_x x[t], c[t] = σ(W_c x[t] + W_h h[t−1])."""
+    update = sp.HadamardProduct(c_t, h_prev) + sp.HadamardProduct(ONES - c_t, W_x * x_t)
+    step = sp.Symbol("t", integer=True)
+    return Chain(
+        equations={H_T: update, c_t: GATE},
+        steps={H_T: step, c_t: step, h_prev: step - 1, x_t: step},
+        names={"h_t": H_T, "h[t]": H_T},
+    )
 
 
 @cache

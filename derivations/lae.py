@@ -10,6 +10,7 @@ from functools import cache
 
 import sympy as sp
 
+from derivations.chain import Chain
 from derivations.core import Derivation, Step
 from derivations.symbols import At, Entry, Inverted, Name, Partial, Transposed, minus, plus, times
 
@@ -76,7 +77,22 @@ def gradient(which: str, result: sp.MatrixExpr, form: str, lam: sp.Symbol | None
         ),
     )
     symbols = MATRIX_SYMBOLS if lam is None else {**MATRIX_SYMBOLS, "lambda": lam}
-    return Derivation(result, steps, symbols)
+    return Derivation(result, steps, symbols, chain=_loss_chain(lam))
+
+
+def _squared(a: sp.MatrixExpr) -> sp.MatrixExpr:
+    """‖A‖_F² as the 1×1 product 1ᵀ (A ⊙ A) 1, as the answer language reads it."""
+    return sp.MatMul(sp.OneMatrix(1, a.shape[0]), sp.HadamardProduct(a, a), sp.OneMatrix(a.shape[1], 1))
+
+
+def _loss_chain(lam: sp.Symbol | None) -> Chain:
+    """The loss as a quantity of the setup, so a derivation may start from L = (1/n)‖X − W2 W1 X‖_F²."""
+    loss = sp.Symbol("L", real=True)
+    value = _squared(X - W2 * W1 * X) / n
+    if lam is not None:
+        value = value + lam * _squared(W1) + lam * _squared(W2)
+    spellings = ("L",) if lam is None else ("L", r"L_\lambda", "L_lambda")
+    return Chain(equations={loss: value}, names={spelling: loss for spelling in spellings})
 
 
 @cache

@@ -14,6 +14,7 @@ from functools import cache
 
 import sympy as sp
 
+from derivations.chain import Chain
 from derivations.core import Derivation, Step
 from derivations.jacobian import Trace, jacobian
 from derivations.matexpr import Elementwise
@@ -67,6 +68,26 @@ SETUP = {
 }
 
 
+h_T = _row("h_T")
+LOSS = sp.Symbol("L", real=True)
+
+
+def _chain(named: bool = False) -> Chain:
+    """The cell as a chain rule, in rows: h_T = tanh(C_T) ∘ o_T, C_T = f_T ∘ C_{T−1} + i_T ∘ C̃_T, the gates
+    of x_T and h_{T−1}, and h_{T−1} = tanh(C_{T−1}) ∘ o_{T−1}; with ``named``, the item's g = ∂L/∂h_T and
+    J = ∂h_T/∂h_{T−1}."""
+    T = sp.Symbol("T", integer=True)
+    equations = {
+        h_T: sp.HadamardProduct(Elementwise("tanh", C_T), o_T),
+        h_Tprev: sp.HadamardProduct(Elementwise("tanh", C_prev), o_prev),
+        **{SYMBOLS.get(k, SETUP_SYMBOLS.get(k)): v for k, v in SETUP.items()},
+    }
+    steps = {q: T for q in (h_T, C_T, f_T, i_T, o_T, Ctilde_T)} | {h_Tprev: T - 1, C_prev: T - 1, o_prev: T - 1}
+    given = {(LOSS, h_T): g, (h_T, h_Tprev): J} if named else {}
+    names = {"L": LOSS, "h_T": h_T, "h_t": h_T, "h_{T-1}": h_Tprev, "h_{t-1}": h_Tprev}
+    return Chain(equations=equations, given=given, steps=steps, names=names)
+
+
 def _with_setup() -> dict[str, sp.Basic]:
     return {**SYMBOLS, **SETUP_SYMBOLS}
 
@@ -110,7 +131,7 @@ def dC_dCprev() -> Derivation:
             lhs=Partial("C_t", "C_{t-1}"),
         ),
     )
-    return Derivation(result, steps, _with_setup(), setup=SETUP)
+    return Derivation(result, steps, _with_setup(), setup=SETUP, chain=_chain())
 
 
 def _dh_dC(c: sp.MatrixSymbol, o: sp.MatrixSymbol, trace: Trace) -> sp.MatrixExpr:
@@ -129,7 +150,7 @@ def dh_dC() -> Derivation:
         *trace.steps,
         Step("so the Jacobian is diagonal:", rhs=result, lhs=Partial("h_t", "C_t")),
     )
-    return Derivation(result, steps, _with_setup(), setup=SETUP)
+    return Derivation(result, steps, _with_setup(), setup=SETUP, chain=_chain())
 
 
 @cache
@@ -161,4 +182,17 @@ def dL_dCprev() -> Derivation:
             lhs=Partial("L", "C_{T-1}"),
         ),
     )
-    return Derivation(result, steps, SYMBOLS)
+    return Derivation(result, steps, SYMBOLS, chain=_chain(named=True), determined=_gates_of_two_steps())
+
+
+def _gates_of_two_steps() -> dict[str, sp.Basic]:
+    """f_T, o_T, C_T and o_{T−1} as the cell computes them (gates in (0, 1)), from inputs the item does
+    not name (x_T, h_{T−1}, the weights; x_{T−1}, h_{T−2} for the step before), which a point draws."""
+    x_before, h_before2 = sp.MatrixSymbol("x_{T-1}", 1, n), _row("h_{T-2}")
+    U_o, W_o, b_o = ROW_WEIGHTS["o"]
+    return {
+        "f_T": SETUP["f_T"],
+        "o_T": SETUP["o_T"],
+        "C_T": sp.HadamardProduct(f_T, C_prev) + sp.HadamardProduct(SETUP["i_T"], SETUP["Ctilde_T"]),
+        "o_{T-1}": Elementwise("sigma", x_before * U_o + h_before2 * W_o + b_o),
+    }

@@ -12,6 +12,7 @@ from functools import cache
 
 import sympy as sp
 
+from derivations.chain import Chain
 from derivations.core import Derivation, Step
 from derivations.jacobian import Trace, jacobian
 from derivations.matexpr import Elementwise, OrderedProduct, SequenceElement
@@ -104,6 +105,25 @@ def _backward(activation: str) -> tuple[list[Step], sp.Basic, sp.MatrixExpr]:
     return steps, dL_dyhat * dyhat_dh, step_jacobian
 
 
+LOSS = sp.Symbol("L", real=True)
+
+
+def _chain(activation: str) -> Chain:
+    """The setup as a chain rule: L = (ŷ_T − y_T)², ŷ_T = W^f h_T + b^f, h_k = σ(W^h h_{k−1} + W^x x_k + b)."""
+
+    def step(index: sp.Basic) -> sp.MatrixExpr:
+        pre = W_h * h(index - 1) + W_x * x(index) + b
+        return pre if activation == "linear" else Elementwise(activation, pre)
+
+    output = W_f * h(T) + sp.Symbol("b^f") * sp.OneMatrix(1, 1)
+    return Chain(
+        equations={LOSS: (yhat - y) ** 2, yhat: output},
+        recurrences={"h": step},
+        names={"L": LOSS, "h": h(0), "x": x(0)},
+        bounds={t: (1, T)},
+    )
+
+
 @cache
 def dL_dh_linear() -> Derivation:
     steps, head, step_jacobian = _backward("linear")
@@ -118,7 +138,7 @@ def dL_dh_linear() -> Derivation:
             lhs=Partial("L", "h_t"),
         )
     ]
-    return Derivation(result, tuple(steps), MATRIX_SYMBOLS)
+    return Derivation(result, tuple(steps), MATRIX_SYMBOLS, chain=_chain("linear"))
 
 
 @cache
@@ -145,7 +165,7 @@ def dL_dh_tanh() -> Derivation:
             lhs=Partial("L", "h_t"),
         ),
     ]
-    return Derivation(result, tuple(steps), MATRIX_SYMBOLS)
+    return Derivation(result, tuple(steps), MATRIX_SYMBOLS, chain=_chain("tanh"))
 
 
 OPTIONS = ("spectral radius > 1", "spectral radius < 1", "spectral radius = 1", "norm of W^f > 1")

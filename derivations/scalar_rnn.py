@@ -11,6 +11,7 @@ from functools import cache
 
 import sympy as sp
 
+from derivations.chain import Chain
 from derivations.core import Derivation, Step, inline
 from derivations.symbols import At, Name, Partial, TotalDerivative, Words, minus, plus, times
 
@@ -103,6 +104,20 @@ def _in_inputs(expr: sp.Basic) -> sp.Basic:
     return sp.expand(expr.xreplace({node: values[node.name] for node in NODES}))
 
 
+STATES = sp.symbols("h_1 h_2 h_3", real=True)
+
+
+def _chain() -> Chain:
+    """The T = 3 recurrence as a chain rule: h_t = w (u_t + h_{t−1}), y = h_3."""
+    inputs = (u1, u2, u3)
+    previous = (h0, *STATES[:2])
+    equations = {state: w * (u + before) for state, u, before in zip(STATES, inputs, previous, strict=True)}
+    equations[y] = STATES[-1]
+    steps = {h0: sp.Integer(0), **{state: sp.Integer(k) for k, state in enumerate(STATES, start=1)}}
+    names = {**{state.name: state for state in STATES}, "y": y, "h_0": h0}
+    return Chain(equations=equations, steps=steps, names=names)
+
+
 @cache
 def dy_dw() -> Derivation:
     """dy/dw for T = 3, by differentiating the closed form of y."""
@@ -116,7 +131,7 @@ def dy_dw() -> Derivation:
             lhs=TotalDerivative("y", "w"),
         ),
     )
-    return Derivation(result, steps, T3_SYMBOLS, {"h_0": sp.Integer(0)})
+    return Derivation(result, steps, T3_SYMBOLS, {"h_0": sp.Integer(0)}, chain=_chain())
 
 
 @cache

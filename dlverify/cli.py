@@ -70,6 +70,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from dlverify import registry
 
     problem = registry.get(args.id)
+    if getattr(args, "steps", False):
+        return _print_steps(problem)
     check, note = None, ""
     if args.examples != 0:
         from dlverify.crosscheck import stored_check
@@ -92,6 +94,19 @@ def _cmd_show(args: argparse.Namespace) -> int:
     else:
         print(render.problem_text(problem, check, note))
     return EXIT_OK if check is None or check.passed else EXIT_FAIL
+
+
+def _print_steps(problem) -> int:
+    """The reference derivation as a ``steps`` answer, which the step checker passes."""
+    from dlverify.checking.kinds import toml_key
+    from dlverify.checking.steps import STEP_KINDS, reference_steps
+
+    text = reference_steps(problem) if problem.kind in STEP_KINDS else ""
+    if not text:
+        print(f"{problem.id}: no step of its derivation is an equation the checker reads", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"[{toml_key(problem.id)}]\nsteps = '''\n{text}\n'''")
+    return EXIT_OK
 
 
 def _run_check(problem, args: argparse.Namespace):
@@ -311,6 +326,7 @@ def _name_in(path, folder) -> str:
 def _cmd_template(args: argparse.Namespace) -> int:
     from dlverify import registry
     from dlverify.checking.kinds import answer_kind, comment, toml_key
+    from dlverify.checking.steps import STEP_KINDS
 
     blocks = []
     for pid in args.ids:
@@ -322,6 +338,9 @@ def _cmd_template(args: argparse.Namespace) -> int:
         lines = comment(f"{p.id} — {p.title} [{p.kind}]")
         lines += comment(p.statement, 88)
         lines += answer_kind(p.kind).skeleton(p)
+        if getattr(args, "steps", False) and p.kind in STEP_KINDS:
+            # a derivation instead of the result: one equation a line, "= …" continuing the left side
+            lines[-1] = "steps = '''\n\n'''"
         blocks.append("\n".join(lines) + "\n")
     print("\n".join(blocks), end="")
     return EXIT_OK
@@ -470,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"at least N cross-checked cases (default: the latest record, or {SHOW_EXAMPLES} run now; 0: none)",
     )
     p_show.add_argument("--fresh", action="store_true", help="run the cross-check now, ignoring records")
+    p_show.add_argument(
+        "--steps", action="store_true", help="print the derivation as a steps answer (the format the checker reads)"
+    )
     p_show.set_defaults(func=_cmd_show)
 
     p_verify = sub.add_parser("verify", parents=[course], help="cross-check derivations against their numeric oracles")
@@ -531,6 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_template = sub.add_parser("template", parents=[course], help="print an answer-file skeleton for the given ids")
     p_template.add_argument("ids", nargs="+", metavar="ID")
+    p_template.add_argument("--steps", action="store_true", help="a derivation skeleton (steps) instead of answer")
     p_template.set_defaults(func=_cmd_template)
     return parser
 

@@ -42,9 +42,17 @@ class MatrixPoint:
     # values of subexpressions outside any sum or product body: an answer and the mutations that
     # diagnose it share most of their tree, evaluated once per point
     memo: dict[sp.Basic, Any] = field(default_factory=dict)
+    # quantities computed from the model at this point (attention weights): shown with every witness
+    determined: set[sp.Basic] = field(default_factory=set)
+    # symbols whose drawn value no comparison uses (a definition that could not be evaluated here)
+    unshown: set[sp.Basic] = field(default_factory=set)
 
     def scalar(self, expr: sp.Basic) -> float:
-        value = sp.sympify(expr).xreplace({k: sp.Float(v, 30) for k, v in self.scalars.items()})
+        expr = sp.sympify(expr)
+        if expr.has(sp.Trace):  # a scalar of matrices (an attention score qᵀk, as the trace of a 1×1 product)
+            traces = {tr: sp.Float(float(np.trace(matrix_value(tr.arg, self))), 30) for tr in expr.atoms(sp.Trace)}
+            expr = expr.xreplace(traces)
+        value = expr.xreplace({k: sp.Float(v, 30) for k, v in self.scalars.items()})
         number = sp.N(value, 30)
         if not number.is_number:
             raise ShapeMismatch(f"cannot evaluate {unicode(expr)} here")
@@ -63,14 +71,31 @@ class MatrixPoint:
         return self.sequences[key]
 
     def shown(self) -> dict[str, object]:
-        from dlverify.notation import subscripted, unicode
+        """Every value of the point, as a counterexample gives it (what --json prints)."""
+        from dlverify.notation import subscripted
 
-        out: dict[str, object] = {unicode(k): number_text(v) for k, v in self.scalars.items()}
+        out: dict[str, object] = {unicode(k): number_text(v) for k, v in self.scalars.items() if k not in self.unshown}
         for k, v in self.matrices.items():
-            out[unicode(k)] = _matrix_text(v)
+            if k not in self.unshown:
+                out[unicode(k)] = _matrix_text(v)
         for (name, k), v in sorted(self.sequences.items()):
             out[subscripted(name, k)] = _matrix_text(v)
         return out
+
+    def relevant(self, used: set[sp.Basic]) -> tuple[str, ...]:
+        """The names in ``shown`` a reader of a witness needs: the sizes, the symbols ``used`` (by the
+        answer and the reference as written; a sequence by its name) and the determined quantities."""
+        from dlverify.notation import subscripted
+
+        names = {str(s) for s in used}
+        out = [
+            unicode(k)
+            for k in self.scalars
+            if k not in self.unshown and (getattr(k, "is_integer", False) or k in used or k in self.determined)
+        ]
+        out += [unicode(k) for k in self.matrices if k not in self.unshown and (k in used or k in self.determined)]
+        out += [subscripted(name, k) for name, k in sorted(self.sequences) if name in names]
+        return tuple(out)
 
 
 def number_text(v: float) -> object:
@@ -80,7 +105,7 @@ def number_text(v: float) -> object:
 def _matrix_text(v: np.ndarray) -> object:
     if v.size > 16:
         return f"{v.shape[0]}×{v.shape[1]} matrix"
-    return [[round(float(x), 4) for x in row] for row in v]
+    return [[round(float(x), 4) + 0.0 for x in row] for row in v]  # + 0.0: no -0.0
 
 
 def matrix_value(expr: sp.Basic, point: MatrixPoint) -> np.ndarray:

@@ -57,6 +57,9 @@ class Assumption(StrEnum):
     ORTHOGONAL = "orthogonal"
     SYMMETRIC_POSITIVE_DEFINITE = "symmetric positive definite"
     IDENTITY_WHEN_OMITTED = "identity when omitted"  # an answer may leave this factor out where it is I
+    # the result holds for every orthogonal value of this factor (rlae's O in U_k (I − λΛ_k⁻¹)^{1/2} O): an
+    # answer is right when it is the reference at some orthogonal factor (O, Oᵀ, −O, O², or none: I)
+    ARBITRARY_ORTHOGONAL = "an arbitrary orthogonal factor"
 
 
 BELOW = "below "  # the prefix of the one assumption with a parameter: "below Lambda_k"

@@ -9,7 +9,8 @@ the terminal and Gradescope quote it with ``Verdict.said``, the same ``quoted``)
 - ``ItemView``: a problem's statement, symbols, derivation steps, result entries and, once it has
   been cross-checked, its ``VerificationView`` (with the case rows a table shows).
 - ``VerdictView``: a verdict's message without the reference, the reference, the typed
-  counterexample and the diagnosis, entry by entry.
+  counterexample (and its ``WitnessView``: the values that matter, in a few lines) and the
+  diagnosis, entry by entry.
 
 This module reads a problem through the ``Described`` protocol rather than importing
 ``dlverify.problem``: ``Problem._repr_latex_`` renders from the view, and the import flow stays one-way.
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sympy as sp
 
 from dlverify import notation
-from dlverify.checking.verdict import Counterexample, Reference, Verdict, quoted
+from dlverify.checking.verdict import SHOWN_VALUES, Counterexample, LineVerdict, Reference, Verdict, quoted
 
 if TYPE_CHECKING:
     from derivations.core import Derivation
@@ -192,6 +193,38 @@ def item_view(problem: Described, verification: VerificationView | None = None) 
 
 
 @dataclass(frozen=True)
+class WitnessView:
+    """A counterexample as the terminal and the feedback show it: the values that matter (the sizes, the
+    quantities the model determines, the symbols of the answer and of the reference as written), at most
+    SHOWN_VALUES of them, how many more the JSON record has (``left_out``), and the entry and the two
+    values there; ``details`` are the other fields (a shape's axes, a bound's terms)."""
+
+    values: tuple[tuple[str, Any], ...]
+    left_out: int
+    entry: tuple[int, ...] | None
+    answer_value: float | str | None
+    reference_value: float | str | None
+    details: Mapping[str, Any]
+
+    @property
+    def note(self) -> str:
+        """What a rendering says of the values it leaves out ("" when none are)."""
+        return f"{self.left_out} more values: dlverify check --json gives them all" if self.left_out else ""
+
+
+def witness_view(example: Counterexample, limit: int = SHOWN_VALUES) -> WitnessView:
+    shown, left_out = example.brief(limit)
+    return WitnessView(
+        values=tuple(shown.items()),
+        left_out=left_out,
+        entry=example.entry,
+        answer_value=example.answer_value,
+        reference_value=example.reference_value,
+        details=example.details(),
+    )
+
+
+@dataclass(frozen=True)
 class VerdictView:
     """A verdict as its renderings read it: ``message`` without the reference, which ``reference``
     holds; ``said`` is the two together, as the JSON record and the terminal give it."""
@@ -206,10 +239,18 @@ class VerdictView:
     score: float
     max_score: float
     entries: tuple[tuple[str, VerdictView], ...] = ()
+    # a derivation: its lines as judged, and the first that does not hold (None: every line holds)
+    lines: tuple[LineVerdict, ...] = ()
+    step: int | None = None
 
     @property
     def said(self) -> str:
         return quoted(self.message, self.reference)
+
+    @property
+    def witness(self) -> WitnessView | None:
+        """The counterexample in a few lines (None without one); ``counterexample`` keeps every value."""
+        return None if self.counterexample is None else witness_view(self.counterexample)
 
 
 def verdict_view(verdict: Verdict) -> VerdictView:
@@ -224,4 +265,6 @@ def verdict_view(verdict: Verdict) -> VerdictView:
         score=verdict.score,
         max_score=verdict.max_score,
         entries=tuple((name, verdict_view(v)) for name, v in verdict.entries.items()),
+        lines=verdict.lines,
+        step=verdict.step,
     )

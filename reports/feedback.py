@@ -18,7 +18,7 @@ from typing import Any
 from dlverify import notation, registry
 from dlverify.checking.answers import Graded, write_atomically
 from dlverify.checking.verdict import Counterexample
-from dlverify.views import VerdictView, verdict_view
+from dlverify.views import VerdictView, WitnessView, verdict_view, witness_view
 from reports.build import LatexError, compile_pdf, latexmk_available
 from reports.equations import equation
 from reports.latex import breakable, code, document, safe_math, shown, text
@@ -73,11 +73,13 @@ def _math_value(value: Any) -> str:
     return rf"\text{{{_said(written)}}}"
 
 
-def _counterexample(example: Counterexample) -> str:
-    """Where the answer and the reference differ, typeset: the point (matrices as matrices), then
-    the two values."""
+def _counterexample(example: WitnessView | Counterexample) -> str:
+    """Where the answer and the reference differ, typeset: the values that matter (matrices as
+    matrices), a note of those left out (the JSON record has them), then the two values."""
+    if isinstance(example, Counterexample):
+        example = witness_view(example)
     scalars, matrices = [], []
-    for name, value in (example.at or {}).items():
+    for name, value in example.values:
         math = _math_name(str(name))
         shown_as = (rf"{math} = " if math else rf"\text{{{_said(str(name), NAME_LIMIT)}}} = ") + _math_value(value)
         (matrices if isinstance(value, list) else scalars).append(shown_as)
@@ -91,13 +93,15 @@ def _counterexample(example: Counterexample) -> str:
             rows[-1].append(m)
     lines = ([r",\quad ".join(scalars)] if scalars else []) + [r",\quad ".join(r) for r in rows]
     out = r"\textit{Counterexample:} \begin{gather*} " + r" \\ ".join(lines) + r" \end{gather*}" if lines else ""
+    if example.note:
+        out += ("\n\n" if out else "") + r"\textit{" + text(f"({example.note})") + "}"
     rest = []
     if example.entry is not None:
         rest.append(_said(f"entry {list(example.entry)}", NAME_LIMIT))
     for value, label in ((example.answer_value, "your answer"), (example.reference_value, "the reference")):
         if value is not None:
             rest.append(text(f"{label} ") + "$" + _math_value(value) + "$")
-    rest += [_said(f"{k}: {json.dumps(v, ensure_ascii=False)}") for k, v in example.details().items()]
+    rest += [_said(f"{k}: {json.dumps(v, ensure_ascii=False)}") for k, v in example.details.items()]
     return out + ("\n\n" + "; ".join(rest) + "." if rest else "")
 
 
@@ -112,6 +116,20 @@ def _reference(pid: str) -> str | None:
     return "\n".join(equation(rf"\text{{{notation.prose(k)}}}" if k else "", v) for k, v in d.entries().items())
 
 
+def _derivation(verdict: VerdictView) -> str:
+    """The student's derivation, a line each as written, the first line that does not hold marked."""
+    rows = [r"\textit{Your derivation:}", r"\begin{enumerate}"]
+    for line in verdict.lines:
+        source = code(shown(line.source, ANSWER_LIMIT))
+        if line.holds:
+            rows.append(r"\item " + source + r" \hfill \textcolor{green!50!black}{holds}")
+        else:
+            mark = r"\textcolor{red!70!black}{\textbf{the first line that does not hold}}"
+            rows.append(r"\item " + source + r" \hfill " + mark)
+    rows.append(r"\end{enumerate}")
+    return "\n".join(rows)
+
+
 def _item(verdict: VerdictView, raw: Any, hide: bool) -> str:
     colour = COLOUR.get(verdict.verdict, "black")
     head = _said(verdict.id, NAME_LIMIT)
@@ -122,13 +140,16 @@ def _item(verdict: VerdictView, raw: Any, hide: bool) -> str:
             value = raw.get(name) if isinstance(raw, dict) else None
             out += _answer_block(value, entry)
             out.append(_said(entry.message))  # the reference is typeset below, not quoted in the sentence
+    elif verdict.lines:
+        out.append(_derivation(verdict))
+        out.append(_said(verdict.message))
     else:
         out += _answer_block(raw, verdict)
         out.append(_said(verdict.message))
     if verdict.diagnosis:
         out.append(r"\textbf{Likely mistake:} " + _said(verdict.diagnosis) + ".")
-    if verdict.counterexample:
-        out.append(_counterexample(verdict.counterexample))
+    if verdict.witness is not None:
+        out.append(_counterexample(verdict.witness))
     if not hide and verdict.verdict in ("incorrect", "missing"):
         ref = _reference(verdict.id)
         if ref is not None:

@@ -66,14 +66,29 @@ def _matrix_same_value(a: sp.Basic, b: sp.Basic, problem) -> bool:
     """Equal at random points (the evaluator is the one the cross-check validates against torch)."""
     import random
 
+    import numpy as np
+
     from dlverify.checking.matrices import draw_matrix_point
     from dlverify.matrix_eval import ShapeMismatch, close, matrix_value
+    from dlverify.problem import Assumption
 
+    # an item whose result holds for any orthogonal factor O (rlae.optimum): the same when a = M Q for an
+    # orthogonal Q, M being b at O = I (least squares for Q, then QᵀQ = I checked directly)
+    objects = problem.derive().symbols
+    free = [objects[s.name] for s in problem.symbols if Assumption.ARBITRARY_ORTHOGONAL in s.assumptions]
     rng = random.Random(1)
     for _ in range(6):
         point = draw_matrix_point(problem, rng, stress=True)
         try:
-            if not close(matrix_value(a, point), matrix_value(b, point)):
+            got = matrix_value(a, point)
+            if free:
+                base = matrix_value(b.xreplace({free[0]: sp.Identity(free[0].rows)}), point)
+                if got.shape != base.shape:
+                    return False
+                q = np.linalg.lstsq(base, got, rcond=None)[0]
+                if not (close(base @ q, got) and close(q.T @ q, np.eye(q.shape[1]))):
+                    return False
+            elif not close(got, matrix_value(b, point)):
                 return False
         except ShapeMismatch:
             return False

@@ -34,10 +34,10 @@ def test_the_optimum_may_omit_o_but_not_misplace_it() -> None:
     base = r"U_k (I - \lambda \Lambda_k^{-1})^{1/2}"
     assert judge("rlae.optimum", base + " O").ok
     assert judge("rlae.optimum", base).ok
+    assert judge("rlae.optimum", base + " O^T").ok  # any orthogonal factor: tests/test_model_domain.py
     assert judge("rlae.optimum", r"U_k \sqrt{I - \lambda \Lambda_k^{-1}} O").ok
     assert judge("rlae.optimum", r"U_k (\Lambda_k - \lambda I)^{1/2} \Lambda_k^{-1/2} O").ok
     for wrong in (
-        base + " O^T",
         r"U_k O (I - \lambda \Lambda_k^{-1})^{1/2}",
         r"U_k (I - \lambda \Lambda_k^{-1}) O",
         r"U_k (I - \lambda \Lambda_k)^{1/2} O",

@@ -115,7 +115,7 @@ class TestDiagnosesAreTrue:
         [
             ("mlp.grad_W3", r"V_4^T \odot g_{V_5}"),  # an ill-typed ⊙ is no commuted product
             ("mlp.grad_V4", r"W_3^T \odot g_{V_5}"),
-            ("rlae.optimum", r"U_k (I - \lambda \Lambda_k^{-1})^{1/2} O^T"),  # Λ_k is diagonal: Λ_kᵀ = Λ_k
+            ("rlae.optimum", r"U_k (I - \lambda \Lambda_k^{-1})^{1/2} (O + O^T)"),  # Λ_k is diagonal: Λ_kᵀ = Λ_k
             ("rlae.optimum", r"U_k^T (I - \lambda \Lambda_k^{-1})^{1/2}"),
         ],
     )
@@ -127,7 +127,8 @@ class TestDiagnosesAreTrue:
 
     def test_unchanged_reference_is_never_the_mistake(self) -> None:
         """Every claimed mutation differs from the reference at the witness: the diagnosis of a
-        wrong answer whose only change is O → Oᵀ names O, not a diagonal factor."""
-        v = judge_problem(PROBLEMS["rlae.optimum"], r"U_k (I - \lambda \Lambda_k^{-1})^{1/2} O^T")
-        assert v.diagnosis == "O appears transposed" or v.diagnosis is None
+        wrong answer whose only change is in O (O + Oᵀ, not orthogonal) names no diagonal factor; O → Oᵀ
+        alone is no mistake (any orthogonal O is a minimiser)."""
+        v = judge_problem(PROBLEMS["rlae.optimum"], r"U_k (I - \lambda \Lambda_k^{-1})^{1/2} (O + O^T)")
+        assert v.verdict == "incorrect" and v.diagnosis != "O appears transposed"
         assert not re.search(r"Λ_k\S* appears transposed", v.diagnosis or "")

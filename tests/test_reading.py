@@ -23,7 +23,7 @@ def test_an_answer_is_parsed_once_for_its_verdict_and_its_typesetting(
 ) -> None:
     parsed: list[str] = []
     real = reading.parse
-    monkeypatch.setattr(reading, "parse", lambda text: parsed.append(text) or real(text))
+    monkeypatch.setattr(reading, "parse", lambda text, **kw: parsed.append(text) or real(text, **kw))
     verdict = judge_problem(problem, answer)
     assert verdict.verdict == "correct" and verdict.answer_latex, verdict.message
     assert parsed == [answer]

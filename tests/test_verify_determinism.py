@@ -99,9 +99,11 @@ def test_adagrad_holds_where_it_once_failed() -> None:
 
     found = measure(registry.get("optim.adagrad"), ADAGRAD_CASE)
     step = next(m for m in found if "derived steps = torch.optim" in m.check)
-    old_tolerance = 64 * (ADAGRAD_CASE["steps"] + 4) * EPS  # relative to the step alone
-    assert step.error > old_tolerance  # the failure is reproduced: 2.27e-12 > 3.27e-13
-    assert step.error == pytest.approx(2.27e-12, rel=0.01)
+    # The old tolerance, 64(steps + 4)·eps relative to the step alone (3.27e-13), failed here with an
+    # error of 2.27e-12 under NumPy 1.x; the rounding depends on the NumPy build (NumPy 2.4 gives 0),
+    # so the case is kept for the tolerance it needs, not for the error it happened to give.
+    old_tolerance = 64 * (ADAGRAD_CASE["steps"] + 4) * EPS
+    assert step.tolerance >= 10 * old_tolerance
     assert all(m.ok for m in found), [(m.check, m.error, m.tolerance) for m in found if not m.ok]
 
 

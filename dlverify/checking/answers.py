@@ -194,12 +194,27 @@ def text_report(graded: Graded) -> str:
     for v in graded.results:
         message = printable(v.said()).replace("\n", "\n" + " " * (width + 14))
         lines.append(f"{one_line(v.id):<{width}}  {v.verdict:<11}  {message}")
+        lines += derivation_rows(v, " " * (width + 14))
     lines.append(f"score: {graded.score:g}/{graded.max_score:g}")
     return "\n".join(lines)
 
 
+def derivation_rows(v: Verdict, indent: str) -> list[str]:
+    """A derivation's lines under its verdict: ✓ for a line that holds, ✗ for the first that does not,
+    · for those after it (not judged)."""
+    rows = []
+    judged = {line.number: line for line in v.lines}
+    for line in v.lines:
+        mark = "✓" if line.holds else "✗"
+        rows.append(f"{indent}{mark} {line.number}. {one_line(line.source, 160)}")
+    if v.step is not None and v.step in judged:
+        rows[-1] += "   ← the first line that does not hold"
+    return rows
+
+
 def gradescope(graded: Graded, visibility: str = "visible") -> dict[str, Any]:
-    """Gradescope's autograder results.json."""
+    """Gradescope's autograder results.json; a derivation adds one test per line judged (score 0 of 0,
+    so the item's score is unchanged), the first line that does not hold "failed"."""
     tests = []
     for v in graded.results:
         output = f"{v.verdict}: {v.said()}"
@@ -210,10 +225,22 @@ def gradescope(graded: Graded, visibility: str = "visible") -> dict[str, Any]:
                 "name": v.id,
                 "score": round(v.score * v.max_score, 6),
                 "max_score": v.max_score,
+                "status": "passed" if v.ok else "failed",
                 "output": output,
                 "visibility": visibility,
             }
         )
+        for line in v.lines:
+            tests.append(
+                {
+                    "name": f"{v.id} line {line.number}",
+                    "score": 0,
+                    "max_score": 0,
+                    "status": "passed" if line.holds else "failed",
+                    "output": line.source + ("" if line.holds else f"\n{line.message}"),
+                    "visibility": visibility,
+                }
+            )
     scored = [v for v in graded.results if v.max_score > 0]  # items outside the assignment do not count
     right = sum(v.ok for v in scored)
     return {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
@@ -23,9 +25,14 @@ FALSE = {"false", "f", "no", "n", "incorrect"}
 MAX_CHOICES = 50
 
 
+# TeX's font commands around words print the words: \text{SGD}, \texttt{nn.MSELoss}, \emph{…}
+_TEX_WORDS = re.compile(r"\\(?:text[a-z]*|math(?:rm|tt|sf|bf|it)|emph|operatorname)\s*\{([^{}]*)\}")
+
+
 def normalise(option: str) -> str:
     """Case, accents, punctuation and spacing do not matter: 'Neural  Network.' = 'neural network'."""
     text = unicodedata.normalize("NFKC", option).casefold()
+    text = _TEX_WORDS.sub(r"\1", text).replace("\\_", "_")  # \texttt{weight\_decay} prints weight_decay
     text = re.sub(r"[^\w\s<>=.+-]", " ", text)
     text = re.sub(r"\s+", " ", text).strip(" .")
     if text in TRUE:
@@ -33,6 +40,180 @@ def normalise(option: str) -> str:
     if text in FALSE:
         return "false"
     return text
+
+
+# ---- options as the homework prints them ---------------------------------------------------------
+# Beyond ``normalise``, an option may be written the way code and prose print it.  Each rule is a
+# rule of spelling, never a list of strings per item:
+#  - separators do not separate: ``weight_decay``, ``Weight-Decay``, ``weightdecay`` and ``MSE loss``
+#    are ``weight decay`` and ``MSELoss`` (options compared without spaces, ``_`` and inner ``-``);
+#  - a leading article is dropped (``the SGD optimizer``), a trailing ``()`` already is;
+#  - an option that is a name of torch's library may carry that name's module path (``nn.MSELoss``,
+#    ``torch.optim.SGD``, ``F.mse_loss``) and the generic noun its kind takes (``SGD optimizer``,
+#    ``MSE`` for ``MSELoss``, whose own name ends in the noun), and its acronym spelled out as the
+#    library's documentation does (``mean squared error``); another module's path does not
+#    (``nn.SGD`` is not read);
+#  - a count (an option that is an integer) may be a number word and carry the noun the question
+#    counts (``2 linear layers``, ``two layers`` where it asks "How many linear layers …");
+#  - a form two options share reads as neither (ambiguous, ``unparsed``), and a form that names
+#    another member of the library (``Adam optimizer``, ``nn.HuberLoss``) is a readable wrong
+#    choice (``incorrect``), while another word (``decay``) is still not an option;
+#  - where several may be chosen, one string may list them (``SGD, weight decay``, ``SGD with weight
+#    decay``), read so only when every piece is an option.
+
+
+@dataclass(frozen=True)
+class _Library:
+    """One kind of torch name: which names are of the kind, the module paths they are printed
+    under (compact, casefolded) and the generic nouns the kind takes."""
+
+    kind: str
+    modules: tuple[str, ...]
+    nouns: tuple[str, ...]
+    names: frozenset[str] = frozenset()  # compact names; empty: the names are those ending in the noun
+    suffixes: tuple[str, ...] = ("",)  # printed variants of a name (BatchNorm1d for batch norm)
+
+
+_NN = ("torch.nn", "nn", "torch.nn.functional", "nn.functional", "f")
+_LIBRARIES = (
+    _Library("loss", _NN, ("loss", "lossfunction", "criterion")),  # torch.nn's losses are all named …Loss
+    _Library(
+        "optimizer",
+        ("torch.optim", "optim"),
+        ("optimizer", "optimiser", "optimization", "optimisation"),
+        frozenset("sgd asgd adam adamw adamax nadam radam sparseadam adagrad adadelta rmsprop rprop lbfgs".split()),
+    ),
+    _Library(
+        "layer",
+        _NN,
+        ("layer", "layers"),
+        frozenset("linear dropout layernorm batchnorm groupnorm instancenorm".split()),
+        ("", "1d", "2d", "3d"),
+    ),
+    _Library(
+        "activation",
+        (*_NN, "torch"),
+        ("activation", "activationfunction", "nonlinearity"),
+        frozenset("relu tanh sigmoid gelu softmax".split()),
+    ),
+)
+# acronyms of the library's names spelled out as its documentation does ("measures the mean squared error")
+_SPELLED = {
+    "mse": ("meansquarederror", "meansquareerror"),
+    "l1": ("meanabsoluteerror",),
+    "sgd": ("stochasticgradientdescent",),
+    "batchnorm": ("batchnormalization", "batchnormalisation"),
+    "layernorm": ("layernormalization", "layernormalisation"),
+}
+_ARTICLE = re.compile(r"^(?:the|a|an) (?=\w\w)")  # not the option letter "a"
+_NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twelve".split()
+_COUNTED = re.compile(r"\bhow many ((?:[a-z]+ )*?[a-z]+) (?:does|do|is|are|has|have|can|will|would|should|must)\b")
+
+
+def _compact(text: str) -> str:
+    """``normalise`` without the spacing: words run together, ``_`` and inner ``-`` dropped."""
+    text = _ARTICLE.sub("", normalise(text))
+    text = re.sub(r"(?<=\w)-(?=\w)|_", "", text)
+    return re.sub(r"\s+", "", text)
+
+
+_MODULES = frozenset(m for lib in _LIBRARIES for m in lib.modules)
+
+
+def _strip_module(name: str) -> tuple[str, str]:
+    """(module path, bare name) of a compact name printed under a torch module; ("", name) otherwise
+    (so an option such as ``0.5`` keeps its dot)."""
+    module, dot, bare = name.rpartition(".")
+    return (module, bare) if dot and bare and module in _MODULES else ("", name)
+
+
+def _library_forms(name: str) -> list[tuple[_Library, set[str]]]:
+    """The kinds of torch name ``name`` (compact, without a module path) is, each with the printed
+    forms it takes as that kind."""
+    found = []
+    for lib in _LIBRARIES:
+        if lib.names:
+            if name not in lib.names:
+                continue
+            bare = {name + s for s in lib.suffixes}
+            words = bare | set(_SPELLED.get(name, ()))
+            forms = words | {b + n for b in words for n in lib.nouns}
+        else:  # the name ends in the noun (MSELoss): the stem alone, or with the noun spelled another way
+            noun = lib.nouns[0]
+            if not (name.endswith(noun) and len(name) > len(noun)):
+                continue
+            stem = name[: -len(noun)]
+            bare = {name, stem}  # F.cross_entropy: the functional losses mostly drop the noun
+            stems = {stem, *_SPELLED.get(stem, ())}
+            forms = {name} | stems | {s + n for s in stems for n in lib.nouns}
+        forms |= {f"{m}.{b}" for m in lib.modules for b in bare}
+        found.append((lib, forms))
+    return found
+
+
+def _count_forms(option: str, statement: str) -> set[str]:
+    """A count's forms: its number word, and either followed by the counted noun, singular or plural."""
+    number = int(option)
+    numbers = {option} | ({_NUMBER_WORDS[number]} if number < len(_NUMBER_WORDS) else set())
+    nouns = {""}
+    m = _COUNTED.search(statement.casefold())
+    if m:
+        words = m.group(1).split()
+        for k in range(len(words)):  # "linear layers", "layers"
+            phrase = "".join(words[k:])
+            nouns |= {phrase, phrase.removesuffix("s")}
+    return {n + noun for n in numbers for noun in nouns}
+
+
+@dataclass(frozen=True)
+class _Printed:
+    """An item's options by their printed forms (compact); a form two options share is kept aside."""
+
+    forms: dict[str, str]
+    ambiguous: dict[str, tuple[str, ...]]
+
+
+def _printed(problem: Problem) -> _Printed:
+    owners: dict[str, set[str]] = {}
+    for option in problem.answer.options:
+        compact = _compact(option)
+        forms = {compact}
+        for _, more in _library_forms(_strip_module(compact)[1]):
+            forms |= more
+        if re.fullmatch(r"\d+", option.strip()):
+            forms |= _count_forms(option.strip(), problem.statement)
+        for form in forms:
+            owners.setdefault(form, set()).add(option)
+    return _Printed(
+        {f: next(iter(o)) for f, o in owners.items() if len(o) == 1},
+        {f: tuple(sorted(o)) for f, o in owners.items() if len(o) > 1},
+    )
+
+
+def _library_kind(text: str) -> str | None:
+    """The kind of torch name ``text`` prints (``Adam optimizer``: an optimizer), if it prints one."""
+    words = normalise(text).split()
+    nouns = {n for lib in _LIBRARIES for n in lib.nouns}
+    if len(words) - (len(words) > 1 and words[-1] in nouns) > 1:  # one name, with its noun at most
+        return None
+    compact = _compact(text)
+    bare = _strip_module(compact)[1]
+    endings = {e for lib in _LIBRARIES for e in (*lib.nouns, *lib.suffixes) if e and bare.endswith(e)}
+    for name in {bare} | {bare[: -len(e)] for e in endings}:
+        for lib, forms in _library_forms(name):
+            if compact in forms:
+                return lib.kind
+    return None
+
+
+def _split_list(text: str, readable: Callable[[str], bool]) -> list[str]:
+    """'SGD; weight decay', 'SGD, weight decay', 'SGD with weight decay' as two choices, when every
+    piece reads as one (an option's own comma or "and" keeps it whole)."""
+    for pattern in (r";", r",|\band\b|\bwith\b|&|\+"):
+        pieces = [p.strip() for p in re.split(pattern, text) if p.strip()]
+        if len(pieces) > 1 and all(readable(p) for p in pieces):
+            return pieces
+    return [text]
 
 
 def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
@@ -49,27 +230,62 @@ def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         return Verdict(label, "unparsed", "a choice is a string (or an integer, or true/false) or a list of strings")
     options = {normalise(o): o for o in problem.answer.options}
     length = _sequence_length(options)
+    printed = _printed(problem)
     words = [normalise(a) for a in given]
     if length and not problem.answer.multiple and len(words) > 1 and all(len(w.split()) == 1 for w in words):
         given = [" ".join(given)]  # ['neural', 'neural', 'neural']: one sequence written word by word
-    chosen = {_as_sequence(normalise(a), options) if length else normalise(a) for a in given}
+    if not length:  # a sequence's words are separated by commas too, so only other items' lists split
+
+        def option(text: str) -> bool:
+            return normalise(text) in options or _compact(text) in printed.forms
+
+        def readable(text: str) -> bool:
+            return option(text) or _library_kind(text) is not None
+
+        given = [p for a in given for p in ([a] if option(a) else _split_list(a, readable))]
+    chosen: set[str] = set()
+    read: list[str] = []  # how a printed form was read, for the message
+    foreign: list[str] = []  # other names of the library: readable, and not an option
+    ambiguous: list[str] = []
+    for a in given:
+        key = _as_sequence(normalise(a), options) if length else normalise(a)
+        form = _compact(a)
+        if key in options:
+            chosen.add(key)
+        elif form in printed.forms:
+            option = printed.forms[form]
+            chosen.add(normalise(option))
+            if form != _compact(option):  # a module path, a noun, a count: say how it was read
+                read.append(f"{one_line(a, 40)!r} as {option}")
+        elif form in printed.ambiguous:
+            ambiguous.append(f"{one_line(a, 40)!r} could be {' or '.join(printed.ambiguous[form])}")
+        elif (kind := _library_kind(a)) is not None:
+            foreign.append(f"{one_line(a, 40)!r} ({'an' if kind[0] in 'aeiou' else 'a'} {kind})")
+        else:
+            chosen.add(key)
+    how = f" (read {', '.join(read)})" if read else ""
+    if ambiguous:
+        return Verdict(label, "unparsed", "; ".join(ambiguous) + ": write the option as listed")
     unknown = sorted(chosen - options.keys())
     if length and unknown and all(_words(u, options) is not None for u in unknown):
         # words of the vocabulary in a sequence of another length: readable, and wrong
         said = [f"{one_line(u, 60)!r} is a length-{len(_words(u, options) or [])} sequence" for u in unknown[:5]]
         message = "; ".join(said) + f"; the item asks for length {length}"
         return Verdict(label, "incorrect", message, diagnosis="wrong sequence length")
+    listed = ", ".join(repr(o) for o in problem.answer.options)
     if unknown:
-        listed = ", ".join(repr(o) for o in problem.answer.options)
         shown = ", ".join(repr(one_line(u, 40)) for u in unknown[:5]) + (
             f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         )
         return Verdict(label, "unparsed", f"not an option: {shown}; the options are {listed}")
-    if len(chosen) > 1 and not problem.answer.multiple:
-        return Verdict(label, "incorrect", "choose one option only")
+    if len(chosen) + len(foreign) > 1 and not problem.answer.multiple:
+        return Verdict(label, "incorrect", "choose one option only" + how)
+    if foreign:
+        message = f"not one of the options: {', '.join(foreign)}; the options are {listed}"
+        return Verdict(label, "incorrect", message + how, diagnosis="not an option")
     key = {normalise(k) for k in problem.derive().result}
     if chosen == key:
-        return Verdict(label, "correct", "the right choice" + ("s" if len(key) > 1 else ""), score=1.0)
+        return Verdict(label, "correct", "the right choice" + ("s" if len(key) > 1 else "") + how, score=1.0)
     missing, extra = key - chosen, chosen - key
     if ask.hide:
         parts = [f"{len(missing)} right option(s) missing"] if missing else []
@@ -77,7 +293,7 @@ def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     else:
         parts = [f"missing: {', '.join(sorted(options[m] for m in missing))}"] if missing else []
         parts += [f"wrongly chosen: {', '.join(sorted(options[e] for e in extra))}"] if extra else []
-    return Verdict(label, "incorrect", "; ".join(parts))
+    return Verdict(label, "incorrect", "; ".join(parts) + how)
 
 
 def _sequence_length(options: dict[str, str]) -> int:

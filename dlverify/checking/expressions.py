@@ -14,7 +14,18 @@ import sympy as sp
 
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import mutations
-from dlverify.checking.points import DIGITS, WIDE_DRAWS, Point, TooLong, certainly_same, defined, draw, same, value_at
+from dlverify.checking.points import (
+    DIGITS,
+    WIDE_DRAWS,
+    Point,
+    TooLong,
+    beyond_literals,
+    certainly_same,
+    defined,
+    draw,
+    same,
+    value_at,
+)
 from dlverify.checking.reading import AnswerRefused, latex_of, read_answer
 from dlverify.checking.verdict import Counterexample, Reference, Verdict
 from dlverify.notation import latex, unicode
@@ -22,6 +33,9 @@ from dlverify.problem import Problem
 
 POINTS = 12
 DIAGNOSIS_EVALUATIONS = 1000
+# how far past the answer's own numbers a wide draw may go: a sum over T terms in exact arithmetic
+# stays well under the time limit at a few hundred terms
+BEYOND_CAP = 400
 ELEMENT_DRAWS = 30  # an indexed item is checked on up to POINTS × ELEMENT_DRAWS elements
 MAX_ELEMENTS = 2000
 MAX_TRIES = 60  # points drawn, counting those where an answer is undefined
@@ -47,7 +61,9 @@ def judge_expression(problem: Problem, answer: Any, ask: Ask, reference: sp.Basi
         point, got, want = witness
         at = point.shown(_used(student) | _used(reference))
         counter = Counterexample(at=at, answer_value=_show(got), reference_value=_show(want))
-        message = f"not equivalent: at {_fmt(at)} the answer is {counter.answer_value}"
+        # the point in a few values (the sizes and free indices first, then entries): --json has all of them
+        shown = counter.point_text() if at else "every point"
+        message = f"not equivalent: at {shown} the answer is {counter.answer_value}"
         message += f" but the reference is {counter.reference_value}"
         quote = None if hide else Reference(unicode(reference), latex(reference), at=len(message))
         diagnosis = _diagnose(problem, student, reference, random.Random(rng.random()), hide, witness=point)
@@ -75,7 +91,7 @@ def _used(expr: sp.Basic) -> set[sp.Basic]:
     return used
 
 
-def _points(problem: Problem, reference: sp.Basic, rng: random.Random):
+def _points(problem: Problem, reference: sp.Basic, rng: random.Random, beyond: int = 0):
     """Points where the reference is defined, with its values there.
 
     For an ``indexed`` item every element is visited: each random draw of the tensors is
@@ -84,7 +100,8 @@ def _points(problem: Problem, reference: sp.Basic, rng: random.Random):
     objects, free = problem.derive().symbols, reference.free_symbols
     indices = [s for s in problem.symbols if s.role == "index" and objects.get(s.name) in free]
     for k in range(MAX_TRIES):
-        base = draw(problem, rng, nice=NICE_DRAWS.get(k, ()), wide=k in WIDE_DRAWS)  # sizes past the small box
+        # the wide draws take sizes past the small box, and past every number the answer writes
+        base = draw(problem, rng, nice=NICE_DRAWS.get(k, ()), wide=k in WIDE_DRAWS, beyond=beyond)
         for point in _elements(problem, base, indices) if indices else [base]:
             want = value_at(reference, point)
             if defined(want):
@@ -112,7 +129,7 @@ def _compare(problem: Problem, student: sp.Basic, reference: sp.Basic, rng: rand
     """(points checked, all exact?, None) if equal everywhere, else the witness point."""
     checked = 0
     exact = True
-    for point, want in _points(problem, reference, rng):
+    for point, want in _points(problem, reference, rng, beyond_literals(student, BEYOND_CAP)):
         got = value_at(student, point)
         both_rational = got.is_Rational and want.is_Rational
         if (
@@ -197,10 +214,6 @@ def _show(value: sp.Basic) -> str:
     if value.is_number and value.is_finite:
         return unicode(sp.N(value, 12))
     return "undefined"
-
-
-def _fmt(at: dict[str, str]) -> str:
-    return ", ".join(f"{k} = {v}" for k, v in at.items()) or "every point"
 
 
 def typeset_text(problem: Problem, answer: Any, verdict: Verdict) -> None:

@@ -90,6 +90,9 @@ def _misplaced_keys(problem: Problem, answer: Any) -> str | None:
         return None
     keys = sorted(map(str, answer))
     shown = ", ".join(repr(one_line(k, 40)) for k in keys[:5]) + (" …" if len(keys) > 5 else "")
+    if "steps" in answer:
+        others = [k for k in keys if k not in ("steps", "answer")]
+        return f"unknown key(s) beside steps: {', '.join(repr(one_line(k, 40)) for k in others)}" if others else None
     if "answer" in answer:
         return f"unknown key(s) beside answer: {', '.join(repr(one_line(k, 40)) for k in keys if k != 'answer')}"
     close = difflib.get_close_matches("answer", keys, n=1)
@@ -109,7 +112,16 @@ def judge_problem(problem: Problem, answer: Any, hide_reference: bool = False, r
             return Verdict(problem_id, "unparsed", misplaced)
         kind = answer_kind(problem.kind)
         ask = Ask(problem_id, random.Random(seed_for(problem_id, answer)), hide_reference, report)
-        verdict = kind.judge(problem, answer, ask)
+        if isinstance(answer, Mapping) and "steps" in answer and not kind.takes_table:
+            from dlverify.checking.steps import judge_steps
+
+            verdict = judge_steps(problem, answer, ask)
+        else:
+            verdict = kind.judge(problem, answer, ask)
+            if isinstance(answer, str):  # derivative symbols in a final answer: only those the item lists
+                from dlverify.checking.reading import derivative_verdict, derivatives_in
+
+                verdict = derivative_verdict(verdict, derivatives_in(answer, problem))
     except (OverflowError, RecursionError, MemoryError) as exc:  # numbers or nesting beyond any machine
         message = f"too large to evaluate ({type(exc).__name__}): a number or a nesting too big"
         return Verdict(problem_id, "unparsed", message)

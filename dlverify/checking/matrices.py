@@ -10,7 +10,9 @@ entry (the inputs are O(1), so rounding is far below that and a real mistake far
 
 from __future__ import annotations
 
+import dataclasses
 import random
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -21,8 +23,8 @@ from dlverify.checking.expressions import typeset_text
 from dlverify.checking.kinds import AnswerKind, Ask
 from dlverify.checking.mutations import Mutation, occurrences, replace_at, scale_mutations, unique
 from dlverify.checking.names import table_for
-from dlverify.checking.points import TooLong, draw_sizes
-from dlverify.checking.reading import AnswerRefused, read_answer
+from dlverify.checking.points import TooLong, beyond_literals, draw_sizes
+from dlverify.checking.reading import AnswerRefused, read_answer, to_sympy
 from dlverify.checking.verdict import Counterexample, Reference, Verdict
 from dlverify.evaluation import substitute_definitions
 from dlverify.matrix_eval import MatrixPoint, ShapeMismatch, close, matrix_value, number_text
@@ -36,13 +38,15 @@ MAX_MATRIX_SIZE = 5
 # so an answer off by (m-1)⋯(m-5) W_1 (0 at every m ≤ 5) or (N-1)⋯(N-6) is caught; 12×12 products stay fast.
 WIDE_MATRIX_SIZE = 12
 WIDE_MATRIX_POINTS = frozenset({4, 8})
+# how far past the answer's own numbers a wide point's sizes may go: 60×60 products stay fast
+BEYOND_CAP = 56
 
 
 def _structured(
     spec_assumptions: tuple[Assumption | str, ...], rows: int, cols: int, rng: np.random.Generator
 ) -> np.ndarray:
     a = set(spec_assumptions)
-    if Assumption.ORTHONORMAL_COLUMNS in a or Assumption.ORTHOGONAL in a:
+    if a & {Assumption.ORTHONORMAL_COLUMNS, Assumption.ORTHOGONAL, Assumption.ARBITRARY_ORTHOGONAL}:
         q, _ = np.linalg.qr(rng.normal(size=(rows, max(rows, cols))))
         return q[:, :cols]
     if Assumption.DIAGONAL in a:
@@ -56,24 +60,33 @@ def _structured(
     return rng.uniform(-1, 1, size=(rows, cols))
 
 
-def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False, wide: bool = False) -> MatrixPoint:
+def draw_matrix_point(
+    problem: Problem, rng: random.Random, stress: bool = False, wide: bool = False, beyond: int = 0
+) -> MatrixPoint:
     """A random point; with ``stress``, sizes come from the top of their range and an
     index bounded by another symbol (t ≤ T) from the bottom, so that matrices are not
     1×1 and products over t+1..T have several factors — where mistakes show; with ``wide``,
-    sizes up to WIDE_MATRIX_SIZE."""
-    objects = problem.derive().symbols
+    sizes up to WIDE_MATRIX_SIZE.
+
+    Only the inputs are drawn: the quantities the model determines (``Derivation.determined``, the
+    attention weights) and the symbols the setup and definitions give (a gate f_T = σ(…), v_1 = V_1 h)
+    take the values computed from the inputs, so a witness shows the values the comparison used."""
+    derivation = problem.derive()
+    objects = derivation.symbols
+    determined = {objects[name]: expr for name, expr in derivation.determined.items()}
     np_rng = np.random.default_rng(rng.getrandbits(64))
-    sizes = draw_sizes(problem, rng, MAX_MATRIX_SIZE, stress, wide=WIDE_MATRIX_SIZE if wide else None)
+    sizes = draw_sizes(
+        problem, rng, MAX_MATRIX_SIZE, stress, wide=WIDE_MATRIX_SIZE if wide else None, beyond=beyond if wide else 0
+    )
     scalars: dict[sp.Basic, float] = {k: float(v) for k, v in sizes.items()}
     for spec in problem.symbols:
-        if spec.role == "real" and spec.value is None and spec.name in objects:
-            scalars[objects[spec.name]] = (
-                rng.uniform(0.1, 2.0) if Assumption.POSITIVE in spec.assumptions else rng.uniform(-2, 2)
-            )
-    point = MatrixPoint(scalars, {}, np_rng)
+        obj = objects.get(spec.name)
+        if spec.role == "real" and spec.value is None and obj is not None and obj not in determined:
+            scalars[obj] = rng.uniform(0.1, 2.0) if Assumption.POSITIVE in spec.assumptions else rng.uniform(-2, 2)
+    point = MatrixPoint(scalars, {}, np_rng, determined=set(determined))
     for spec in problem.symbols:
         obj = objects.get(spec.name)
-        if spec.role == "matrix" and isinstance(obj, sp.MatrixSymbol):
+        if spec.role == "matrix" and isinstance(obj, sp.MatrixSymbol) and obj not in determined:
             rows, cols = (point.size(d) for d in obj.shape)
             point.matrices[obj] = _structured(spec.assumptions, rows, cols, np_rng)
     for spec in problem.symbols:
@@ -81,14 +94,48 @@ def draw_matrix_point(problem: Problem, rng: random.Random, stress: bool = False
         if spec.below is not None:
             ceiling = float(np.min(np.diag(point.matrices[objects[spec.below]])))
             scalars[objects[spec.name]] = rng.uniform(0.05, 0.95) * ceiling
+    _model_values(problem, point, determined)
     return point
 
 
-def _points(problem: Problem, reference: sp.Basic, rng: random.Random, n: int):
-    """n points where the reference evaluates; all but the first two are stress points."""
+def _model_values(problem: Problem, point: MatrixPoint, determined: dict[sp.Basic, sp.Basic]) -> None:
+    """The determined quantities, then every defined symbol, computed at ``point`` from its inputs."""
+    defined = table_for(problem).definitions
+    for expr in determined.values():  # inputs the item does not name (the other attended states)
+        for sym in sorted(expr.atoms(sp.MatrixSymbol) - set(point.matrices) - set(determined), key=str):
+            if sym not in defined:
+                for size in sorted(set().union(*(sp.sympify(d).free_symbols for d in sym.shape)), key=str):
+                    if size not in point.scalars:  # a size only the unnamed inputs have (the LSTM's input size)
+                        point.scalars[size] = float(point.rng.integers(1, MAX_MATRIX_SIZE + 1))
+                point.matrices[sym] = point.rng.uniform(-1, 1, size=(point.size(sym.rows), point.size(sym.cols)))
+    for obj, expr in determined.items():  # in order: each may use the ones before it
+        _store(point, obj, matrix_value(substitute_definitions(expr, defined), point))
+    for obj, expr in defined.items():
+        try:
+            value = matrix_value(substitute_definitions(expr, defined), point)
+        except (ShapeMismatch, TooLong, KeyError):
+            value = None
+        if value is None or not isinstance(obj, (sp.Symbol, sp.MatrixSymbol)):
+            point.unshown.add(obj)  # its drawn value (if any) is never compared: not shown either
+            continue
+        _store(point, obj, value)
+    point.memo.clear()  # values computed before the model's were set are not kept
+
+
+def _store(point: MatrixPoint, obj: sp.Basic, value: np.ndarray) -> None:
+    if isinstance(obj, sp.MatrixSymbol):
+        point.matrices[obj] = value
+    else:
+        point.scalars[obj] = float(value.reshape(-1)[0])
+
+
+def _points(problem: Problem, reference: sp.Basic, rng: random.Random, n: int, beyond: int = 0):
+    """n points where the reference evaluates; all but the first two are stress points; the wide ones
+    take sizes past ``beyond`` (the answer's largest number, see points.beyond_literals)."""
     made = 0
     for attempt in range(n * 6):
-        point = draw_matrix_point(problem, rng, stress=made >= 2 or attempt >= 2 * n, wide=made in WIDE_MATRIX_POINTS)
+        wide = made in WIDE_MATRIX_POINTS
+        point = draw_matrix_point(problem, rng, stress=made >= 2 or attempt >= 2 * n, wide=wide, beyond=beyond)
         try:
             want = matrix_value(reference, point)
         except (ShapeMismatch, TooLong):
@@ -104,19 +151,27 @@ def _shape_text(a: np.ndarray) -> str:
     return "a scalar" if a.shape == (1, 1) else f"{a.shape[0]}×{a.shape[1]}"
 
 
-def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
+def judge_matrix(problem: Problem, answer: object, ask: Ask, reference: sp.Basic | None = None) -> Verdict:
+    """A matrix answer against the reference, default the problem's result (a derivation's line
+    passes the truth of its left side)."""
     label, rng, hide = ask.label, ask.rng, ask.hide
+    target = problem.derive().result if reference is None else reference
     try:
-        read = read_answer(problem, label, answer, problem.derive().result)
+        read = read_answer(problem, label, answer, target)
     except AnswerRefused as refused:
         return refused.verdict
     student, reference = read.answer, read.reference
     reference = _omitted_identities(problem, student, reference)
     # the reference as derived, before its defined symbols (g_{V_5} = −D, …) were written out: what
     # messages show, and what mistakes are made from
-    written = _omitted_identities(problem, student, problem.derive().result)
+    written = _omitted_identities(problem, student, target)
+    family = _family(problem, reference)
+    base = reference if family is None else family.base(reference)
+    # the symbols a witness shows: the answer's, and the reference's unless it is hidden (which symbols
+    # it uses is a hint to its form)
+    used = _used(_as_written(problem, answer, student)) | (set() if hide else _used(written))
     checked = 0
-    for point, want in _points(problem, reference, rng, POINTS):
+    for point, want in _points(problem, base, rng, POINTS, beyond_literals(student, BEYOND_CAP)):
         try:
             got = matrix_value(student, point)
         except TooLong as exc:
@@ -125,25 +180,32 @@ def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
             sizes = _sizes(point)
             diagnosis = _diagnose(problem, student, written, rng, hide, witness=point)
             msg = f"the shapes do not fit at {sizes}: {exc}" + (f"; looks like {diagnosis}" if diagnosis else "")
-            return Verdict(label, "incorrect", msg, Counterexample(at=point.shown()), diagnosis=diagnosis)
-        if close(got, want):
+            counter = Counterexample(at=point.shown(), relevant=point.relevant(used))
+            return Verdict(label, "incorrect", msg, counter, diagnosis=diagnosis)
+        nearest = None if family is None or got.shape != want.shape else family.nearest(want, got)
+        if close(got, want if nearest is None else nearest):
             checked += 1
             continue
-        counter = Counterexample(at=point.shown())
+        counter = Counterexample(at=point.shown(), relevant=point.relevant(used))
         if got.shape != want.shape:
             msg = f"at {_sizes(point)} the answer is {_shape_text(got)} but the reference is {_shape_text(want)}"
         else:
+            if nearest is not None:  # the reference's closest member: the values the answer is furthest from
+                want = nearest
             i, j = np.unravel_index(int(np.argmax(np.abs(got - want))), got.shape)
-            counter = Counterexample(
-                at=counter.at,
+            counter = dataclasses.replace(
+                counter,
                 entry=(int(i) + 1, int(j) + 1),
                 answer_value=float(got[i, j]),
                 reference_value=float(want[i, j]),
             )
+            which = "the reference" if family is None else f"the reference at the closest orthogonal {family.name}"
             msg = (
                 f"not equivalent: at {_sizes(point)} entry [{i + 1}, {j + 1}] of the answer is {got[i, j]:.6g}"
-                f" but the reference has {want[i, j]:.6g}"
+                f" but {which} has {want[i, j]:.6g}"
             )
+            if family is not None:
+                msg = msg.replace("not equivalent:", f"not the reference at any orthogonal {family.name}:", 1)
         quote = None if hide else Reference(unicode(written), latex(written), at=len(msg))
         diagnosis = _diagnose(problem, student, written, rng, hide, witness=point)
         if diagnosis:
@@ -152,17 +214,98 @@ def judge_matrix(problem: Problem, answer: object, ask: Ask) -> Verdict:
     if checked < POINTS:
         message = f"the reference could be evaluated at only {checked} of {POINTS} points; cannot judge reliably"
         return Verdict(label, "incorrect", message + " (please report it)")
-    return Verdict(
-        label,
-        "correct",
-        f"equal to the reference at {checked} random points with fresh sizes each (float64)",
-        score=1.0,
-    )
+    said = f"equal to the reference at {checked} random points with fresh sizes each (float64)"
+    if family is not None:
+        said = (
+            f"equal to the reference at an orthogonal {family.name} (the item allows any) at {checked} random "
+            "points with fresh sizes each (float64)"
+        )
+    return Verdict(label, "correct", said, score=1.0)
+
+
+def _used(expr: sp.Basic) -> set[sp.Basic]:
+    """The symbols, matrices and sequences (by their name's symbol) an expression names."""
+    return set(expr.free_symbols) | set(expr.atoms(sp.MatrixSymbol))
+
+
+def _as_written(problem: Problem, answer: object, student: sp.Basic) -> sp.Basic:
+    """The answer before its defined symbols were written out (h_t stays h_t): what a witness shows."""
+    try:
+        return to_sympy(answer, problem)[0] if isinstance(answer, str) else student
+    except Exception:  # read once already; a second reading that fails costs only the witness's choice
+        return student
+
+
+@dataclass(frozen=True)
+class _Family:
+    """The minimisers {M Q : Q orthogonal} of an item whose result holds for any orthogonal value of a
+    factor (rlae's U_k (I − λΛ_k⁻¹)^{1/2} O): M is the reference with the factor I, on the right of the
+    product (or {Q M}, on its left).  An answer is right when, at each point, Q = M⁺A (A M⁺) is
+    orthogonal and M Q = A, within the comparison's tolerance."""
+
+    factor: sp.MatrixSymbol
+    right: bool
+
+    @property
+    def name(self) -> str:
+        return unicode(self.factor)
+
+    def base(self, expr: sp.Basic) -> sp.Basic:
+        return expr.xreplace({self.factor: sp.Identity(self.factor.rows)})
+
+    def nearest(self, base: np.ndarray, got: np.ndarray) -> np.ndarray:
+        """The member closest to ``got``: M times the orthogonal factor nearest to M⁺A (its polar
+        factor); ``got`` itself exactly when got = M Q for an orthogonal Q (M has full column rank)."""
+        with np.errstate(all="ignore"):
+            pinv = np.linalg.pinv(base)
+            q = pinv @ got if self.right else got @ pinv
+            if not np.isfinite(q).all():
+                return np.full_like(got, np.nan)
+            u, _, vt = np.linalg.svd(q)
+            polar = u @ vt
+        if not close(q.T @ q, np.eye(q.shape[1])):
+            # Q itself not orthogonal (2O, O + I, a root missing): no member equals the answer
+            return base @ polar if self.right else polar @ base
+        return base @ q if self.right else q @ base
+
+    def agrees(self, base: np.ndarray | None, got: np.ndarray | None) -> bool:
+        """Whether ``got`` is a member of the family whose M is ``base``."""
+        if base is None or got is None or base.shape != got.shape:
+            return False
+        return close(got, self.nearest(base, got))
+
+
+def _family(problem: Problem, reference: sp.Basic) -> _Family | None:
+    """The family of an arbitrary orthogonal factor, if the item declares one and the reference ends (or
+    starts) with it; a reference with the factor elsewhere is a description error."""
+    objects = problem.derive().symbols
+    for spec in problem.symbols:
+        obj = objects.get(spec.name)
+        if Assumption.ARBITRARY_ORTHOGONAL not in spec.assumptions or not isinstance(obj, sp.MatrixSymbol):
+            continue
+        side = _side(reference, obj)
+        if side is None:
+            raise ValueError(f"{problem.id}: {spec.name} is an arbitrary factor but not the reference's first or last")
+        return _Family(obj, side == "right")
+    return None
+
+
+def _side(expr: sp.Basic, factor: sp.MatrixSymbol) -> str | None:
+    """ "right" or "left" where ``factor`` is the last or first factor of ``expr``'s product and
+    nowhere else; None otherwise."""
+    if not isinstance(expr, sp.MatMul):
+        return None
+    matrices = [a for a in expr.args if isinstance(a, sp.MatrixExpr)]
+    if matrices and matrices[-1] == factor and not any(a.has(factor) for a in matrices[:-1]):
+        return "right"
+    if matrices and matrices[0] == factor and not any(a.has(factor) for a in matrices[1:]):
+        return "left"
+    return None
 
 
 def _omitted_identities(problem: Problem, student: sp.Basic, reference: sp.Basic) -> sp.Basic:
-    """A factor the item lets an answer omit ("identity when omitted", an arbitrary orthogonal O):
-    when the answer has none, the reference takes it as I; when it has one, any value must work."""
+    """A factor the item lets an answer omit ("identity when omitted"): when the answer has none, the
+    reference takes it as I; when it has one, any value must work."""
     objects = problem.derive().symbols
     for spec in problem.symbols:
         obj = objects.get(spec.name)
@@ -311,7 +454,9 @@ def _diagnose(
 
     The witness (where the answer and the reference differ) is among the points: a mutation that
     agrees with the answer there differs from the reference there, so a change that leaves the
-    reference's value alone (Λ_kᵀ for a diagonal Λ_k, Oᵀ at k = 1) is never claimed as the mistake.
+    reference's value alone (Λ_kᵀ for a diagonal Λ_k) is never claimed as the mistake.  Where the item
+    has an arbitrary orthogonal factor, a mutation that keeps it last (or first) is a family too, and
+    agrees with the answer where the answer is one of its members.
 
     At most DIAGNOSIS_EVALUATIONS evaluations (a count, so verdicts do not depend on the
     machine's speed): a large reference has many mutations, and a wrong answer must get
@@ -328,8 +473,13 @@ def _diagnose(
     if not sample:
         return None
     student_key = ""
+    family = _family(problem, substitute_definitions(reference, defined))
     for m in matrix_mutations(reference):
         expr = substitute_definitions(m.expr, defined)
+        # a mutation with the factor in its place: compared as a family (its M), else value by value
+        members = family is not None and _side(expr, family.factor) == ("right" if family.right else "left")
+        if members:
+            expr = family.base(expr)
         agree = 0
         for point, got in sample:
             budget -= 1
@@ -339,7 +489,9 @@ def _diagnose(
                 value = matrix_value(expr, point)
             except (ShapeMismatch, TooLong):
                 value = None
-            if (got is None) != (value is None) or (got is not None and not close(got, value)):
+            if (got is None) != (value is None):
+                break
+            if got is not None and not (family.agrees(value, got) if members else close(got, value)):
                 break
             agree += got is not None
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import sympy as sp
 
@@ -59,7 +60,7 @@ def key(node: Node) -> str | None:
             return None if inner is None else f"mathbb{{{inner}}}"
         return inner  # bold / roman / text: the same symbol
     if k == "div":
-        num, den = node.args
+        num, den = (_called_partial(a) for a in node.args)
         if num.rule == "partial" and den.rule == "partial":
             a, b = key(num.args[0]), key(den.args[0])
             return None if a is None or b is None else f"d{a}/d{b}"
@@ -68,6 +69,9 @@ def key(node: Node) -> str | None:
             if a.startswith("d") and b.startswith("d") and len(a) > 1 and len(b) > 1:
                 return f"d{a[1:]}/d{b[1:]}"
         return None
+    if k == "call":
+        fn, arg = (key(a) for a in node.args)
+        return None if fn is None or arg is None else f"{fn}({arg})"
     if k == "attr":
         inner = key(node.args[0])
         return None if inner is None else f"{inner}.{node.args[1]}"
@@ -80,6 +84,13 @@ def key(node: Node) -> str | None:
     return None
 
 
+def _called_partial(node: Node) -> Node:
+    """``\\partial f_W(x)`` (read as ∂f_W times (x)) as the derivative symbol's ∂(f_W(x))."""
+    if node.rule == "mul" and len(node.args) == 2 and node.args[0].rule == "partial" and node.args[1].rule == "paren":
+        return Node("partial", (Node("call", (node.args[0].args[0], node.args[1].args[0]), node.pos),), node.pos)
+    return node
+
+
 @dataclass
 class SymbolTable:
     """What the names of one problem mean."""
@@ -90,6 +101,11 @@ class SymbolTable:
     problem_id: str
     has_matrices: bool = False
     functions: dict[str, str] = field(default_factory=dict)  # this item's meaning of a function name
+    # what a derivative symbol ∂a/∂b means: the setup's chain rule (derivations.chain), if the item has one,
+    # and the asked quantity's own symbol (∂L/∂h_t → the reference), under its key
+    chain: Any = None
+    asked: dict[str, sp.Basic] = field(default_factory=dict)
+    quantities: dict[str, sp.Basic] = field(default_factory=dict)  # the setup's names inside a derivative
 
 
 @cache
@@ -104,7 +120,7 @@ def table_for(problem: Problem) -> SymbolTable:
             raise KeyError(f"{problem.id}: symbol {spec.name} has no SymPy object in its derivation")
         obj = objects[spec.name]
         for spelling in (spec.name, spec.latex, *spec.spellings):
-            k = key(parse(spelling))
+            k = key(parse(spelling, greedy=True))
             if k is None:
                 raise ValueError(f"{problem.id}: spelling {spelling!r} is not name-like")
             for variant in {k, k.replace("^{", "_{")}:
@@ -120,4 +136,26 @@ def table_for(problem: Problem) -> SymbolTable:
     definitions = {objects[n]: v for n, v in {**derivation.setup, **derivation.definitions}.items()}
     has_matrices = any(isinstance(o, sp.MatrixExpr) for o in objects.values())
     functions = dict(problem.answer.functions)
-    return SymbolTable(by_key, bounds, definitions, problem.id, has_matrices, functions)
+    chain = getattr(derivation, "chain", None)
+    quantities = {}
+    if chain is not None:
+        for spelling, obj in chain.names.items():
+            k = key(parse(spelling, greedy=True))
+            if k is not None:
+                quantities.setdefault(k, obj)
+    table = SymbolTable(by_key, bounds, definitions, problem.id, has_matrices, functions, chain, {}, quantities)
+    table.asked.update(_asked(derivation))
+    return table
+
+
+def _asked(derivation: Any) -> dict[str, sp.Basic]:
+    """The asked quantity's derivative symbol (the last step that states the result) → the result."""
+    for step in reversed(derivation.steps):
+        if getattr(step, "rhs", None) is None or step.lhs is None or step.rhs != derivation.result:
+            continue
+        try:
+            k = key(parse(sp.latex(step.lhs), greedy=True))
+        except ParseError:
+            return {}
+        return {k: derivation.result} if k is not None and k.startswith("d") and "/d" in k else {}
+    return {}

@@ -8,6 +8,8 @@ text as the student wrote it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -162,10 +164,113 @@ def _retype(token: Token) -> Token:
     return Token.new_borrow_pos(kind, value, token)
 
 
+Keep = Callable[[str, str, str], bool]
+"""``keep(base, mark, word)``: whether ``base_word`` (mark ``_`` or ``^``) names one symbol of the item."""
+
+# How sub- and superscripts are read in the parse under way: ("tex", keep) or ("greedy", None).
+_SCRIPTS: ContextVar[tuple[str, Keep | None]] = ContextVar("scripts", default=("tex", None))
+
+
+class _OneToken:
+    """TeX's rule for an unbraced sub- or superscript: it takes one token.  ``u_tw`` is u_t w,
+    ``W_xx_t`` is W_x x_t, ``X^TX`` is Xᵀ X.  A run of digits stays one number (h_10 is h_{10},
+    as a plain-text answer means it), and where the item has a symbol spelled with several
+    letters (W_{ir}) and none with the first letter alone (W_i), ``keep`` says so and the
+    letters stay together, as the student meant."""
+
+    always_accept = ()
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        return self._fractions(self._scripts(stream))
+
+    def _scripts(self, stream: Iterator[Token]) -> Iterator[Token]:
+        mode, keep = _SCRIPTS.get()
+        prev: Token | None = None
+        mark: Token | None = None
+        base: str | None = None
+        for tok in stream:
+            if mark is not None and mode == "tex" and self._splits(tok, mark, base, keep):
+                yield from _split_first(tok)
+                prev, mark = tok, None
+                continue
+            mark = None
+            if tok.value == "_" or (tok.type == "POW" and tok.value == "^"):
+                mark = tok
+                base = prev.value if prev is not None and prev.type in ("NAME", "CMD") else None
+            yield tok
+            prev = tok
+
+    @staticmethod
+    def _fractions(stream: Iterator[Token]) -> Iterator[Token]:
+        """``\\frac14`` is 1/4 and ``\\frac ab`` is a/b: an unbraced argument of \\frac is one character."""
+        pending = 0  # arguments of the last \frac still to come
+        depth = 0  # braces open inside the argument being read
+        for tok in stream:
+            if tok.type == "FRAC":
+                pending, depth = 2, 0
+                yield tok
+                continue
+            if pending and depth == 0 and tok.type in ("NUMBER", "NAME") and len(tok.value) > 1:
+                first, rest = _split_first(tok)
+                yield first
+                pending -= 1
+                if pending:
+                    second, *more = _split_first(rest) if len(rest.value) > 1 else (rest,)
+                    yield second
+                    pending -= 1
+                    yield from more
+                else:
+                    yield rest
+                continue
+            if pending:
+                if tok.value == "{":
+                    depth += 1
+                elif tok.value == "}":
+                    depth -= 1
+                if depth == 0:
+                    pending -= 1
+            yield tok
+
+    @staticmethod
+    def _splits(tok: Token, mark: Token, base: str | None, keep: Keep | None) -> bool:
+        if tok.type != "NAME" or len(tok.value) < 2 or tok.start_pos != mark.end_pos:
+            return False
+        if tok.value[1:].isdigit():  # x_t1? no: u1 is a name with digits; W_x1 stays W_{x1}
+            return False
+        return not (keep is not None and base is not None and keep(base, mark.value, tok.value))
+
+
+def _split_first(tok: Token) -> tuple[Token, Token]:
+    """A NAME or NUMBER token as its first character and the rest (each typed by what it starts with)."""
+    pieces = []
+    for k, value in ((0, tok.value[0]), (1, tok.value[1:])):
+        kind = "NUMBER" if value[0].isdigit() else "NAME"
+        pieces.append(
+            Token(
+                kind,
+                value,
+                start_pos=(tok.start_pos or 0) + k,
+                line=tok.line,
+                column=(tok.column or 0) + k,
+                end_line=tok.end_line,
+                end_column=tok.end_column,
+                end_pos=tok.end_pos,
+            )
+        )
+    return pieces[0], pieces[1]
+
+
 @cache
 def _parser() -> Lark:
     grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="basic", lexer_callbacks={"CMD": _retype}, maybe_placeholders=False)
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer="basic",
+        lexer_callbacks={"CMD": _retype},
+        maybe_placeholders=False,
+        postlex=_OneToken(),
+    )
 
 
 def _pos(item: object) -> int:
@@ -250,6 +355,24 @@ class _ToNodes(Transformer_NonRecursive):
     def indicator(self, rel):
         return Node("indicator", (rel,), rel.pos)
 
+    def indicator_eq(self, a, b):
+        return Node("indicator", (Node("relation", (a, "==", b), _pos(a)),), _pos(a))
+
+    def percent(self, a, _tok):
+        return Node("percent", (a,), _pos(a))
+
+    def cases(self, _begin, *rows):
+        return Node("cases", tuple(r for r in rows if isinstance(r, Node)), _pos(_begin))
+
+    def case_row(self, value, *rest):
+        return Node("case", (value, rest[-1]), _pos(value))
+
+    def case_eq(self, a, b):
+        return Node("relation", (a, "==", b), _pos(a))
+
+    def case_else(self, tok):
+        return Node("otherwise", (), _pos(tok))
+
     def relation(self, *parts):
         return Node("relation", tuple(p.value if isinstance(p, Token) else p for p in parts), _pos(parts[0]))
 
@@ -327,8 +450,12 @@ def check_text(text: str) -> None:
             depth -= 1
 
 
-def parse(text: str) -> Node:
-    """Parse one answer into a tree; raise ParseError (never anything else)."""
+def parse(text: str, *, greedy: bool = False, keep: Keep | None = None) -> Node:
+    """Parse one answer into a tree; raise ParseError (never anything else).
+
+    Scripts are read as TeX reads them (one token unless braced; see ``_OneToken``), except
+    with ``greedy``, where an unbraced script takes every letter that follows: the project's
+    own spellings (W_ir) and a course's statements are written that way."""
     if not isinstance(text, str):
         raise ParseError(f"expected text, got {type(text).__name__}")
     check_text(text)
@@ -341,6 +468,7 @@ def parse(text: str) -> Node:
             return None
         return origin[pos] if pos < len(origin) else len(text)
 
+    token = _SCRIPTS.set(("greedy" if greedy else "tex", keep))
     try:
         tree = _parser().parse(norm)
         return _ToNodes().transform(tree)
@@ -361,3 +489,5 @@ def parse(text: str) -> Node:
         raise ParseError("cannot read the answer", at(getattr(exc, "pos_in_stream", None)), text) from None
     except (LarkError, RecursionError) as exc:
         raise ParseError(f"cannot read the answer ({type(exc).__name__})", None, text) from None
+    finally:
+        _SCRIPTS.reset(token)

@@ -107,8 +107,21 @@ def _rational(
     return sp.Rational(n, q)
 
 
+def beyond_literals(expr: sp.Basic, cap: int) -> int:
+    """The largest integer an answer writes (a factor T − 40, a product's bound ∏_{j=1}^{40}), at most
+    ``cap``: a wide draw puts its sizes past it, so that a term built to vanish at every size up to a
+    number the answer chose (∏_{j=1}^{40} (T − j)) does not vanish there."""
+    found = [abs(int(a)) for a in expr.atoms(sp.Integer)] if isinstance(expr, sp.Basic) else []
+    return min(max(found, default=0), cap)
+
+
 def draw_sizes(
-    problem: Problem, rng: random.Random, cap: int, stress: bool = False, wide: int | None = None
+    problem: Problem,
+    rng: random.Random,
+    cap: int,
+    stress: bool = False,
+    wide: int | None = None,
+    beyond: int = 0,
 ) -> dict[sp.Basic, int]:
     """Values for the integer symbols within their bounds (an unbounded one up to ``cap``).
 
@@ -119,7 +132,8 @@ def draw_sizes(
     With ``wide``, a size (role ``integer``) whose upper bound is a number or none is drawn from
     the top half of [lower bound, max(bound, wide)]: a numeric bound on a size keeps the ordinary
     draws small, it is not the size's domain (an index's numeric bound is: conv1d's r ≤ 3), and
-    an answer must hold at every size."""
+    an answer must hold at every size; ``beyond``: a wide draw's sizes are past this number
+    (``beyond_literals``)."""
     objects = problem.derive().symbols
     values: dict[sp.Basic, int] = {}
     pending = [s for s in problem.symbols if s.role in ("integer", "index")]
@@ -133,8 +147,8 @@ def draw_sizes(
             hi = max(lo, hi)
             free = not hi_name or hi_name.lstrip("-").isdigit()
             if wide is not None and spec.role == "integer" and free:
-                hi = max(hi, wide)
-                lo = max(lo, (lo + hi + 1) // 2)
+                hi = max(hi, wide, beyond + 8)
+                lo = max(lo, (lo + hi + 1) // 2, beyond + 1)
             elif stress and hi_name.isidentifier():
                 hi = max(lo, hi - 2)  # an index bounded by a size (t ≤ T): leave room above it
             elif stress and not free:  # bounded by an expression (k ≤ m - 1): from the top, k×k blocks not 1×1
@@ -149,12 +163,14 @@ def draw_sizes(
     return values
 
 
-def draw(problem: Problem, rng: random.Random, nice: tuple[int, ...] = (), wide: bool = False) -> Point:
+def draw(
+    problem: Problem, rng: random.Random, nice: tuple[int, ...] = (), wide: bool = False, beyond: int = 0
+) -> Point:
     """A random point of the problem's domain; ``nice``: its reals with these small denominators (a
     few such points sit among the others: a term may vanish at one kind of rational, not at all);
     ``wide``: its sizes up to WIDE_SIZE (see ``draw_sizes``)."""
     objects = problem.derive().symbols
-    sizes = draw_sizes(problem, rng, MAX_SIZE, wide=WIDE_SIZE if wide else None)
+    sizes = draw_sizes(problem, rng, MAX_SIZE, wide=WIDE_SIZE if wide else None, beyond=beyond if wide else 0)
     values: dict[sp.Basic, sp.Basic] = {k: sp.Integer(v) for k, v in sizes.items()}
     for spec in problem.symbols:
         if spec.role == "real" and spec.name in objects and spec.value is None:

@@ -7,6 +7,10 @@ text and the revision of the function table.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -14,9 +18,9 @@ import sympy as sp
 
 from derivations import functions
 from dlverify import notation
-from dlverify.checking.names import Unreadable, table_for
-from dlverify.checking.parse import ParseError, parse
-from dlverify.checking.resolve import Resolver
+from dlverify.checking.names import SymbolTable, Unreadable, key, table_for
+from dlverify.checking.parse import Node, ParseError, parse
+from dlverify.checking.resolve import DerivativeReading, NotJudged, Resolver
 from dlverify.checking.sizes import FREE, dims, fit
 from dlverify.checking.verdict import Verdict
 from dlverify.problem import Problem
@@ -43,32 +47,77 @@ class _Read:
     value: sp.Basic | None
     unknown: tuple[tuple[str, int], ...] = ()
     refusal: _Refusal | None = None
+    derivatives: tuple[DerivativeReading, ...] = ()
 
 
-def _resolve(text: str, problem: Problem) -> _Read:
-    resolver = Resolver(table_for(problem))
+def _keeper(table: SymbolTable):
+    """TeX's one-token scripts, except where the item spells a symbol with several letters
+    (W_{ir}) and has none with the first alone (W_i): then ``W_ir`` is that symbol."""
+
+    def keep(base: str, mark: str, word: str) -> bool:
+        if mark == "_" and base.lstrip("\\") == "delta" and "delta" not in table.by_key:
+            return True  # \delta_ij: a Kronecker delta's two indices
+        rule = "sub" if mark == "_" else "pow"
+        whole, first = (key(Node(rule, (Node("name", (base,)), Node("name", (w,))))) for w in (word, word[0]))
+        return whole in table.by_key and first not in table.by_key
+
+    return keep
+
+
+def _resolve(text: str, problem: Problem, setup: bool = False) -> _Read:
+    table = table_for(problem)
+    resolver = Resolver(table, setup=setup)
     try:
-        value = resolver(parse(text))
+        value = resolver(parse(text, keep=_keeper(table)))
     except RecursionError:
         return _Read(None, refusal=_Refusal(Unreadable, "the answer is nested too deeply", None, text))
-    except Unreadable as exc:
-        return _Read(None, refusal=_Refusal(Unreadable, exc.reason, exc.pos, text))
+    except (Unreadable, NotJudged) as exc:
+        return _Read(None, refusal=_Refusal(type(exc), exc.reason, exc.pos, text))
     except ParseError as exc:
         return _Read(None, refusal=_Refusal(type(exc), exc.reason, exc.pos, exc.text))
-    return _Read(value, tuple(resolver.unknown().items()))
+    return _Read(value, tuple(resolver.unknown().items()), derivatives=tuple(resolver.derivatives()))
 
 
 @lru_cache(maxsize=MEMO)
-def _remembered(text: str, problem: Problem, revision: int) -> _Read:
-    return _resolve(text, problem)
+def _remembered(text: str, problem: Problem, revision: int, setup: bool = False) -> _Read:
+    return _resolve(text, problem, setup)
 
 
-def to_sympy(text: str, problem: Problem, shape: tuple | None = None) -> tuple[sp.Basic, dict[str, int]]:
+def derivatives_in(text: str, problem: Problem) -> tuple[DerivativeReading, ...]:
+    """How the derivative symbols of an answer were read (none if it does not read)."""
+    if not isinstance(text, str):
+        return ()
+    return _remembered(text, problem, functions.revision(), False).derivatives
+
+
+# Set while a derivation's lines are judged: a line may name the setup's own quantities (h_2, L).
+_IN_A_DERIVATION: ContextVar[bool] = ContextVar("in_a_derivation", default=False)
+
+
+@contextmanager
+def derivation_lines(on: bool = True) -> Iterator[None]:
+    """Within: answers are lines of a derivation (the setup's quantities allowed); ``on=False``: a
+    final answer again (the derivation's result)."""
+    token = _IN_A_DERIVATION.set(on)
+    try:
+        yield
+    finally:
+        _IN_A_DERIVATION.reset(token)
+
+
+def to_sympy(
+    text: str, problem: Problem, shape: tuple | None = None, *, setup: bool | None = None
+) -> tuple[sp.Basic, dict[str, int]]:
     """Parse and resolve an answer: (SymPy object, unknown names → position).
 
     ``shape``, the reference's, fixes the size of an I or ones vector that nothing
     around it determines (an answer that is just ``I``)."""
-    read = _remembered(text, problem, functions.revision()) if isinstance(text, str) else _resolve(text, problem)
+    if setup is None:
+        setup = _IN_A_DERIVATION.get()
+    if isinstance(text, str):
+        read = _remembered(text, problem, functions.revision(), setup)
+    else:
+        read = _resolve(text, problem, setup)
     if read.refusal is not None:
         raise read.refusal.error()
     value = read.value
@@ -111,6 +160,8 @@ def read_answer(problem: Problem, label: str, answer: object, reference: sp.Basi
     try:
         shape = reference.shape if isinstance(reference, sp.MatrixExpr) else None
         student, unknown = to_sympy(answer, problem, shape=shape)
+    except NotJudged as exc:
+        raise AnswerRefused(Verdict(label, "unsupported", str(exc))) from None
     except ParseError as exc:
         raise AnswerRefused(Verdict(label, "unparsed", exc.pointer())) from None
     if unknown:
@@ -129,3 +180,40 @@ def latex_of(problem: Problem, answer: str) -> str | None:
     except ParseError:
         return None
     return None if unknown else notation.latex(value)
+
+
+def reading_note(read: tuple[DerivativeReading, ...]) -> str:
+    """How each derivative symbol was read, for a message."""
+    parts = []
+    for r in dict.fromkeys(read):
+        if r.asked:
+            what = "the asked quantity"
+        else:
+            what = "a scalar" if r.shape is None else f"the {r.shape[0]}×{r.shape[1]} Jacobian"
+        parts.append(f"{r.symbol} as {what}")
+    return "read " + ", ".join(parts) + " (numerator layout, at the same point)"
+
+
+def derivative_verdict(verdict: Verdict, read: tuple[DerivativeReading, ...]) -> Verdict:
+    """A final answer written with derivative symbols the item does not list is incorrect: it says
+    whether the chain rule written holds (the verdict it would have had) and how each symbol was read."""
+    if not read or verdict.verdict not in ("correct", "incorrect"):
+        return verdict
+    note = reading_note(read)
+    asked = [r.symbol for r in read if r.asked]
+    if asked:
+        head = f"the answer is the asked quantity itself ({', '.join(dict.fromkeys(asked))}): write it out"
+    else:
+        names = ", ".join(dict.fromkeys(r.symbol for r in read))
+        holds = "holds" if verdict.verdict == "correct" else "does not hold"
+        head = f"the item asks for the derivatives written out, and the answer uses {names}"
+        head += f"; the chain rule written {holds}"
+    if verdict.verdict == "incorrect":
+        prefix = head + ": "
+        message = prefix + verdict.message + f"; {note}"
+    else:
+        prefix, message = "", f"{head}; {note}"
+    reference = verdict.reference
+    if reference is not None:  # the quote keeps its place in what the judge said
+        reference = dataclasses.replace(reference, at=reference.at + len(prefix))
+    return dataclasses.replace(verdict, verdict="incorrect", message=message, score=0.0, reference=reference)

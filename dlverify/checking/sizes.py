@@ -33,9 +33,19 @@ def fit(m: sp.MatrixExpr, rows: sp.Basic, cols: sp.Basic) -> sp.MatrixExpr:
 def common_shape(matrices: list[sp.MatrixExpr], pos: int) -> tuple:
     """The shape of the first term whose size is known: what a sum's open sizes take."""
     shape = next((m.shape for m in matrices if FREE not in dims(m)), None)
-    if shape is None:
+    if shape is not None:
+        return shape
+    # else each axis from any term that knows it, and I's square shape ties the two:
+    # in I ⊙ (1 f_t) the rows and the columns are f_t's length
+    known = [
+        next((m.shape[axis] for m in matrices if FREE not in sp.sympify(m.shape[axis]).free_symbols), None)
+        for axis in (0, 1)
+    ]
+    if any(m.shape == (FREE, FREE) for m in matrices):
+        known = [known[0] if known[0] is not None else known[1]] * 2 if known[1] is None else [known[1], known[1]]
+    if None in known:
         raise Unreadable("the size of I or of the ones vector cannot be inferred here", pos)
-    return shape
+    return tuple(known)
 
 
 def fit_product(factors: list[sp.Basic], pos: int) -> list[sp.Basic]:

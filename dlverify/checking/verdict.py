@@ -10,6 +10,9 @@ from typing import Any
 # "timeout": the answer could not be evaluated within the limit of CPU time (pool.py): scored 0 like a
 # wrong answer, but never reported as one, since the answer may be right and merely too costly to judge.
 VERDICTS = ("correct", "incorrect", "unparsed", "unknown_id", "unsupported", "missing", "error", "timeout")
+# How many values of a witness point the terminal and the feedback show (those that matter first);
+# the JSON record keeps every value.
+SHOWN_VALUES = 12
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class Counterexample:
     answer_value: float | str | None = None
     reference_value: float | str | None = None
     terms: tuple[str, ...] | None = None  # a bound's terms, as the answer's growth was read
+    # the names in ``at`` that matter, in the order shown: the sizes, the quantities the model determines
+    # and the symbols of the answer and of the reference as written (None: every one)
+    relevant: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -59,13 +65,47 @@ class Counterexample:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Counterexample:
-        lists = {"answer_shape", "entry", "terms"}
+        lists = {"answer_shape", "entry", "terms", "relevant"}
         return cls(**{k: tuple(v) if k in lists and isinstance(v, list) else v for k, v in data.items()})
 
     def details(self) -> dict[str, Any]:
         """The fields beside the point, the entry and the two values (a shape's axes, a bound's terms)."""
-        shown_apart = ("at", "entry", "answer_value", "reference_value")
+        shown_apart = ("at", "entry", "answer_value", "reference_value", "relevant")
         return {k: v for k, v in self.to_json().items() if k not in shown_apart}
+
+    def brief(self, limit: int = SHOWN_VALUES) -> tuple[dict[str, Any], int]:
+        """The point as a reader sees it: the values that matter (``relevant``, else all of ``at``), at
+        most ``limit`` of them, and how many values of ``at`` that leaves out (``--json`` has all)."""
+        at = dict(self.at or {})
+        names = [k for k in (at if self.relevant is None else self.relevant) if k in at]
+        kept = names[:limit]
+        return {k: at[k] for k in kept}, len(at) - len(kept)
+
+    def point_text(self, limit: int = SHOWN_VALUES) -> str:
+        """``brief`` in one line of text: ``n = 2, a_1 = 0.31, V_1 = [[…]]`` and a note of what is left out."""
+        shown, left_out = self.brief(limit)
+        text = ", ".join(f"{k} = {v}" for k, v in shown.items()) or "these values"
+        return text + (f" (and {left_out} more: --json has every value)" if left_out else "")
+
+
+@dataclass(frozen=True)
+class LineVerdict:
+    """One equation line of a derivation (``steps``): where it is, what it says, and whether it holds."""
+
+    number: int  # 1-based among the equation lines
+    row: int  # the line of the student's text
+    source: str  # the line as written
+    holds: bool | None  # None: not judged (after the first wrong line)
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": self.number,
+            "row": self.row,
+            "source": self.source,
+            "holds": self.holds,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -83,6 +123,10 @@ class Verdict:
     entries: dict[str, Verdict] = field(default_factory=dict)
     answer_latex: str | None = None  # the answer as the checker read it, typeset from its tree
     reference: Reference | None = None
+    # a derivation's verdict: the first line that does not hold (1-based; None when every line holds or
+    # the answer is not a derivation), and every line judged
+    step: int | None = None
+    lines: tuple[LineVerdict, ...] = ()
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -91,6 +135,12 @@ class Verdict:
             self.counterexample = Counterexample.from_json(self.counterexample)
         if isinstance(self.reference, Mapping):
             self.reference = Reference(**self.reference)
+        self.lines = tuple(
+            LineVerdict(line["line"], line["row"], line["source"], line["holds"], line.get("message", ""))
+            if isinstance(line, Mapping)
+            else line
+            for line in self.lines
+        )
 
     @property
     def ok(self) -> bool:
@@ -113,6 +163,9 @@ class Verdict:
             "diagnosis": self.diagnosis,
             "answer_latex": self.answer_latex,
         }
+        if self.lines:  # a derivation: "step" names its first wrong line (answers-format.md)
+            out["step"] = self.step
+            out["lines"] = [line.to_json() for line in self.lines]
         if reference_apart and self.reference is not None:
             out["reference"] = self.reference.to_json()
         if self.entries:

@@ -68,7 +68,7 @@ def read_statements(forward: str, objects: dict[str, Any], where: Where, budget:
             raise where.error("forward", f"{name} is defined twice (or is a size or an input)", at, 1)
         table = SymbolTable(by_key, {}, {}, where.pid, has_matrices=True)
         try:
-            node = parse(expr_text.strip())
+            node = parse(expr_text.strip(), greedy=True)
         except ParseError as exc:
             reason = exc.reason.replace("the answer", "the statement")
             raise where.error("forward", reason, at, column + (exc.pos or 0)) from None
@@ -229,6 +229,6 @@ def _add_keys(by_key: dict[str, Any], name: str, obj: Any) -> None:
     if name.endswith("hat") and len(name) > 3:
         spellings.append(rf"\hat{{{name[:-3]}}}")
     for spelling in spellings:
-        k = key(parse(spelling))
+        k = key(parse(spelling, greedy=True))
         if k is not None:
             by_key.setdefault(k, obj)

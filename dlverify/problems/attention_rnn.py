@@ -51,9 +51,10 @@ WEIGHTS_A = tuple(
         f"a_{i}",
         f"a_{i}[t]",
         "real",
-        f"attention weight of s_{i}",
+        f"attention weight of s_{i} (the softargmax of the scores: Σ_i a_i = 1)",
         (f"a_{{{i}}}[t]", f"a_{i}"),
-        assumptions=("positive",),  # and Σ_i a_i = 1: a softargmax, as the statement says
+        # a checker computes it from Q, K and the states (the derivation's ``determined``), never draws it
+        assumptions=("positive",),
     )
     for i in range(3)
 )

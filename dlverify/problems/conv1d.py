@@ -45,7 +45,13 @@ def _jac(name: str):
 TENSORS = (
     SymbolSpec("x", "x", "sequence", "the input x[n, c]"),
     SymbolSpec("W", "W", "sequence", "the filter W[1, c, k]"),
-    SymbolSpec("g", "g", "sequence", "the upstream gradient g[r] = ∂ℓ/∂f_W(x)[r]"),
+    SymbolSpec(
+        "g",
+        "g",
+        "sequence",
+        "the upstream gradient g[r] = ∂ℓ/∂f_W(x)[r]",
+        (r"\frac{\partial \ell}{\partial f_W(x)}", r"\frac{\partial \ell}{\partial f}"),
+    ),
 )
 INDICES = {
     "r": SymbolSpec("r", "r", "index", "output position", bounds=("1", "3")),

@@ -31,7 +31,17 @@ def _matrix(name: str, rows: str, meaning: str, *spellings: str) -> SymbolSpec:
 
 
 def _gradient(k: int) -> SymbolSpec:
-    spellings = (f"V_{k}.g", f"V{k}.g", rf"\bar{{V}}_{k}", rf"\bar{{V_{k}}}", f"g_{{V_{k}}}", f"g_V{k}", f"G_{{V_{k}}}")
+    spellings = (
+        f"V_{k}.g",
+        f"V{k}.g",
+        rf"\bar{{V}}_{k}",
+        rf"\bar{{V_{k}}}",
+        f"g_{{V_{k}}}",
+        f"g_V{k}",
+        f"G_{{V_{k}}}",
+        # its derivative symbol: g_{V_k} is ∂z/∂V_k, so either spelling is the same quantity
+        rf"\frac{{\partial z}}{{\partial V_{k}}}",
+    )
     rows = f"d_{(k + 1) // 2}"
     return SymbolSpec(f"g_V{k}", f"g_{{V_{k}}}", "matrix", f"∂z/∂V_{k}", spellings, shape=(rows, "N"))
 
