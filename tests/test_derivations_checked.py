@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from dlverify import registry
 from dlverify.checking.judge import judge
 
 
@@ -214,3 +215,90 @@ class TestLayout:
         record = judge("rnn.dL_dh_linear", steps(*lines)).to_json()
         assert record["step"] == 3 and [line["holds"] for line in record["lines"]] == [True, True, False]
         json.dumps(record, allow_nan=False)
+
+
+STEP_ITEMS = [pid for pid in registry.problems() if registry.get(pid).kind in ("expr", "matrix", "indexed")]
+
+
+class TestOurOwnDerivations:
+    """The solution manual's derivations are checked by the machinery that checks students."""
+
+    @pytest.mark.parametrize("item", STEP_ITEMS)
+    def test_the_catalog_steps_pass_the_step_checker(self, item: str) -> None:
+        from dlverify.checking.steps import reference_steps
+
+        text = reference_steps(registry.get(item))
+        if not text:  # no step of this derivation is an equation of the item's quantities (h_k for a general k)
+            return
+        verdict = judge(item, {"steps": text})
+        assert verdict.verdict == "correct", (text, verdict.message)
+        assert len(verdict.lines) == len(text.splitlines())
+
+    def test_most_items_have_such_steps(self) -> None:
+        from dlverify.checking.steps import reference_steps
+
+        with_steps = [pid for pid in STEP_ITEMS if reference_steps(registry.get(pid))]
+        assert len(with_steps) >= 20, with_steps
+
+    def test_show_and_template_print_the_format(self, capsys: pytest.CaptureFixture[str]) -> None:
+        import tomllib
+
+        from dlverify.cli import main
+
+        assert main(["show", "rnn.dL_dh_tanh", "--steps"]) == 0
+        printed = tomllib.loads(capsys.readouterr().out)
+        assert judge("rnn.dL_dh_tanh", printed["rnn.dL_dh_tanh"]).verdict == "correct"
+        assert main(["template", "lstm.dL_dCprev", "--steps"]) == 0
+        skeleton = tomllib.loads(capsys.readouterr().out)
+        assert set(skeleton["lstm.dL_dCprev"]) == {"steps"}
+
+
+class TestGraders:
+    def test_gradescope_has_a_test_per_line(self, tmp_path) -> None:
+        import json
+
+        from dlverify.cli import main
+
+        lines = list(RNN)
+        lines[1] = RNN_SLIPS[1]
+        path = tmp_path / "a.toml"
+        body = "\n".join(lines)
+        path.write_text(f"[\"rnn.dL_dh_linear\"]\nsteps = '''\n{body}\n'''\n", encoding="utf-8")
+        out = tmp_path / "results.json"
+        main(["check", str(path), "--gradescope", str(out)])
+        tests = json.loads(out.read_text(encoding="utf-8"))["tests"]
+        per_line = [t for t in tests if " line " in t["name"]]
+        assert [t["status"] for t in per_line] == ["passed", "failed"]
+        assert all(t["max_score"] == 0 for t in per_line)
+        assert next(t for t in tests if t["name"] == "rnn.dL_dh_linear")["score"] == 0
+
+
+class TestForEveryStep:
+    """A line with a free step index (∂h_k/∂h_{k−1} = …) states it for every k: it is judged at each
+    of the item's step symbols as the index."""
+
+    @pytest.mark.parametrize(
+        ("item", "line", "holds"),
+        [
+            (
+                "rnn.dL_dh_tanh",
+                r"\frac{\partial h_k}{\partial h_{k-1}} = \operatorname{diag}(1 - h_k \odot h_k) W^h",
+                True,
+            ),
+            (
+                "rnn.dL_dh_tanh",
+                r"\frac{\partial h_k}{\partial h_{k-1}} = \operatorname{diag}(1 - h_{k-1} \odot h_{k-1}) W^h",
+                False,
+            ),
+            ("rnn.dL_dh_linear", r"\frac{\partial h_k}{\partial h_{k-1}} = W^h", True),
+            ("rnn.dL_dh_linear", r"\frac{\partial h_k}{\partial h_{k-1}} = (W^h)^T", False),
+        ],
+    )
+    def test_a_general_step(self, item: str, line: str, holds: bool) -> None:
+        result = {"rnn.dL_dh_tanh": RNN_TANH_RESULT, "rnn.dL_dh_linear": RNN[-1][2:]}[item]
+        verdict = judge(item, steps(line, r"\frac{\partial L}{\partial h_t} = " + result))
+        assert (verdict.verdict == "correct") == holds, verdict.message
+        assert verdict.step == (None if holds else 1)
+
+
+RNN_TANH_RESULT = r"2(\hat{y}_T - y_T) W^f \prod_{j=0}^{T-t-1} \operatorname{diag}(1 - h_{T-j} \odot h_{T-j}) W^h"

@@ -204,3 +204,95 @@ class TestDocumentNotation:
     def test_verdict(self, item: str, answer: str, verdict: str) -> None:
         got = judge(item, answer)
         assert got.verdict == verdict, got.message
+
+
+class TestBracketsAndPastedForms:
+    """Square brackets group a factor unless the symbol before them takes an index; answers pasted
+    from a document keep their meaning (math delimiters, a trailing period, the asked quantity named
+    first); TeX's own spellings (\\prime, \\mathsf{T}, \\bigl) and Unicode scripts read as written."""
+
+    @pytest.mark.parametrize(
+        ("item", "answer", "verdict"),
+        [
+            # brackets as grouping: the same value as the ( )-form
+            ("lae.grad_W1", r"-\frac{2}{n} W_2^T[X - W_2W_1X]X^T", "correct"),
+            ("lae.grad_W1", r"-\frac{2}{n} W_2[X - W_2W_1X]X^T", "incorrect"),
+            ("lae.grad_W2", r"-\frac{2}{n}[X - W_2W_1X]X^TW_1^T", "correct"),
+            ("rnn.dL_dh_linear", r"2[\hat{y}_T - y_T]W^f(W^h)^{T-t}", "correct"),
+            ("scalar_rnn.dy_dw", r"w[3wu_1 + 2u_2] + u_3", "correct"),
+            ("scalar_rnn.dy_dw", r"w[3wu_1 + u_2] + u_3", "incorrect"),
+            ("rlae.optimum", r"U_k[I - \lambda\Lambda_k^{-1}]^{1/2}", "correct"),
+            ("rlae.optimum", r"U_k[I - \lambda\Lambda_k^{-1}]", "incorrect"),
+            # brackets as an index, nested ones too: x[i][c] is x[i, c]
+            ("conv1d.df_dW", r"x[2(r-1)+k][c]", "correct"),
+            ("conv1d.df_dW", r"x[2(r-1)+k]", "incorrect"),  # x takes two indices
+            ("scalar_rnn.dy_dw", r"3w^2u[1] + 2wu[2] + u[3]", "correct"),
+            # glued runs: the subscript and the transpose bind to the last letter
+            ("mlp.grad_W3", r"-DV_4^T", "correct"),
+            ("mlp.grad_W3", r"V_5V_4^T - YV_4^T", "correct"),
+            ("mlp.grad_W3", r"-DV_4", "incorrect"),
+            # pasted from a document
+            ("scalar_rnn.dy_dw", r"$3w^2 u_1 + 2 w u_2 + u_3$.", "correct"),
+            ("scalar_rnn.dy_dw", r"\frac{dy}{dw} = 3w^2u_1 + 2wu_2 + u_3", "correct"),
+            ("scalar_rnn.dy_dw", r"\frac{dy}{dw} = 3w^2u_1 + 2wu_2", "incorrect"),
+            ("lae.grad_W1", r"-\frac{2}{n} W_2^{\mathsf{T}} (X - W_2 W_1 X) X^\mathsf{T}", "correct"),
+            ("resnet.jacobian", r"I_m + \operatorname{diag}(\sigma^\prime(W_t h_t + b_t)) W_t", "correct"),
+            ("resnet.jacobian", r"I + \operatorname{diag}(\sigma(W_t h_t + b_t)) W_t", "incorrect"),
+            ("mlp.grad_V3", r"-\bigl(\mathbb{1}[V_3>0] \odot (W_3^T D)\bigr)", "correct"),
+            ("mlp.grad_V3", r"-\mathbf{1}[V_3>0] \odot (W_3^T D)", "correct"),
+            ("mlp.grad_V3", r"-\mathbb{1}\{V_3>0\} \odot (W_3^T D)", "correct"),
+            ("mlp.grad_W3", r"g_{V_5}\max(0,V_3)^\top", "correct"),  # V_4 = max(0, V_3)
+            ("mlp.grad_W3", r"g_{V_5}\max(0,V_2)^\top", "incorrect"),
+            ("scalar_rnn.dy_dw", "3w²u₁ + 2wu₂ + u₃", "correct"),
+            ("scalar_rnn.dy_dw", "3w²u₁ + 2wu₂ + u₂", "incorrect"),
+            ("scalar_rnn.dy_dw_general", r"\sum_{t=1}^{T}(T-t+1)w^{T-t}u^{(t)}", "correct"),
+            ("optim.adam_bias_correction", r"(1-\beta_1^t)\mathbb{E}\left[g\right]", "correct"),
+            ("optim.adam_bias_correction", r"(1-\beta_1^t)\mathbb{E}(g)", "correct"),
+            ("optim.adam_bias_correction", r"\beta_1^t\mathbb{E}(g)", "incorrect"),
+            # \frac with unbraced arguments, as TeX reads them
+            ("xent.initial_accuracy", r"\frac14", "correct"),
+            ("xent.initial_accuracy", r"\frac13", "incorrect"),
+            ("rnn.loss_all_steps", r"\frac1T\sum_{t=1}^{T}(\hat{y}_t - y_t)^2", "correct"),
+            ("lae.grad_W1", r"-\frac2n W_2^T (X - W_2 W_1 X) X^T", "correct"),
+            # the inverse function, not a reciprocal: sech²(artanh h) = 1 − h²
+            (
+                "rnn.dL_dh_tanh",
+                r"2(\hat{y}_T - y_T) W^f \prod_{j=0}^{T-t-1}"
+                r" \operatorname{diag}(\operatorname{sech}^2(\tanh^{-1}(h_{T-j}))) W^h",
+                "correct",
+            ),
+            # e^{V} of a matrix is exp entry by entry: σ'(z) = e^{−z} σ(z)²
+            ("resnet.jacobian", r"I + \operatorname{diag}(e^{-(W_th_t+b_t)} \odot \sigma(W_th_t+b_t)^2)W_t", "correct"),
+            (
+                "resnet.jacobian",
+                r"I + \operatorname{diag}(e^{(W_th_t+b_t)} \odot \sigma(W_th_t+b_t)^2)W_t",
+                "incorrect",
+            ),
+        ],
+    )
+    def test_verdict(self, item: str, answer: str, verdict: str) -> None:
+        got = judge(item, answer)
+        assert got.verdict == verdict, got.message
+
+
+class TestDerivativeSpellingsOfListedSymbols:
+    """An item's own symbol for a derivative may be written as that derivative."""
+
+    @pytest.mark.parametrize(
+        ("item", "answer"),
+        [
+            ("mlp.grad_W3", r"\frac{\partial z}{\partial V_5} V_4^T"),
+            ("mlp.grad_V4", r"W_3^T\frac{\partial f}{\partial V_5}"),
+            ("gated_rnn.dl_dWx", r"\sum_{t=1}^{K} ((1-c_t) \odot \frac{d\ell}{dh_t}) x_t^T"),
+            ("gated_rnn.dl_dWx", r"\sum_{t=1}^{K} ((1-c_t) \odot \frac{\partial \ell}{\partial h[t]}) x[t]^T"),
+            ("conv1d.dl_dW", r"\sum_{r=1}^{3} \frac{\partial \ell}{\partial f[r]} x[2(r-1)+k, c]"),
+            (
+                "lstm.dL_dCprev",
+                r"\frac{dL}{dh_T} (\operatorname{diag}(o_T \odot (1 - \tanh^2(C_T))) \operatorname{diag}(f_T)"
+                r" + \frac{dh_T}{dh_{T-1}} \operatorname{diag}(o_{T-1} \odot (1-\tanh^2(C_{T-1}))))",
+            ),
+        ],
+    )
+    def test_correct(self, item: str, answer: str) -> None:
+        got = judge(item, answer)
+        assert got.verdict == "correct", got.message

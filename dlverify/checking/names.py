@@ -44,7 +44,7 @@ def key(node: Node) -> str | None:
         return node.args[0]
     if k == "paren":
         return key(node.args[0])
-    if k == "sub":
+    if k in ("sub", "index"):
         base, sub = (key(a) for a in node.args)
         return None if base is None or sub is None else f"{base}_{{{sub}}}"
     if k == "pow":
@@ -106,6 +106,7 @@ class SymbolTable:
     chain: Any = None
     asked: dict[str, sp.Basic] = field(default_factory=dict)
     quantities: dict[str, sp.Basic] = field(default_factory=dict)  # the setup's names inside a derivative
+    arity: dict[sp.Basic, int] = field(default_factory=dict)  # how many indices an indexed symbol takes
 
 
 @cache
@@ -145,6 +146,10 @@ def table_for(problem: Problem) -> SymbolTable:
                 quantities.setdefault(k, obj)
     table = SymbolTable(by_key, bounds, definitions, problem.id, has_matrices, functions, chain, {}, quantities)
     table.asked.update(_asked(derivation))
+    result = derivation.result
+    if isinstance(result, sp.Basic):
+        for entry in result.atoms(sp.Indexed):
+            table.arity.setdefault(entry.base, len(entry.indices))
     return table
 
 

@@ -58,6 +58,8 @@ UNICODE = {
     "′": "'",
     "’": "'",
     "\u00a0": " ",
+    **{sup: f"^{{{d}}}" for d, sup in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+    **{sub: f"_{{{d}}}" for d, sub in enumerate("₀₁₂₃₄₅₆₇₈₉")},
 }
 
 # LaTeX commands with grammar of their own; every other command is a name (\sigma, \top).
@@ -81,6 +83,8 @@ KEYWORDS = {
     r"\mathit": "FONT",
     r"\text": "FONT",
     r"\mathcal": "FONT",
+    r"\mathsf": "FONT",
+    r"\mathds": "FONT",
     r"\operatorname": "OPNAME",
     r"\cdot": "MULOP",
     r"\times": "MULOP",
@@ -146,7 +150,7 @@ GREEK = (
     "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi rho sigma "
     "tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega"
 ).split()
-NAMED = "top intercal ell infty exp log ln sin cos tan tanh sqrt max min det tr nabla".split()
+NAMED = "top intercal prime ell infty exp log ln sin cos tan tanh sqrt max min det tr nabla".split()
 KNOWN_COMMANDS = {"\\" + name for name in GREEK + NAMED} | set(KEYWORDS) | {r"\sum", r"\prod", r"\R"}
 
 
@@ -334,7 +338,9 @@ class _ToNodes(Transformer_NonRecursive):
 
     def index(self, base, _open, *idx):
         inner = idx[0] if len(idx) == 1 else Node("tuple", idx, _pos(idx[0]))
-        return Node("sub", (base, inner), _pos(base))
+        # in an answer, x[…] is an index or a bracket around a factor (W_2^T[X − …]): the resolver decides
+        rule = "index" if _SCRIPTS.get()[0] == "tex" else "sub"
+        return Node(rule, (base, inner), _pos(base))
 
     def transpose(self, a, _mark):
         return Node("transpose", (a,), _pos(a))
@@ -354,6 +360,10 @@ class _ToNodes(Transformer_NonRecursive):
 
     def indicator(self, rel):
         return Node("indicator", (rel,), rel.pos)
+
+    def indexed_indicator(self, base, _open, rel):
+        # \mathbf{1}[V > 0], \mathds{1}[…]: the bracket after the font's 1 is the indicator
+        return Node("mul", (base, Node("indicator", (rel,), rel.pos)), _pos(base))
 
     def indicator_eq(self, a, b):
         return Node("indicator", (Node("relation", (a, "==", b), _pos(a)),), _pos(a))
@@ -450,6 +460,32 @@ def check_text(text: str) -> None:
             depth -= 1
 
 
+_WRAPPERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+_TRAILING = re.compile(r"(\s*(\\\\|[.,;]|\\text\{\s*[.,;]?\s*\}))+\s*$")
+
+
+def _unwrapped(text: str) -> str:
+    """An answer pasted from a document: math delimiters around it ($…$, \\(…\\), \\[…\\]) and a
+    trailing period, comma or \\\\ are layout, blanked to spaces so every position stays where it was."""
+    for _ in range(2):
+        stripped = text.strip()
+        lead = len(text) - len(text.lstrip())
+        for opening, closing in _WRAPPERS:
+            if (
+                len(stripped) > len(opening) + len(closing)
+                and stripped.startswith(opening)
+                and stripped.endswith(closing)
+            ):
+                end = lead + len(stripped)
+                inner = text[lead + len(opening) : end - len(closing)]
+                text = text[:lead] + " " * len(opening) + inner + " " * len(closing) + text[end:]
+                break
+        trailing = _TRAILING.search(text)
+        if trailing is not None and trailing.start() > 0:
+            text = text[: trailing.start()] + " " * (len(text) - trailing.start())
+    return text
+
+
 def parse(text: str, *, greedy: bool = False, keep: Keep | None = None) -> Node:
     """Parse one answer into a tree; raise ParseError (never anything else).
 
@@ -461,7 +497,7 @@ def parse(text: str, *, greedy: bool = False, keep: Keep | None = None) -> Node:
     check_text(text)
     if not text.strip():
         raise ParseError("the answer is empty", 0, text)
-    norm, origin = _normalise(text)
+    norm, origin = _normalise(_unwrapped(text))
 
     def at(pos: int | None) -> int | None:
         if pos is None:

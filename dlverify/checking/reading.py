@@ -64,9 +64,28 @@ def _keeper(table: SymbolTable):
     return keep
 
 
-def _resolve(text: str, problem: Problem, setup: bool = False) -> _Read:
+def _without_asked_side(text: str, table: SymbolTable) -> str:
+    """``\\frac{dy}{dw} = 3w^2 u_1 + …``: an answer that starts by naming the asked quantity is its right
+    side (the left side blanked, so positions stay); any other left side is left for the grammar to refuse."""
+    from dlverify.checking.derivation_lines import _top_level_equals
+
+    cuts = _top_level_equals(text)
+    if len(cuts) != 1 or not table.asked:
+        return text
+    left = text[: cuts[0]]
+    try:
+        named = key(parse(left, keep=_keeper(table)))
+    except ParseError:
+        return text
+    return " " * (cuts[0] + 1) + text[cuts[0] + 1 :] if named in table.asked else text
+
+
+def _resolve(text: str, problem: Problem, setup: bool = False, indices: tuple = ()) -> _Read:
     table = table_for(problem)
+    if not setup:
+        text = _without_asked_side(text, table)
     resolver = Resolver(table, setup=setup)
+    resolver.env.bound.update(dict(indices))  # a derivation's "for every k" line, at one value of k
     try:
         value = resolver(parse(text, keep=_keeper(table)))
     except RecursionError:
@@ -79,19 +98,34 @@ def _resolve(text: str, problem: Problem, setup: bool = False) -> _Read:
 
 
 @lru_cache(maxsize=MEMO)
-def _remembered(text: str, problem: Problem, revision: int, setup: bool = False) -> _Read:
-    return _resolve(text, problem, setup)
+def _remembered(text: str, problem: Problem, revision: int, setup: bool = False, indices: tuple = ()) -> _Read:
+    return _resolve(text, problem, setup, indices)
 
 
 def derivatives_in(text: str, problem: Problem) -> tuple[DerivativeReading, ...]:
     """How the derivative symbols of an answer were read (none if it does not read)."""
     if not isinstance(text, str):
         return ()
-    return _remembered(text, problem, functions.revision(), False).derivatives
+    return _remembered(text, problem, functions.revision(), False, ()).derivatives
 
 
 # Set while a derivation's lines are judged: a line may name the setup's own quantities (h_2, L).
 _IN_A_DERIVATION: ContextVar[bool] = ContextVar("in_a_derivation", default=False)
+
+
+# A derivation's line may hold for every value of a free step index (∂h_k/∂h_{k−1} = …): the index
+# letters and the value each takes while the line is judged at one of them.
+_FREE_INDICES: ContextVar[tuple[tuple[str, sp.Basic], ...]] = ContextVar("free_indices", default=())
+
+
+@contextmanager
+def free_indices(values: dict[str, sp.Basic]) -> Iterator[None]:
+    """Within: the letters of ``values`` read as those values (a line "for every k" at one k)."""
+    token = _FREE_INDICES.set(tuple(sorted(values.items(), key=lambda kv: kv[0])))
+    try:
+        yield
+    finally:
+        _FREE_INDICES.reset(token)
 
 
 @contextmanager
@@ -114,10 +148,11 @@ def to_sympy(
     around it determines (an answer that is just ``I``)."""
     if setup is None:
         setup = _IN_A_DERIVATION.get()
+    indices = _FREE_INDICES.get() if setup else ()
     if isinstance(text, str):
-        read = _remembered(text, problem, functions.revision(), setup)
+        read = _remembered(text, problem, functions.revision(), setup, indices)
     else:
-        read = _resolve(text, problem, setup)
+        read = _resolve(text, problem, setup, indices)
     if read.refusal is not None:
         raise read.refusal.error()
     value = read.value

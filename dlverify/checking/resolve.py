@@ -60,7 +60,9 @@ class NotJudged(ParseError):
 
 
 def _d_name(node: Node) -> bool:
-    """``dy``, ``dh_3``: a plain name after a d, as in \\frac{dy}{dw}."""
+    """``dy``, ``dh_3``, ``d\\ell``: a plain name after a d, as in \\frac{dy}{dw}."""
+    if node.rule == "mul" and len(node.args) == 2 and node.args[0].rule == "name" and node.args[0].args[0] == "d":
+        return node.args[1].rule in ("name", "sub")
     if node.rule == "sub":
         return _d_name(node.args[0])
     name = node.args[0] if node.rule == "name" else ""
@@ -68,6 +70,8 @@ def _d_name(node: Node) -> bool:
 
 
 def _strip_d(node: Node) -> Node:
+    if node.rule == "mul":  # d\ell
+        return node.args[1]
     if node.rule == "sub":
         return Node("sub", (_strip_d(node.args[0]), node.args[1]), node.pos)
     return Node("name", (node.args[0][1:],), node.pos)
@@ -181,6 +185,8 @@ class Resolver:
 
     def expr(self, node: Node) -> sp.Basic:
         env = self.env
+        if node.rule == "index":
+            node = self._bracket(node)
         found = _lookup(node, env)
         if found is not None:
             return found
@@ -230,9 +236,19 @@ class Resolver:
         obj = _lookup(base, self.env)
         if isinstance(obj, sp.IndexedBase):
             indices = sub.args if sub.rule == "tuple" else (sub,)
+            takes = self.env.table.arity.get(obj)
+            if takes is not None and takes != len(indices):
+                count = f"{len(indices)} index" if len(indices) == 1 else f"{len(indices)} indices"
+                label = f"{key(base)}[…] with {count} ({key(base)} takes {takes})"
+                self.env.unknown.setdefault(label, node.pos)
+                return sp.Symbol(f"?{label}")
             return obj[tuple(self.expr(i) for i in indices)]
         if base.rule == "name" and bare(base.args[0]) == "delta" and obj is None:
             return self._kronecker(sub, node.pos)
+        if base.rule == "name" and base.args[0] == "I" and obj is None and self.env.table.has_matrices:
+            size = self.expr(sub)  # I_m: the identity of that size
+            if not isinstance(size, sp.MatrixExpr) and size.free_symbols <= set(self.env.table.by_key.values()):
+                return sp.Identity(size)
         if isinstance(obj, SequenceElement):
             return SequenceElement(obj.name, self.expr(sub), *obj.shape)
         if _big_head(node, self.env):
@@ -243,6 +259,38 @@ class Resolver:
         label = key(node) or f"{key(base)}_…"
         self.env.unknown.setdefault(label, node.pos)
         return sp.Symbol(f"?{label}")
+
+    def _bracket(self, node: Node) -> Node:
+        """``x[…]`` is an index where x takes one (u[1], h[t-1], W[1, c, k], E[g], ∂ℓ/∂f_W(x)[r]), else a
+        bracket around a factor, as in W_2^T[X − W_2 W_1 X] or 2[ŷ − y]."""
+        base, inner = node.args
+        if base.rule == "index" and self._indexable(base):  # x[i][c] is x[i, c]
+            indices = [inner]
+            while base.rule == "index":
+                base, first = base.args
+                indices.insert(0, first)
+            return Node("sub", (base, Node("tuple", tuple(indices), indices[0].pos)), node.pos)
+        as_sub = Node("sub", (base, inner), node.pos)
+        if self._indexable(base) or _lookup(as_sub, self.env) is not None or inner.rule == "tuple":
+            return as_sub
+        if base.rule == "name" and len(base.args[0]) > 1 and not base.args[0].startswith("\\"):
+            # wu[2]: w·u[2] when the last letter takes the index
+            last = Node("name", (base.args[0][-1],), base.pos)
+            if self._indexable(last) or _lookup(Node("sub", (last, inner), node.pos), self.env) is not None:
+                return as_sub
+        if base.rule == "name" and bare(base.args[0]) in ("delta", "KroneckerDelta"):
+            return as_sub
+        return Node("mul", (base, Node("paren", (inner,), inner.pos)), node.pos)
+
+    def _indexable(self, base: Node) -> bool:
+        found = _lookup(base, self.env)
+        if isinstance(found, (sp.IndexedBase, SequenceElement)):
+            return True
+        if base.rule == "index":  # x[i][c]: an index of an index
+            return self._indexable(base.args[0])
+        if base.rule == "div" and base.args[0].rule == "partial":  # ∂ℓ/∂h[t]: the sequence at t
+            return True
+        return False
 
     def _juxtaposed(self, node: Node, power: Node | None = None) -> sp.Basic | None:
         """LaTeX juxtaposition: ``wu_2`` is w·u_2 and ``XX^T`` is X·Xᵀ (a script binds to the last
@@ -350,18 +398,23 @@ class Resolver:
             # a ⊙ ∂ℓ/∂h[t] written inline parses as (a ⊙ ∂ℓ)/∂h[t]: the derivative is the last factor's
             last = Node("div", (top.args[-1], bottom), top.args[-1].pos)
             return self.expr(Node(top.rule, (*top.args[:-1], last), top.pos))
-        if top.rule == "partial" and bottom.rule == "partial" and bottom.args[0].rule == "sub":
+        total = False
+        if _d_name(top) and _d_name(bottom) and _lookup(top, self.env) is None and _lookup(bottom, self.env) is None:
+            # \frac{dy}{dw}, \frac{d\ell}{dh_t}: d-names as the derivative symbol dy/dw (a total derivative)
+            parts = tuple(Node("partial", (_strip_d(n),), n.pos) for n in (top, bottom))
+            node, total = Node("div", parts, node.pos), True
+            top, bottom = parts
+            found = _lookup(node, self.env)
+            if found is not None:
+                return found
+        if top.rule == "partial" and bottom.rule == "partial" and bottom.args[0].rule in ("sub", "index"):
             # ∂ℓ/∂h[t], ∂ℓ/∂h_{t-1}: the sequence spelled ∂ℓ/∂h, at that index
             variable, index = bottom.args[0].args
             spelled = Node("div", (top, Node("partial", (variable,), bottom.pos)), node.pos)
             if _lookup(spelled, self.env) is not None:
                 return self._sub(Node("sub", (spelled, index), node.pos))
         if top.rule == "partial" and bottom.rule == "partial":
-            return self._derivative(node)
-        if _d_name(top) and _d_name(bottom) and _lookup(top, self.env) is None and _lookup(bottom, self.env) is None:
-            # \frac{dy}{dw}: d-names as the derivative symbol dy/dw
-            parts = (Node("partial", (_strip_d(n),), n.pos) for n in (top, bottom))
-            return self._derivative(Node("div", tuple(parts), node.pos), total=True)
+            return self._derivative(node, total=total)
         num, den = (self.expr(a) for a in node.args)
         if den == 0:
             raise Unreadable("division by zero", node.pos)
@@ -471,6 +524,27 @@ class Resolver:
         raise Unreadable("a prime (') may follow σ, tanh or a matrix (transpose) only", node.pos)
 
     def _pow(self, node: Node) -> sp.Basic:
+        base_node, sup = node.args
+        if base_node.rule == "index" and self._bracket(base_node).rule == "mul":
+            # U_k[I − λΛ_k^{-1}]^{1/2}: the power belongs to the bracket, as TeX sets it
+            factor, grouped = self._bracket(base_node).args
+            return self.expr(Node("mul", (factor, Node("pow", (grouped, sup), node.pos)), node.pos))
+        if sup.rule == "index" and not self._indexable(sup.args[0]):
+            # W_2^T[X − W_2 W_1 X]: TeX sets the bracket after the superscript, a factor of its own
+            grouped = Node("paren", (sup.args[1],), sup.args[1].pos)
+            return self.expr(Node("mul", (Node("pow", (base_node, sup.args[0]), node.pos), grouped), node.pos))
+        return self._power(node)
+
+    def _power(self, node: Node) -> sp.Basic:
+        base_node, sup = node.args
+        if key(sup) == "prime":  # x^{\prime}, \sigma^\prime: TeX's own spelling of x'
+            return self.expr(Node("prime", (base_node,), node.pos))
+        found = _lookup(base_node, self.env)
+        if sup.rule == "paren" and isinstance(found, (sp.IndexedBase, SequenceElement)):
+            return self.expr(Node("sub", (base_node, sup.args[0]), node.pos))  # u^{(t)}: the time index
+        return self._power_of(node)
+
+    def _power_of(self, node: Node) -> sp.Basic:
         """A power, or a transpose.  On a matrix, ``^T``, ``^{T}``, ``^\\top``, ``^\\intercal`` are
         transposes even where T is also a symbol (a sequence length): a matrix power by T is
         written ``^{(T)}``, and ``^{T-t}`` is a power.  On a scalar, ``^T`` is the power."""
@@ -616,7 +690,7 @@ class Resolver:
                 bare_f, negated = bare_f.args[0], negated + 1
             if (
                 bare_f.rule == "font"
-                and key(bare_f) == "mathbb{1}"
+                and (key(bare_f) in ("mathbb{1}", "mathbb{I}") or key(bare_f) == "1")
                 and k + 1 < len(factors)
                 and factors[k + 1].rule == "indicator"
             ):
@@ -636,6 +710,13 @@ class Resolver:
             if head is not None:
                 out.append(self._big(head, factors[k + 1 :], f.pos))
                 break
+            if k + 1 < len(factors) and _lookup(f, self.env) is None and f.rule in ("name", "font"):
+                inner = factors[k + 1].args[0] if factors[k + 1].rule == "paren" else factors[k + 1]
+                spelled = _lookup(Node("sub", (f, inner), f.pos), self.env)
+                if spelled is not None:  # \mathbb{E}(g), \mathbb{E}\left[g\right]: the symbol E[g]
+                    out.append(spelled)
+                    k += 2
+                    continue
             if k + 1 < len(factors) and (applied := self._named_call(f, factors[k + 1])) is not None:
                 out.append(applied)
                 k += 2
@@ -648,6 +729,8 @@ class Resolver:
                 row = SPELLINGS.get(fn) if fn else None
                 if row is not None and row.inverse and key(power) == "-1":
                     fn, power = row.inverse, None  # \tanh^{-1}(x) is artanh(x), as the notation means it
+                elif row is not None and row.derivative and key(power) == "prime":
+                    fn, power = f"{fn}'", None  # \sigma^\prime(z) is σ'(z)
             if fn is not None:
                 if k + 1 >= len(factors):
                     raise Unreadable(f"{fn} needs an argument", f.pos)
@@ -680,6 +763,19 @@ class Resolver:
         if word == "transpose":
             inner = self.expr(arg_node.args[0] if arg_node.rule == "paren" else arg_node)
             return inner.T if isinstance(inner, sp.MatrixExpr) else inner
+        if word in ("max", "min") and arg_node.rule == "pow" and arg_node.args[0].rule == "tuple":
+            value = self._named_call(f, arg_node.args[0])  # \max(0, V)^\top
+            return None if value is None else self._raise(value, arg_node.args[1], arg_node.pos)
+        if word in ("max", "min") and arg_node.rule == "tuple" and len(arg_node.args) == 2:
+            a, b = (self.expr(x) for x in arg_node.args)
+            matrices = [v for v in (a, b) if isinstance(v, sp.MatrixExpr)]
+            if not matrices:
+                return sp.Max(a, b) if word == "max" else sp.Min(a, b)
+            other = b if a in matrices else a
+            if len(matrices) == 1 and other == 0:  # max(0, V) is ReLU entry by entry; min(0, V) = −ReLU(−V)
+                v = matrices[0]
+                return Elementwise("relu", v) if word == "max" else -Elementwise("relu", -v)
+            raise Unreadable(f"{word} of matrices is read entry by entry against 0 only: {word}(0, V)", arg_node.pos)
         if word in ("delta", "KroneckerDelta") and arg_node.rule == "tuple" and len(arg_node.args) == 2:
             a, b = (self.expr(x) for x in arg_node.args)
             return sp.KroneckerDelta(a, b)

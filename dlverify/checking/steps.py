@@ -10,6 +10,7 @@ with that line's counterexample and whether it follows from the line before.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -69,12 +70,16 @@ def _judge_steps(problem: Problem, answer: Mapping[str, Any], ask: Ask) -> Verdi
             rhs_value = to_sympy(line.rhs.text, problem)[0]
         except ParseError as exc:
             return _unparsed(label, text, line.rhs.offset, exc, records, line)
-        if unknown:
+        free = _free_index_letters(problem, unknown, line)
+        if free:
+            verdict = _for_every(problem, line, free, line_ask)
+            unknown = {}
+        elif unknown:
             names = ", ".join(unknown)
             verdict = Verdict(
                 line_ask.label, "incorrect", f"its left side uses what the setup does not define: {names}"
             )
-        else:
+        elif not free:
             verdict = _against(problem, line.rhs.text, truth, line_ask)
         holds = verdict.verdict == "correct"
         records.append(LineVerdict(line.number, line.row, line.source, holds, "" if holds else verdict.said()))
@@ -100,6 +105,54 @@ def _judge_steps(problem: Problem, answer: Mapping[str, Any], ask: Ask) -> Verdi
     message = f"every line holds, but the result is not what the item asks: {result.said()}"
     verdict = result.verdict if result.verdict != "correct" else "incorrect"
     return Verdict(label, verdict, message, counterexample=result.counterexample, lines=tuple(records))
+
+
+def _free_index_letters(problem: Problem, unknown: dict[str, int], line: Line) -> list[str]:
+    """The single letters a line uses that the item does not define, where each is only a step index
+    (∂h_k/∂h_{k−1} = …: a statement for every k); none if anything else is unknown."""
+    import re
+
+    letters = []
+    for name in unknown:
+        found = re.fullmatch(r".*?_\{([a-z])(?:[+-]\d+)?\}.*", name) or re.fullmatch(r"([a-z])", name)
+        if found is None:
+            return []
+        letters.append(found.group(1))
+    defined = {s.name for s in problem.symbols}
+    letters = sorted(set(letters) - defined)
+    text = line.lhs.text + " " + line.rhs.text
+    return letters if letters and all(re.search(rf"(?<![A-Za-z\\]){k}(?![A-Za-z])", text) for k in letters) else []
+
+
+def _for_every(problem: Problem, line: Line, letters: list[str], ask: Ask) -> Verdict:
+    """A line with a free step index holds when it holds at every value tried: each of the item's step
+    symbols (T, t, …) and one past it, as the index."""
+    from dlverify.checking.reading import free_indices
+
+    objects = problem.derive().symbols
+    # the time symbols first (T, t: the index of a sequence), then the sizes
+    specs = sorted(problem.symbols, key=lambda s: s.name not in ("T", "t", "K"))
+    steps = [objects[s.name] for s in specs if s.role in ("integer", "index") and s.name in objects]
+    if not steps:
+        return Verdict(ask.label, "incorrect", f"the line uses {', '.join(letters)}, which the item does not define")
+    verdict = None
+    for value in [*steps, *(v + 1 for v in steps[:1])]:
+        with free_indices(dict.fromkeys(letters, value)):
+            try:
+                truth, unknown = to_sympy(line.lhs.text, problem)
+            except ParseError as exc:
+                return Verdict(ask.label, "unparsed", exc.reason)
+            if unknown:
+                names = ", ".join(unknown)
+                return Verdict(ask.label, "incorrect", f"its left side uses what the setup does not define: {names}")
+            verdict = _against(problem, line.rhs.text, truth, ask)
+        if not verdict.ok:
+            prefix = "at " + ", ".join(f"{k} = {value}" for k in letters) + ": "
+            reference = verdict.reference
+            if reference is not None:  # the quote keeps its place in what the judge said
+                reference = dataclasses.replace(reference, at=reference.at + len(prefix))
+            return dataclasses.replace(verdict, message=prefix + verdict.message, reference=reference)
+    return verdict
 
 
 def _final(problem: Problem, last: Line, answer: Mapping[str, Any], ask: Ask) -> Verdict:

@@ -44,7 +44,7 @@ SUM_SYMBOLS = (
         "g",
         "vector_sequence",
         "g_t = ∂ℓ/∂h[t], backpropagated",
-        (r"\frac{\partial \ell}{\partial h}",),
+        (r"\frac{\partial \ell}{\partial h}", r"\frac{\partial l}{\partial h}", r"\frac{\partial L}{\partial h}"),
         shape=("m", "1"),
     ),
     SymbolSpec("x", "x", "vector_sequence", "the inputs x[t]", shape=("n", "1")),

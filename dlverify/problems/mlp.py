@@ -41,6 +41,7 @@ def _gradient(k: int) -> SymbolSpec:
         f"G_{{V_{k}}}",
         # its derivative symbol: g_{V_k} is ∂z/∂V_k, so either spelling is the same quantity
         rf"\frac{{\partial z}}{{\partial V_{k}}}",
+        rf"\frac{{\partial f}}{{\partial V_{k}}}",  # the statement's f = ½‖Y − …‖_F² is z
     )
     rows = f"d_{(k + 1) // 2}"
     return SymbolSpec(f"g_V{k}", f"g_{{V_{k}}}", "matrix", f"∂z/∂V_{k}", spellings, shape=(rows, "N"))
