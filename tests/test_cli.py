@@ -99,6 +99,17 @@ def test_listing_imports_neither_sympy_nor_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
+def test_checking_imports_no_sympy_in_the_parent(tmp_path) -> None:
+    # the worker judges; the command a student waits for starts in the time Python and the worker take
+    answers = tmp_path / "a.toml"
+    answers.write_text("[\"scalar_rnn.dy_dw\"]\nanswer = '3w^2 u_1 + 2 w u_2 + u_3'\n", encoding="utf-8")
+    code = (
+        f"import sys; from dlverify.cli import main; main(['check', {str(answers)!r}]);"
+        "heavy = {'sympy', 'torch'} & set(sys.modules); assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
 def _imports(package: str) -> set[str]:
     found = set()
     for path in (ROOT / package).rglob("*.py"):

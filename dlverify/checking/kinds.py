@@ -38,6 +38,9 @@ KIND_MODULES: dict[str, str] = {
 
 Report = Callable[["Verdict"], None]
 
+# The kinds an answer may give as a derivation (``steps``): an expression, a matrix, an element formula.
+STEP_KINDS = ("expr", "matrix", "indexed")
+
 
 @dataclass(frozen=True)
 class Ask:

@@ -16,13 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from dlverify.checking.derivation_lines import Line, LinesError, position, split
-from dlverify.checking.kinds import Ask, answer_kind
+from dlverify.checking.kinds import STEP_KINDS, Ask, answer_kind
 from dlverify.checking.parse import ParseError
 from dlverify.checking.reading import derivation_lines, derivative_verdict, derivatives_in, to_sympy
 from dlverify.checking.verdict import LineVerdict, Verdict
 from dlverify.problem import Problem
-
-STEP_KINDS = ("expr", "matrix", "indexed")
 
 
 def _against(problem: Problem, text: str, reference: Any, ask: Ask) -> Verdict:
