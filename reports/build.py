@@ -140,7 +140,8 @@ def _record(v: VerificationView) -> str:
         + text(f"against {v.oracle} on {v.cases} random case{'s' if v.cases != 1 else ''} ({v.sizes}); {agreement}")
         + measured
         + r"\\ \small Reproduce: \texttt{"
-        + text(f"dlverify verify {v.item} --examples {v.cases}")
+        # -{}- keeps the option's two hyphens apart: T1 fonts join "--" into an en dash, and copy-paste breaks
+        + text(f"dlverify verify {v.item} --examples {v.cases}").replace("--", "-{}-")
         + r"}\normalsize"
     )
 

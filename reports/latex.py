@@ -23,6 +23,10 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5em}
 \newcommand{\verdict}[1]{\textbf{#1}}
+% amssymb's blackboard font has no 1 (\mathbb{1} would set ⊮): the indicator's 1 is drawn double-struck
+% from two strokes, every other \mathbb letter as amssymb sets it
+\let\amsmathbb\mathbb
+\renewcommand{\mathbb}[1]{\ifx1#1\mathrm{1}\mkern-5mu\mathrm{l}\else\amsmathbb{#1}\fi}
 """
 
 

@@ -130,6 +130,9 @@ def test_pdfs_compile_and_carry_every_id_and_record(tmp_path: Path) -> None:
         if float(width) > 5
     ]
     assert not wide, wide
+    # no symbol falls back to a wrong glyph: amssymb sets \mathbb{1} as ⊮ unless the preamble draws it
+    assert "⊮" not in manual
+    assert "--examples" in manual and "–examples" not in manual  # the command copies as written
     for tex in tmp_path.glob("*.tex"):
         raw = RAW_SYMPY.findall(tex.read_text())
         assert not raw, (tex.name, raw[:5])
@@ -149,4 +152,5 @@ def test_hostile_feedback_compiles_and_executes_nothing(tmp_path: Path) -> None:
     assert pdf.exists() and not sentinel.exists()
     content = _pdf_text(pdf)
     assert "scalar_rnn.dy_dw" in content and "root:" not in content  # /etc/passwd was not read
+    assert "⊮" not in content
     assert shutil.which("pdftotext")
