@@ -145,3 +145,17 @@ def test_several_files_as_a_shell_glob_gives_them(tmp_path: Path, capsys) -> Non
     assert (tmp_path / "dlverify-summary.csv").exists() and (tmp_path / "dlverify-summary.json").exists()
     assert main(["check", *files, "--report", str(tmp_path / "r.tex")]) == 2  # a report is for one file
     assert main(["check", str(tmp_path / "a"), files[0]]) == 2
+
+
+def test_derivation_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(EXAMPLES / "derivations_correct.toml")]) == 0
+    assert "score: 4/4" in capsys.readouterr().out
+    assert main(["check", str(EXAMPLES / "derivations_mistakes.toml"), "--json"]) == 1
+    by_id = {r["id"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    # the planted slip of each (the comment beside it in the file)
+    assert {pid: r["step"] for pid, r in by_id.items()} == {
+        "rnn.dL_dh_linear": 2,
+        "lstm.dL_dCprev": 1,
+        "lae.grad_W1": 3,
+        "mlp.grad_W1": 3,
+    }
