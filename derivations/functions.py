@@ -120,9 +120,14 @@ ROWS: tuple[Function, ...] = (
         "1",
         indicator=True,
     ),
-    Function("exp", sp.exp, np.exp, r"\exp", "exp", "exp", ("exp",)),
-    Function("log", sp.log, np.log, r"\log", "log", "log", ("log", "ln")),
-    Function("sqrt", sp.sqrt, np.sqrt, r"\sqrt", "sqrt", "√", ("sqrt",)),
+    Function("exp", sp.exp, np.exp, r"\exp", "exp", "exp", ("exp",), "exp", by_value=lambda y: y),
+    Function("log", sp.log, np.log, r"\log", "log", "log", ("log", "ln"), "log'"),
+    Function("log'", lambda x: 1 / x, lambda x: 1.0 / x, r"\log'", "log'", "log'"),
+    # \operatorname{sqrt}(x) in LaTeX: \sqrt takes a braced argument, not a call's parenthesis
+    Function("sqrt", sp.sqrt, np.sqrt, r"\operatorname{sqrt}", "sqrt", "√", ("sqrt",), "sqrt'"),
+    Function(
+        "sqrt'", lambda x: 1 / (2 * sp.sqrt(x)), lambda x: 0.5 / np.sqrt(x), r"\operatorname{sqrt}'", "sqrt'", "√'"
+    ),
     # sech² = tanh' is how some solutions write the tanh derivative
     Function("sech", sp.sech, lambda x: 1.0 / np.cosh(x), r"\operatorname{sech}", "sech", "sech", ("sech",)),
     # scalars only: the reader knows them, matrices never carry them

@@ -4,8 +4,9 @@ Gradescope builds an image once from the autograder zip by running ``setup.sh`` 
 this package from the copy in the zip into a virtual environment, ``/autograder/venv``, and derive
 the assignment's problems into the disk cache, so that no submission pays for SymPy's
 derivations; the image needs Python 3.11 or newer, e.g. Gradescope's Ubuntu 24.04 base image),
-then runs ``run_autograder`` in a fresh container per submission.  That script checks the one ``*.toml`` in
-``/autograder/submission`` and writes ``/autograder/results/results.json``.  Containers run in
+then runs ``run_autograder`` in a fresh container per submission.  That script checks the one answers
+file in ``/autograder/submission`` (``*.toml``, or the student's own ``*.tex``, ``*.md`` or ``*.ipynb``,
+read as data: no TeX and no notebook cell is run) and writes ``/autograder/results/results.json``.  Containers run in
 parallel, which is how a course of thousands is graded: each one's cold start is the fast
 path (a cached derivation and one forked worker).
 
@@ -74,8 +75,8 @@ LOG="$ROOT/results/dlverify.log"
 mkdir -p -- "$ROOT/results"
 # a reused tree's results.json is the previous submission's: it must never stand for this one
 rm -f -- "$RESULTS"
-shopt -s nullglob
-files=("$ROOT"/submission/*.toml)
+shopt -s nullglob nocaseglob
+files=("$ROOT"/submission/*.{{toml,tex,md,markdown,ipynb}})
 if [ "${{#files[@]}}" -ne 1 ] || [ -L "${{files[0]}}" ] || [ ! -f "${{files[0]}}" ]; then
   exec "$PY" -I -m dlverify.autograder refuse "$RESULTS" ${{files[@]+"${{files[@]}}"}}
 fi
@@ -188,15 +189,26 @@ def _write(results: Path, payload: dict) -> None:
     results.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
 
+KINDS = ".toml, .tex, .md or .ipynb"  # the formats run_autograder takes
+
+
 def refuse(results: Path, files: list[str]) -> None:
     """No answers file, several, or one that is not a plain file: say so (the submission's problem, scored 0)."""
     if not files:
-        text = "No answers file was found: submit one .toml file (dlverify template prints a skeleton)."
+        text = (
+            f"No answers file was found: submit one {KINDS} file "
+            "(dlverify template IDS --format tex|md|ipynb prints a skeleton)."
+        )
     elif len(files) == 1:  # a link or a folder: only a plain file is read
-        text = f"{Path(files[0]).name} is not a plain file: submit one .toml answers file."
+        text = f"{Path(files[0]).name} is not a plain file: submit one {KINDS} answers file."
     else:
         names = ", ".join(Path(f).name for f in files)
-        text = f"Several .toml files were submitted ({names}): submit exactly one answers file."
+        kinds = {Path(f).suffix.lower() for f in files}
+        what = f"Several {kinds.pop()} files" if len(kinds) == 1 else "Several answers files"
+        text = (
+            f"{what} were submitted ({names}): submit exactly one answers file ({KINDS}); "
+            "an \\input file is not read, so put every answer in the one file."
+        )
     _write(results, {"score": 0, "output": text})
 
 

@@ -98,8 +98,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _print_steps(problem) -> int:
     """The reference derivation as a ``steps`` answer, which the step checker passes."""
-    from dlverify.checking.kinds import toml_key
-    from dlverify.checking.steps import STEP_KINDS, reference_steps
+    from dlverify.checking.kinds import STEP_KINDS, toml_key
+    from dlverify.checking.steps import reference_steps
 
     text = reference_steps(problem) if problem.kind in STEP_KINDS else ""
     if not text:
@@ -170,37 +170,63 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print("dlverify: give one folder, or answer files (not folders and files together)", file=sys.stderr)
         return EXIT_USAGE
     if folders or len(paths) > 1:
-        for option in ("report", "gradescope", "json"):
+        for option in ("report", "gradescope", "prairielearn", "json"):
             if getattr(args, option):
                 print(f"dlverify: --{option} is for one answer file; several get a summary", file=sys.stderr)
                 return EXIT_USAGE
         if folders:
-            files = sorted(folders[0].glob("*.toml"))
+            # every format a student may hand in; a name's ending in any case (HW.TEX)
+            files = sorted(f for f in folders[0].iterdir() if f.suffix.lower() in af.ANSWER_SUFFIXES)
             if not files:
-                print(f"dlverify: no *.toml files in {af.one_line(str(folders[0]))}", file=sys.stderr)
+                kinds = ", ".join(f"*{s}" for s in af.ANSWER_SUFFIXES)
+                print(f"dlverify: no answer files ({kinds}) in {af.one_line(str(folders[0]))}", file=sys.stderr)
                 return EXIT_USAGE
             return _check_many(files, folders[0], expect, args)
         return _check_many(paths, Path(os.path.commonpath([p.absolute().parent for p in paths])), expect, args)
     target = paths[0]
+    from dlverify.checking import formats
+
     try:
-        answers = af.read_answers(target)
+        document = formats.read(target)
     except af.AnswerFileError as exc:
         print(f"dlverify: {af.one_line(str(exc))}", file=sys.stderr)
+        if args.prairielearn:  # PrairieLearn is told the file is not gradable (the attempt is not spent)
+            out = Path(args.prairielearn)
+            results = af.prairielearn_not_gradable(af.printable(str(exc)))
+            _write_output("--prairielearn", lambda: af.write_atomically(out, af.json_text(results)))
         return EXIT_USAGE
+    answers = document.answers
+    for note in document.notes:  # an \input not followed: the student must know answers there are not read
+        print(f"dlverify: note: {af.one_line(note)}", file=sys.stderr)
     workers = max(1, min(os.cpu_count() or 1, len(answers), 4))
     with CheckerPool(workers, timeout=args.timeout, ids=answers) as pool:  # the catalog with --problems' files
-        graded = af.grade(answers, pool.map, expect, args.hide_reference)
+        graded = af.grade(
+            answers, lambda tasks: [document.relocate(v) for v in pool.map(tasks)], expect, args.hide_reference
+        )
     # the verdicts first: a file that cannot be written must not hide them
-    print(af.json_text(graded.to_json()).rstrip("\n") if args.json else af.text_report(graded), flush=True)
+    if args.json:
+        record = graded.to_json() | ({"notes": document.notes} if document.notes else {})
+        print(af.json_text(record).rstrip("\n"), flush=True)
+    else:
+        print(af.text_report(graded), flush=True)
     written = True
     if args.gradescope:
         out = Path(args.gradescope)
         written &= _write_output(
             "--gradescope",
-            lambda: af.write_atomically(out, af.json_text(af.gradescope(graded))),
+            lambda: af.write_atomically(out, af.json_text(af.gradescope(graded, notes=document.notes))),
         )
         if written:
             print(f"Gradescope results: {af.one_line(str(out))}", file=sys.stderr)
+    if args.prairielearn:
+        pl_out = Path(args.prairielearn)
+        wrote = _write_output(
+            "--prairielearn",
+            lambda: af.write_atomically(pl_out, af.json_text(af.prairielearn(graded, notes=document.notes))),
+        )
+        if wrote:
+            print(f"PrairieLearn results: {af.one_line(str(pl_out))}", file=sys.stderr)
+        written &= wrote
     if args.report:
         from reports.feedback import write_feedback
 
@@ -250,9 +276,11 @@ def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
     import os
 
     from dlverify.checking import answers as af
+    from dlverify.checking import formats
+    from dlverify.checking.documents import Document
     from dlverify.checking.pool import CheckerPool, Interrupted
 
-    loaded: list[tuple[str, dict | str]] = []
+    loaded: list[tuple[str, Document | str]] = []
     inside = folder.resolve()
     for f in files:
         name = _name_in(f, folder)
@@ -261,10 +289,19 @@ def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
             loaded.append((name, "not read: a symbolic link to a file outside the folder"))
             continue
         try:
-            loaded.append((name, af.read_answers(f)))
+            document = formats.read(f)
         except af.AnswerFileError as exc:
             loaded.append((name, str(exc)))
-    tasks = [(pid, value, args.hide_reference) for _, a in loaded if isinstance(a, dict) for pid, value in a.items()]
+            continue
+        loaded.append((name, document))
+        for note in document.notes:
+            print(f"dlverify: note: {af.one_line(note)}", file=sys.stderr)
+    tasks = [
+        (pid, value, args.hide_reference)
+        for _, d in loaded
+        if isinstance(d, Document)
+        for pid, value in d.answers.items()
+    ]
     interrupted = False
     judged: list = [None] * len(tasks)
     try:
@@ -279,15 +316,16 @@ def _check_many(files, folder, expect, args: argparse.Namespace) -> int:
         interrupted = True
     verdicts = iter(judged)
     rows: list[tuple[str, object]] = []
-    for name, a in loaded:
-        if isinstance(a, str):
-            rows.append((name, a))
+    for name, d in loaded:
+        if isinstance(d, str):
+            rows.append((name, d))
             continue
-        mine = [next(verdicts) for _ in a]
+        mine = [next(verdicts) for _ in d.answers]
         if any(v is None for v in mine):
             rows.append((name, "not graded: the run was interrupted"))
             continue
-        graded = af.grade(a, lambda ts, mine=mine: list(mine), expect, args.hide_reference)
+        mine = [d.relocate(v) for v in mine]  # positions as the student's file's lines and columns
+        graded = af.grade(d.answers, lambda ts, mine=mine: list(mine), expect, args.hide_reference)
         rows.append((name, graded))
     csv_text, summary = af.summary_tables(rows)
     summary["partial"] = interrupted
@@ -325,9 +363,16 @@ def _name_in(path, folder) -> str:
 
 def _cmd_template(args: argparse.Namespace) -> int:
     from dlverify import registry
-    from dlverify.checking.kinds import answer_kind, comment, toml_key
-    from dlverify.checking.steps import STEP_KINDS
+    from dlverify.checking.kinds import STEP_KINDS, answer_kind, comment, toml_key
 
+    if args.format != "toml":  # the student's own document: LaTeX, Markdown or a notebook
+        from dlverify.checking import formats
+
+        for pid in args.ids:
+            if pid not in registry.planned():
+                registry.get(pid)  # an unknown id: the registry's message, exit 2
+        print(formats.template(args.ids, args.format, getattr(args, "steps", False)), end="")
+        return EXIT_OK
     blocks = []
     for pid in args.ids:
         if pid in registry.planned():
@@ -343,6 +388,25 @@ def _cmd_template(args: argparse.Namespace) -> int:
             lines[-1] = "steps = '''\n\n'''"
         blocks.append("\n".join(lines) + "\n")
     print("\n".join(blocks), end="")
+    return EXIT_OK
+
+
+def _cmd_latex_package(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dlverify.checking import formats
+
+    folder = Path(args.dir)
+    try:
+        path = formats.write_package(folder)
+    except OSError as exc:
+        from dlverify.checking.answers import one_line
+
+        print(
+            f"dlverify: latex-package: {one_line(exc.strerror or str(exc))}: {one_line(str(folder))}", file=sys.stderr
+        )
+        return EXIT_USAGE
+    print(path)
     return EXIT_OK
 
 
@@ -510,11 +574,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_check = sub.add_parser(
         "check",
         parents=[course],
-        help="check an answer file; several files, or every *.toml in a folder, get a score each and a summary",
+        help="check an answer file (TOML, or the student's .tex, .md or .ipynb); several files, or every one "
+        "in a folder, get a score each and a summary",
     )
     p_check.add_argument("files", nargs="+", metavar="FILE|DIR")
     p_check.add_argument("--json", action="store_true", help="print one JSON object")
     p_check.add_argument("--gradescope", metavar="OUT", help="also write Gradescope's results.json to OUT")
+    p_check.add_argument(
+        "--prairielearn", metavar="OUT", help="also write PrairieLearn's external-grader results.json to OUT"
+    )
     p_check.add_argument("--expect", metavar="FILE|IDS", help="the assignment's ids: unanswered ones are missing")
     p_check.add_argument("--hide-reference", action="store_true", help="never print the reference answers")
     p_check.add_argument(
@@ -554,7 +622,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_template = sub.add_parser("template", parents=[course], help="print an answer-file skeleton for the given ids")
     p_template.add_argument("ids", nargs="+", metavar="ID")
     p_template.add_argument("--steps", action="store_true", help="a derivation skeleton (steps) instead of answer")
+    p_template.add_argument(
+        "--format",
+        choices=("toml", "tex", "md", "ipynb"),
+        default="toml",
+        help="the skeleton's format: an answers file (toml, the default), or the student's LaTeX, Markdown or "
+        "Jupyter document",
+    )
     p_template.set_defaults(func=_cmd_template)
+
+    p_sty = sub.add_parser(
+        "latex-package", help="write dlverify.sty (the answer and steps environments) into DIR, for a .tex to use"
+    )
+    p_sty.add_argument("dir", nargs="?", default=".", metavar="DIR", help="where to write it (default: here)")
+    p_sty.set_defaults(func=_cmd_latex_package)
+
+    from dlverify.serve.cli import add_arguments as serve_arguments  # argparse only: the extra loads when it runs
+
+    p_serve = sub.add_parser("serve", parents=[course], help="serve a live answer page and its JSON API")
+    serve_arguments(p_serve)
     return parser
 
 

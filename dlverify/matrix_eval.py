@@ -49,13 +49,20 @@ class MatrixPoint:
 
     def scalar(self, expr: sp.Basic) -> float:
         expr = sp.sympify(expr)
-        if expr.has(sp.Trace):  # a scalar of matrices (an attention score qᵀk, as the trace of a 1×1 product)
-            traces = {tr: sp.Float(float(np.trace(matrix_value(tr.arg, self))), 30) for tr in expr.atoms(sp.Trace)}
-            expr = expr.xreplace(traces)
+        if expr.has(sp.Trace, sp.Determinant):
+            # a scalar of matrices (an attention score qᵀk as the trace of a 1×1 product; tr X, det X, log det X)
+            of = {sp.Trace: np.trace, sp.Determinant: np.linalg.det}
+            values = {
+                s: sp.Float(float(of[type(s)](matrix_value(s.arg, self))), 30)
+                for s in expr.atoms(sp.Trace, sp.Determinant)
+            }
+            expr = expr.xreplace(values)
         value = expr.xreplace({k: sp.Float(v, 30) for k, v in self.scalars.items()})
         number = sp.N(value, 30)
         if not number.is_number:
             raise ShapeMismatch(f"cannot evaluate {unicode(expr)} here")
+        if number.is_real is False:  # log det X where det X < 0: outside the domain, as a point
+            raise ShapeMismatch(f"{unicode(expr)} is not real here")
         return float(number)
 
     def size(self, expr: sp.Basic) -> int:

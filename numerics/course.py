@@ -3,7 +3,8 @@ differentiated by autograd.
 
 The statements arrive as small trees built straight from the parsed text (never from a
 derivation): ("sym", name), ("num", value), ("add", [..]), ("neg", a), ("prod", [..]),
-("div", a, b), ("had", [..]), ("T", a), ("pow", a, k), ("apply", function, a), ("sqnorm", a), ("norm", a).
+("div", a, b), ("had", [..]), ("T", a), ("pow", a, k), ("hpow", a, k), ("apply", function, a), ("sqnorm", a),
+("norm", a), ("bars", a), ("sqbars", a).
 A function is named as the homework names it (sigma, relu); ``numerics.course_functions`` says
 which torch function runs it.  A product multiplies matrices, or scales by a 1×1 factor or a number.
 """
@@ -48,10 +49,14 @@ def evaluate(tree: Any, env: Mapping[str, torch.Tensor]) -> torch.Tensor:
     if kind == "prod":
         parts = [evaluate(t, env) for t in tree[1]]
         for k, p in enumerate(parts):
-            if p == "ones" and k > 0:  # A 1: as long as A is wide
+            if isinstance(p, torch.Tensor):
+                continue
+            if p == "ones" and k > 0 and isinstance(parts[k - 1], torch.Tensor):  # A 1: as long as A is wide
                 parts[k] = torch.ones(parts[k - 1].shape[-1], 1, dtype=DTYPE)
-            elif p == "onesT" and k + 1 < len(parts):  # 1ᵀ B: as long as B is tall
-                parts[k] = torch.ones(1, parts[k + 1].shape[0], dtype=DTYPE)
+            elif p == "onesT" and k + 1 < len(parts) and isinstance(parts[k + 1], torch.Tensor):
+                parts[k] = torch.ones(1, parts[k + 1].shape[0], dtype=DTYPE)  # 1ᵀ B: as long as B is tall
+            else:  # 1 log(…) before a 1×1 factor: its length is the sum's, which torch broadcasts to
+                parts[k] = torch.ones(1, 1, dtype=DTYPE)
         out = parts[0]
         for p in parts[1:]:
             out = _product(out, p)
@@ -68,10 +73,21 @@ def evaluate(tree: Any, env: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return evaluate(tree[1], env).T
     if kind == "pow":
         base = evaluate(tree[1], env)
-        k = int(tree[2])
+        k = float(tree[2])
         if base.dim() == 2 and base.shape[0] == base.shape[1] and base.shape != (1, 1):
-            return torch.linalg.matrix_power(base, k)
+            if not k.is_integer():
+                raise ValueError(f"a fractional power {k} of a matrix")
+            return torch.linalg.matrix_power(base, int(k))  # X^{-1}: torch inverts
         return base**k
+    if kind == "hpow":  # x^{∘k}: entry by entry
+        return evaluate(tree[1], env) ** float(tree[2])
+    if kind in ("bars", "sqbars"):  # |X|: det of a square matrix, else |x| or the Euclidean norm
+        value = evaluate(tree[1], env)
+        if value.dim() == 2 and value.shape[0] == value.shape[1] and value.shape != (1, 1):
+            out = torch.linalg.det(value).reshape(1, 1)
+        else:
+            out = torch.sqrt((value * value).sum()).reshape(1, 1)
+        return out * out if kind == "sqbars" else out
     if kind in ("sqnorm", "norm"):  # the squared Euclidean (Frobenius) norm, or the norm
         value = evaluate(tree[1], env)
         squared = (value * value).sum().reshape(1, 1)

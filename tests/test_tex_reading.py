@@ -249,6 +249,19 @@ class TestBracketsAndPastedForms:
             ("optim.adam_bias_correction", r"(1-\beta_1^t)\mathbb{E}\left[g\right]", "correct"),
             ("optim.adam_bias_correction", r"(1-\beta_1^t)\mathbb{E}(g)", "correct"),
             ("optim.adam_bias_correction", r"\beta_1^t\mathbb{E}(g)", "incorrect"),
+            # a sum over separately named symbols, written out: Σ_{i=0}^{2} a_i v_i = h[t]
+            (
+                "attention_rnn.dh_dhprev",
+                r"a_1 V_1 + a_1 (v_1 - \sum_{i=0}^{2} a_i v_i) (h_{t-1}^T (Q_1^T K_1 + K_1^T Q_1))",
+                "correct",
+            ),
+            (
+                "attention_rnn.dh_dhprev",
+                r"a_1 V_1 + a_1 (v_1 - \sum_{i=1}^{2} a_i v_i) (h_{t-1}^T (Q_1^T K_1 + K_1^T Q_1))",
+                "incorrect",
+            ),
+            ("scalar_rnn.dy_dw", r"\sum_{t=1}^{3} (4-t) w^{3-t} u_t", "correct"),
+            ("scalar_rnn.dy_dw", r"\sum_{t=1}^{3} (3-t) w^{3-t} u_t", "incorrect"),
             # \frac with unbraced arguments, as TeX reads them
             ("xent.initial_accuracy", r"\frac14", "correct"),
             ("xent.initial_accuracy", r"\frac13", "incorrect"),

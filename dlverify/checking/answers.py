@@ -1,4 +1,5 @@
-"""Answer files (TOML, one table per id): reading, grading, and the output formats."""
+"""Answer files (TOML, one table per id, or the student's own LaTeX, Markdown or Jupyter document:
+documents.py): reading, grading, and the output formats (terminal, JSON, Gradescope, PrairieLearn)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dlverify.checking.documents import Document, DocumentError, FormOf
+from dlverify.checking.documents import read_document as read_text_document
 from dlverify.checking.verdict import Verdict
 
 MAX_FILE_BYTES = 1_000_000
@@ -57,14 +60,45 @@ def _depth(value: Any, limit: int = 4) -> bool:
     return True
 
 
-def read_answers(path: Path) -> dict[str, Any]:
-    """id → answer value (a string, a list, or a table of entries), in file order."""
+# a file's format by its name's ending; any other name is read as TOML, as before documents were read
+DOCUMENT_FORMATS = {".tex": "tex", ".md": "md", ".markdown": "md", ".ipynb": "ipynb"}
+ANSWER_SUFFIXES = (".toml", *DOCUMENT_FORMATS)  # what a folder's submissions are
+
+
+def answer_format(path: Path) -> str:
+    """``toml``, ``tex``, ``md`` or ``ipynb``, by the file's name (HW.TEX is a LaTeX document too)."""
+    return DOCUMENT_FORMATS.get(path.suffix.lower(), "toml")
+
+
+def read_document(path: Path, form_of: FormOf | None = None) -> Document:
+    """A submission of any format: its answers (id → value, as read_answers) and, for a document,
+    where each is written and the notes a reader should see (an ``\\input`` not followed).
+    ``form_of``: how each id's answer is written in a document (a table's entries, a choice's
+    options); without it every answer of a document is text."""
     raw = _read_bytes(path)
+    fmt = answer_format(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise AnswerFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        what = "" if fmt == "toml" else f" (a {fmt} file is text; is this one binary?)"
+        raise AnswerFileError(f"{path}: not UTF-8 text (byte {exc.start}){what}") from None
     text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
+    if fmt == "toml":
+        return Document(str(path), text, _read_toml(path, text))
+    try:  # verdicts name the file as the student knows it; an error names the path given, as TOML's do
+        return read_text_document(text, path.name, fmt, form_of)
+    except DocumentError as exc:
+        raise AnswerFileError(f"{path}: {str(exc).removeprefix(path.name + ': ')}") from None
+    except RecursionError:  # never expected (the reader does not recurse): still one line, exit 2
+        raise AnswerFileError(f"{path}: nested too deeply to read") from None
+
+
+def read_answers(path: Path, form_of: FormOf | None = None) -> dict[str, Any]:
+    """id → answer value (a string, a list, or a table of entries), in file order."""
+    return read_document(path, form_of).answers
+
+
+def _read_toml(path: Path, text: str) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -212,9 +246,10 @@ def derivation_rows(v: Verdict, indent: str) -> list[str]:
     return rows
 
 
-def gradescope(graded: Graded, visibility: str = "visible") -> dict[str, Any]:
+def gradescope(graded: Graded, visibility: str = "visible", notes: list[str] = ()) -> dict[str, Any]:
     """Gradescope's autograder results.json; a derivation adds one test per line judged (score 0 of 0,
-    so the item's score is unchanged), the first line that does not hold "failed"."""
+    so the item's score is unchanged), the first line that does not hold "failed".  ``notes`` (an
+    ``\\input`` the reader did not follow) go at the end of the top-level output."""
     tests = []
     for v in graded.results:
         output = f"{v.verdict}: {v.said()}"
@@ -245,9 +280,49 @@ def gradescope(graded: Graded, visibility: str = "visible") -> dict[str, Any]:
     right = sum(v.ok for v in scored)
     return {
         "score": graded.score,
-        "output": f"{right} of {len(scored)} items correct",
+        "output": "\n".join([f"{right} of {len(scored)} items correct", *notes]),
         "tests": tests,
     }
+
+
+PRAIRIELEARN_LIMIT = 1_000_000  # PrairieLearn reads at most 1 MB of results.json
+
+
+def prairielearn(graded: Graded, notes: list[str] = ()) -> dict[str, Any]:
+    """PrairieLearn's external-grader results.json: ``score`` the fraction in [0, 1] (PrairieLearn scales
+    it by the question's points), one test per item (``points`` of ``max_points``), the verdict in
+    ``message`` and the counterexample and a derivation's lines in ``output``."""
+    tests = []
+    for v in graded.results:
+        output = [f"counterexample: {json.dumps(v.counterexample.to_json())}"] if v.counterexample else []
+        output += [f"{'✓' if line.holds else '✗'} {line.number}. {line.source}" for line in v.lines]
+        tests.append(
+            {
+                "name": v.id,
+                "points": round(v.score * v.max_score, 6),
+                "max_points": v.max_score,
+                "message": f"{v.verdict}: {v.said()}",
+                "output": "\n".join(output),
+            }
+        )
+    scored = [v for v in graded.results if v.max_score > 0]
+    fraction = graded.score / graded.max_score if graded.max_score else 0.0
+    result = {
+        "gradable": True,
+        "score": round(min(1.0, max(0.0, fraction)), 6),
+        "message": "\n".join([f"{sum(v.ok for v in scored)} of {len(scored)} items correct", *notes]),
+        "tests": tests,
+    }
+    if len(json_text(result).encode()) > PRAIRIELEARN_LIMIT:  # long messages cut, never the scores
+        for test in tests:
+            test["message"], test["output"] = printable(test["message"], 2000), printable(test["output"], 2000)
+    return result
+
+
+def prairielearn_not_gradable(error: str) -> dict[str, Any]:
+    """PrairieLearn's results for a file that cannot be read: not gradable (the attempt is not spent),
+    the reason as a format error."""
+    return {"gradable": False, "score": 0.0, "format_errors": [error], "message": error, "tests": []}
 
 
 def _cell(value: Any) -> str:

@@ -29,11 +29,26 @@ MAX_CHOICES = 50
 _TEX_WORDS = re.compile(r"\\(?:text[a-z]*|math(?:rm|tt|sf|bf|it)|emph|operatorname)\s*\{([^{}]*)\}")
 
 
+# A relation's spellings, each as one ASCII form, so that dropping punctuation never turns ≠ into =
+# or ≤ into nothing (an option "spectral radius = 1" must not match "spectral radius != 1").
+_RELATIONS = (
+    (re.compile(r"\\(?:leq?|leqslant)(?![a-z])|[≤⩽≦]"), " <= "),
+    (re.compile(r"\\(?:geq?|geqslant)(?![a-z])|[≥⩾≧]"), " >= "),
+    (re.compile(r"\\(?:neq?|not\s*=)(?![a-z])|≠|=/=|<>"), " != "),
+    (re.compile(r"\\lt(?![a-z])"), " < "),
+    (re.compile(r"\\gt(?![a-z])"), " > "),
+)
+
+
 def normalise(option: str) -> str:
-    """Case, accents, punctuation and spacing do not matter: 'Neural  Network.' = 'neural network'."""
+    """Case, accents, punctuation and spacing do not matter: 'Neural  Network.' = 'neural network';
+    a relation keeps its meaning (≤, \\geq, != are <=, >=, !=)."""
     text = unicodedata.normalize("NFKC", option).casefold()
     text = _TEX_WORDS.sub(r"\1", text).replace("\\_", "_")  # \texttt{weight\_decay} prints weight_decay
-    text = re.sub(r"[^\w\s<>=.+-]", " ", text)
+    for spelling, relation in _RELATIONS:
+        text = spelling.sub(relation, text)
+    text = re.sub(r"!(?!=)", " ", text)  # a ! is punctuation, except in !=
+    text = re.sub(r"[^\w\s<>=!.+-]", " ", text)
     text = re.sub(r"\s+", " ", text).strip(" .")
     if text in TRUE:
         return "true"
@@ -216,25 +231,93 @@ def _split_list(text: str, readable: Callable[[str], bool]) -> list[str]:
     return [text]
 
 
-def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
-    label = ask.label
+def _given(answer: Any, sequences: bool) -> list[str] | None:
+    """The answer as a list of strings; None if it is not a choice.  Where the options are
+    sequences, an element may itself be a list of words (``[['neural', 'network'], …]``: TOML's
+    nested list), one sequence."""
     if isinstance(answer, bool):  # TOML true/false
         answer = "true" if answer else "false"
     if isinstance(answer, int):  # TOML 2 for the option "2"
         answer = str(answer)
     if isinstance(answer, str):
-        given = [answer]
-    elif isinstance(answer, list) and all(isinstance(a, str) for a in answer) and len(answer) <= MAX_CHOICES:
-        given = answer
-    else:
-        return Verdict(label, "unparsed", "a choice is a string (or an integer, or true/false) or a list of strings")
+        return [answer]
+    if not isinstance(answer, list) or len(answer) > MAX_CHOICES:
+        return None
+    out = []
+    for a in answer:
+        if isinstance(a, str):
+            out.append(a)
+        elif sequences and isinstance(a, list) and 0 < len(a) <= MAX_CHOICES and all(isinstance(w, str) for w in a):
+            out.append(" ".join(a))
+        else:
+            return None
+    return out
+
+
+_OPEN, _CLOSE = "([{", ")]}"
+_SEQUENCE_SEPARATOR = re.compile(r"(?:;|,|\band\b)", re.IGNORECASE)
+
+
+def _outside_brackets(text: str) -> list[str]:
+    """``text`` cut at each ``;``, ``,`` or "and" that no bracket encloses (a sequence may be a tuple)."""
+    pieces, depth, start, k = [], 0, 0, 0
+    while k < len(text):
+        ch = text[k]
+        depth += (ch in _OPEN) - (ch in _CLOSE)
+        m = _SEQUENCE_SEPARATOR.match(text, k) if depth == 0 else None
+        if m:
+            pieces.append(text[start:k])
+            start = k = m.end()
+            continue
+        k += 1
+    return [p.strip() for p in [*pieces, text[start:]] if p.strip()]
+
+
+def _unwrapped(text: str) -> str:
+    """The text inside one pair of brackets that encloses all of it (``[(…), (…)]``), else the text."""
+    text = text.strip()
+    if len(text) < 2 or text[0] not in _OPEN or _CLOSE[_OPEN.index(text[0])] != text[-1]:
+        return text
+    depth = 0
+    for k, ch in enumerate(text):
+        depth += (ch in _OPEN) - (ch in _CLOSE)
+        if depth == 0 and k < len(text) - 1:
+            return text  # the first bracket closes early: (a, b), (c, d)
+    return text[1:-1]
+
+
+def _sequences(text: str, options: dict[str, str], length: int) -> list[str]:
+    """One string as the sequences it lists, where the options are length-n sequences.  Commas
+    separate sequences and also the words of one (``(neural, network)``), so: the pieces at ``;``,
+    ``,`` or "and" are the sequences when each has n words (the item's own printed result,
+    ``network neural, neural network``); else the whole is one sequence when it has n words; else
+    the pieces when each is a sequence of the vocabulary and not all are single words (one word a
+    piece: commas between the words of one sequence), so a wrong length is said of each."""
+    for inner in dict.fromkeys((text, _unwrapped(text))):
+        pieces = _outside_brackets(inner)
+        if len(pieces) < 2:
+            continue
+        lengths = [len(_words(normalise(p), options) or ()) for p in pieces]
+        whole = len(_words(normalise(inner), options) or ())
+        if all(n == length for n in lengths) or (whole != length and all(lengths) and max(lengths) > 1):
+            return pieces
+    return [text]
+
+
+def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
+    label = ask.label
     options = {normalise(o): o for o in problem.answer.options}
     length = _sequence_length(options)
+    given = _given(answer, sequences=bool(length))
+    if given is None:
+        return Verdict(label, "unparsed", "a choice is a string (or an integer, or true/false) or a list of strings")
     printed = _printed(problem)
     words = [normalise(a) for a in given]
     if length and not problem.answer.multiple and len(words) > 1 and all(len(w.split()) == 1 for w in words):
         given = [" ".join(given)]  # ['neural', 'neural', 'neural']: one sequence written word by word
-    if not length:  # a sequence's words are separated by commas too, so only other items' lists split
+    if length:
+        given = [s for a in given for s in _sequences(a, options, length)]
+    else:  # a sequence's words are separated by commas too, so only other items' lists split
 
         def option(text: str) -> bool:
             return normalise(text) in options or _compact(text) in printed.forms
@@ -243,10 +326,13 @@ def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
             return option(text) or _library_kind(text) is not None
 
         given = [p for a in given for p in ([a] if option(a) else _split_list(a, readable))]
+    if len(given) > MAX_CHOICES:
+        return Verdict(label, "unparsed", f"more than {MAX_CHOICES} choices")
     chosen: set[str] = set()
     read: list[str] = []  # how a printed form was read, for the message
     foreign: list[str] = []  # other names of the library: readable, and not an option
     ambiguous: list[str] = []
+    written: dict[str, str] = {}  # a choice that is no option, as the answer wrote it (≠ stays ≠)
     for a in given:
         key = _as_sequence(normalise(a), options) if length else normalise(a)
         form = _compact(a)
@@ -263,10 +349,11 @@ def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
             foreign.append(f"{one_line(a, 40)!r} ({'an' if kind[0] in 'aeiou' else 'a'} {kind})")
         else:
             chosen.add(key)
+            written.setdefault(key, a)
     how = f" (read {', '.join(read)})" if read else ""
     if ambiguous:
         return Verdict(label, "unparsed", "; ".join(ambiguous) + ": write the option as listed")
-    unknown = sorted(chosen - options.keys())
+    unknown = list(written)  # in the answer's order
     if length and unknown and all(_words(u, options) is not None for u in unknown):
         # words of the vocabulary in a sequence of another length: readable, and wrong
         said = [f"{one_line(u, 60)!r} is a length-{len(_words(u, options) or [])} sequence" for u in unknown[:5]]
@@ -274,7 +361,7 @@ def judge_choice(problem: Problem, answer: Any, ask: Ask) -> Verdict:
         return Verdict(label, "incorrect", message, diagnosis="wrong sequence length")
     listed = ", ".join(repr(o) for o in problem.answer.options)
     if unknown:
-        shown = ", ".join(repr(one_line(u, 40)) for u in unknown[:5]) + (
+        shown = ", ".join(repr(one_line(written.get(u, u), 40)) for u in unknown[:5]) + (
             f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         )
         return Verdict(label, "unparsed", f"not an option: {shown}; the options are {listed}")
@@ -321,11 +408,123 @@ def _as_sequence(text: str, options: dict[str, str]) -> str:
     return " ".join(words) if words else text
 
 
+# ---- a number as students write it ----------------------------------------------------------------
+# - a decimal comma: ``1,386`` (one comma between digits, nothing else) is 1.386, and the message says
+#   so; a number item's values are a loss, an accuracy, a derivative, never thousands, so a comma is
+#   never read as a thousands separator;
+# - a value with its restatements: ``0.25 (25\\%)``, ``\\frac14 = 25\\%``, ``\\log 4 \\approx 1.386`` are
+#   read when the values agree (within the tolerance, or the rounding a written decimal shows), and
+#   the most precise of them is judged; values that differ are unparsed with why.  A parenthesis is
+#   also a product (``\\frac12 (\\sin 2 + e^{1.5})``), so one after a value that it does not restate is
+#   read as a product, except between two plain numerals (``0.25 (30\\%)``: no one writes a product so).
+_DECIMAL_COMMA = re.compile(r"\s*([+-]?\d+),(\d+)\s*(\\?%)?\s*")
+_NUMERAL = re.compile(r"\s*[+-]?\d*(?:\.(\d*))?\s*(\\?%)?\s*")
+_RESTATES = re.compile(r"\\approx(?![A-Za-z])|≈|(?<![<>!=])=(?!=)")
+_LAYOUT = re.compile(r"\\(?:left|right|[,;:! ]|q?quad)(?![A-Za-z])")
+
+
+def _decimal_comma(text: str) -> tuple[str, str]:
+    """``1,386`` → ``1.386`` and a note saying so; any other text as it is."""
+    m = _DECIMAL_COMMA.fullmatch(text)
+    if not m:
+        return text, ""
+    read = f"{m.group(1)}.{m.group(2)}{m.group(3) or ''}"
+    return read, f"read {text.strip()!r} as {read}: a comma between digits is a decimal comma"
+
+
+def _rounding(text: str) -> sp.Rational | None:
+    """Half a unit of the last digit of a plain numeral (``1.39``: 0.005, ``25\\%``: 0.005), exactly;
+    None for any other text (an exact value: ``\\log 4``, ``\\frac14``)."""
+    text = _decimal_comma(text)[0]
+    m = _NUMERAL.fullmatch(text)
+    if not m or not re.search(r"\d", text):
+        return None
+    return sp.Rational(1, 2) / 10 ** len(m.group(1) or "") / (100 if m.group(2) else 1)
+
+
+def _agree(values: list[sp.Basic], roundings: list[sp.Rational | None], tol: float) -> bool:
+    """Values a student wrote for one number agree: within the tolerance, or closer than the rounding
+    a written decimal shows (strictly: 0.2 does not restate 0.25, which rounds to 0.2 or 0.3)."""
+    spread = max(values) - min(values)
+    return bool(spread <= tol or spread < max((r for r in roundings if r is not None), default=0))
+
+
+def _plain(text: str, problem: Problem) -> sp.Basic | None:
+    """The real number ``text`` writes (a decimal comma read), exactly; None if it writes none."""
+    try:
+        value, unknown = to_sympy(_decimal_comma(text)[0], problem)
+    except ParseError:
+        return None
+    if unknown or not isinstance(value, sp.Expr) or value.free_symbols:
+        return None
+    return value if sp.N(value, DIGITS).is_real else None  # exact: 1/4 − 1/5 is 1/20, no nearer
+
+
+def _cut(text: str, at: re.Pattern[str]) -> list[str]:
+    """``text`` cut where ``at`` matches outside every bracket."""
+    pieces, depth, start, k = [], 0, 0, 0
+    while k < len(text):
+        depth += (text[k] in "([{") - (text[k] in ")]}")
+        m = at.match(text, k) if depth == 0 else None
+        if m:
+            pieces.append(text[start:k])
+            start = k = m.end()
+            continue
+        k += 1
+    return [*pieces, text[start:]]
+
+
+def _restated(text: str, problem: Problem, tol: float) -> list[str]:
+    """The values ``text`` writes, a value and its restatements (one piece: no restatement)."""
+    pieces = []
+    for piece in _cut(_LAYOUT.sub(" ", text), _RESTATES):
+        piece = piece.strip()
+        inner = _trailing_group(piece)
+        if inner is not None:
+            a, b = inner
+            va, vb = _plain(a, problem), _plain(b, problem)
+            literal = _rounding(a) is not None and _rounding(b) is not None
+            if va is not None and vb is not None and (literal or _agree([va, vb], [_rounding(a), _rounding(b)], tol)):
+                pieces += [a, b]
+                continue
+        pieces.append(piece)
+    return pieces
+
+
+def _trailing_group(text: str) -> tuple[str, str] | None:
+    """``A (B)`` → (A, B) when the text ends in a parenthesis that opens after something."""
+    if not text.endswith(")"):
+        return None
+    depth = 0
+    for k in range(len(text) - 1, -1, -1):
+        depth += (text[k] in ")]}") - (text[k] in "([{")
+        if depth == 0:
+            before = text[:k].strip()
+            return (before, text[k + 1 : -1].strip()) if before and text[k] == "(" else None
+    return None
+
+
 def judge_number(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     label, hide = ask.label, ask.hide
     if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
         return Verdict(label, "unparsed", "a number is written as text or as a TOML number")
     text = answer if isinstance(answer, str) else repr(answer)
+    tol = problem.answer.tolerance
+    note = ""
+    pieces = _restated(text, problem, tol) if isinstance(answer, str) else [text]
+    if len(pieces) > 1:
+        values = [_plain(p, problem) for p in pieces]
+        if all(v is not None for v in values):
+            roundings = [_rounding(p) for p in pieces]
+            if not _agree(values, roundings, tol):
+                shown = ", ".join(f"{one_line(p, 30)} = {sp.N(v, 6)}" for p, v in zip(pieces, values, strict=True))
+                why = f"the values written differ ({shown}): a value and its restatement must agree; write one"
+                return Verdict(label, "unparsed", why)
+            best = min(range(len(pieces)), key=lambda k: roundings[k] or 0)  # the most precise value decides
+            note = f"read {one_line(text, 60)!r} as {one_line(pieces[best], 40)}, the values written agreeing"
+            text = pieces[best]
+    text, comma = _decimal_comma(text)
+    note = note or comma
     try:
         value, unknown = to_sympy(text, problem)
     except ParseError as exc:
@@ -337,10 +536,10 @@ def judge_number(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     want = sp.N(problem.derive().result, DIGITS)
     if not got.is_real:
         return Verdict(label, "incorrect", f"{text} is not a real number")
-    tol = problem.answer.tolerance
     diff = abs(got - want)
+    how = f" ({note})" if note else ""
     if diff <= tol:
-        return Verdict(label, "correct", f"within {tol:g} of the reference", score=1.0)
+        return Verdict(label, "correct", f"within {tol:g} of the reference{how}", score=1.0)
     if hide:  # the distance and the answer give the reference away: say only that it is out of tolerance
         message = f"{sp.N(got, 8)} is further from the reference than the tolerance {tol:g}"
     else:
@@ -358,7 +557,7 @@ def judge_number(problem: Problem, answer: Any, ask: Ask) -> Verdict:
     )
     if diagnosis:
         message += f"; looks like {diagnosis}"
-    return Verdict(label, "incorrect", message, counterexample=counter, diagnosis=diagnosis)
+    return Verdict(label, "incorrect", message + how, counterexample=counter, diagnosis=diagnosis)
 
 
 def choice_skeleton(problem: Problem) -> list[str]:

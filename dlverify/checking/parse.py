@@ -29,6 +29,8 @@ UNICODE = {
     "⋅": r"\cdot ",
     "×": r"\times ",
     "∘": r"\circ ",
+    "√": r"\sqrt ",
+    "⊘": r"\oslash ",
     "⊤": r"\top ",
     # the Greek letters the Unicode printer writes (notation._GREEK_LETTERS), so what it prints reads back
     "α": r"\alpha ",
@@ -91,6 +93,7 @@ KEYWORDS = {
     r"\ast": "MULOP",
     r"\odot": "HADAMARD",
     r"\circ": "HADAMARD",
+    r"\oslash": "OSLASH",
     r"\le": "REL",
     r"\leq": "REL",
     r"\ge": "REL",
@@ -411,6 +414,12 @@ class _ToNodes(Transformer_NonRecursive):
     def norm(self, tok, a, _close):
         return Node("norm", (a,), _pos(tok))
 
+    def bars(self, tok, a, _close):
+        return Node("bars", (a,), _pos(tok))
+
+    def hadamard_div(self, a, _op, b):
+        return Node("hadamard_div", (a, b), _pos(a))
+
     def partial(self, tok, a):
         return Node("partial", (a,), _pos(tok))
 
@@ -426,10 +435,13 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     origin: list[int] = []
     bars = {m.start(): m.end() for m in _BARS.finditer(text)}
     opening = True
+    single = False  # the open pair's kind: |x| (absolute value, determinant) or ‖x‖ (a norm)
     k = 0
     while k < len(text):
         if k in bars:
-            rep = r"\lVert " if opening else r" \rVert "
+            if opening:
+                single = text[k : bars[k]] in ("|", r"\lvert", r"\vert")
+            rep = (r"\lvert " if opening else r" \rvert ") if single else (r"\lVert " if opening else r" \rVert ")
             opening = not opening
             out.append(rep)
             origin.extend([k] * len(rep))

@@ -16,6 +16,7 @@ from fractions import Fraction
 
 import sympy as sp
 
+from derivations.course import scaled
 from derivations.functions import FUNCTIONS, MATRIX_SPELLINGS, SPELLINGS
 from derivations.matexpr import Elementwise, MatrixSum, OrderedProduct, SequenceElement
 from dlverify.checking.names import (
@@ -33,6 +34,15 @@ from dlverify.checking.sizes import FREE, common_shape, dims, fit, fit_product
 from dlverify.notation import unicode
 
 MAX_EXPONENT = 1000  # |numeric exponent|; larger ones are refused, not computed
+# Scalars of a square matrix, by every spelling: the Cookbook's, and SymPy's printed one (what reads back)
+MATRIX_SCALARS = {
+    "tr": sp.Trace,
+    "Tr": sp.Trace,
+    "trace": sp.Trace,
+    "Trace": sp.Trace,
+    "det": sp.Determinant,
+    "Determinant": sp.Determinant,
+}
 MAX_DIGITS = 60
 
 
@@ -150,6 +160,27 @@ def _pow(base: sp.Basic, exponent: sp.Basic, pos: int) -> sp.Basic:
     return sp.Pow(base, exponent)
 
 
+def _scales_placed(factors: list[sp.Basic]) -> list[sp.Basic]:
+    """A 1×1 quantity written where its neighbours do not fit it (α tanh(W x), α the course's "real"): a
+    scale, placed where a 1×1 factor fits (``scaled``).  A product that fits as written is kept."""
+    mats = [f for f in factors if isinstance(f, sp.MatrixExpr)]
+    if len(mats) < 2 or any(FREE in dims(m) for m in mats):
+        return factors
+    fits = all(sp.expand(a.cols - b.rows) == 0 for a, b in zip(mats, mats[1:], strict=False))
+    if fits or not any(m.shape == (1, 1) for m in mats):
+        return factors
+    scales = [m for m in mats if m.shape == (1, 1)]
+    rest = [f for f in factors if not (isinstance(f, sp.MatrixExpr) and f.shape == (1, 1))]
+    body_mats = [f for f in rest if isinstance(f, sp.MatrixExpr)]
+    if not all(sp.expand(a.cols - b.rows) == 0 for a, b in zip(body_mats, body_mats[1:], strict=False)):
+        return factors  # a mismatch of its own: said as such
+    numbers = [f for f in rest if not isinstance(f, sp.MatrixExpr)]
+    body = sp.MatMul(*body_mats) if len(body_mats) > 1 else body_mats[0]
+    for s in scales:
+        body = scaled(body, s)
+    return [*numbers, body]
+
+
 class Resolver:
     """Turns a syntax tree into SymPy for one problem."""
 
@@ -231,8 +262,8 @@ class Resolver:
 
     def _sub(self, node: Node) -> sp.Basic:
         base, sub = node.args
-        if base.rule == "norm" and key(sub) in ("F", "2"):  # ‖D‖_F, ‖v‖_2: the norm itself
-            return self.expr(base)
+        if base.rule in ("norm", "bars") and key(sub) in ("F", "2"):  # ‖D‖_F, ‖v‖_2: the norm itself
+            return self._norm(base)
         obj = _lookup(base, self.env)
         if isinstance(obj, sp.IndexedBase):
             indices = sub.args if sub.rule == "tuple" else (sub,)
@@ -256,6 +287,13 @@ class Resolver:
         juxtaposed = self._juxtaposed(node)
         if juxtaposed is not None:
             return juxtaposed
+        if sub.rule == "name" and isinstance(self.env.bound.get(key(sub) or ""), sp.Integer):
+            # a_i with i bound to a number (a sum written out): the symbol a_1
+            numbered = _lookup(
+                Node("sub", (base, Node("num", (str(self.env.bound[key(sub)]),), sub.pos)), node.pos), self.env
+            )
+            if numbered is not None:
+                return numbered
         label = key(node) or f"{key(base)}_…"
         self.env.unknown.setdefault(label, node.pos)
         return sp.Symbol(f"?{label}")
@@ -321,6 +359,7 @@ class Resolver:
 
     def _product(self, out: list[sp.Basic], pos: int) -> sp.Basic:
         out = fit_product(out, pos)
+        out = _scales_placed(out)
         if any(isinstance(f, sp.MatrixExpr) for f in out) and len(out) > 1:
             # MatMul without doit: SymPy's doit asks the assumptions system about every diag(…)
             return sp.MatMul(*out)
@@ -418,9 +457,32 @@ class Resolver:
         num, den = (self.expr(a) for a in node.args)
         if den == 0:
             raise Unreadable("division by zero", node.pos)
-        if isinstance(den, sp.MatrixExpr):
-            raise Unreadable("division by a matrix is not defined; use ^{-1}", node.pos)
-        return num / den
+        return self._divided(num, den, node.pos)
+
+    def _divided(self, num: sp.Basic, den: sp.Basic, pos: int) -> sp.Basic:
+        """num / den: by a number or a scalar; by a 1×1 quantity (softmax's exp(z) / 1ᵀexp(z)), a scale by
+        its inverse; by a matrix of num's shape (a ⊘ b, g / x), entry by entry."""
+        if not isinstance(den, sp.MatrixExpr):
+            return num / den
+        if FREE in dims(den):
+            raise Unreadable("the size of what divides here cannot be inferred", pos)
+        if den.shape == (1, 1):
+            inverse = sp.Inverse(den)
+            if not isinstance(num, sp.MatrixExpr):
+                return sp.MatMul(num, inverse) if num != 1 else inverse
+            return scaled(num, inverse)
+        if not isinstance(num, sp.MatrixExpr):
+            reciprocal = sp.HadamardPower(den, -1)
+            return reciprocal if num == 1 else num * reciprocal
+        if FREE in dims(num):
+            num = fit(num, *den.shape)
+        if any(sp.expand(a - b) != 0 for a, b in zip(num.shape, den.shape, strict=True)):
+            raise Unreadable("division by a matrix is entry by entry, of two matrices of one shape; use ^{-1}", pos)
+        return sp.HadamardProduct(num, sp.HadamardPower(den, -1))
+
+    def _hadamard_div(self, node: Node) -> sp.Basic:  # a ⊘ b
+        num, den = (self.expr(a) for a in node.args)
+        return self._divided(num, den, node.pos)
 
     def _derivative(self, node: Node, total: bool = False) -> sp.Basic:
         """∂a/∂b of the setup's quantities (answers-format.md): the item's own symbol for it (g, J),
@@ -480,7 +542,12 @@ class Resolver:
         return value
 
     def _sqrt(self, node: Node) -> sp.Basic:
-        return sp.sqrt(self.expr(node.args[0]))
+        value = self.expr(node.args[0])
+        if isinstance(value, sp.MatrixExpr):  # \sqrt{x^T x}, \sqrt{v}: entry by entry, as sqrt(v) is
+            if FREE in dims(value):
+                raise Unreadable("the size of this vector cannot be inferred", node.pos)
+            return Elementwise("sqrt", value)
+        return sp.sqrt(value)
 
     def _squared_norm(self, inner: Node, pos: int) -> sp.Basic:
         value = self.expr(inner)
@@ -494,6 +561,15 @@ class Resolver:
         if not isinstance(value, sp.MatrixExpr):
             return sp.Abs(value)
         return sp.MatPow(self._squared_norm(node.args[0], node.pos), sp.S.Half)
+
+    def _bars(self, node: Node) -> sp.Basic:
+        """|x|: the absolute value of a scalar, the determinant of a square matrix (the Cookbook's |X|, as
+        SymPy's LaTeX printer writes det), else the norm."""
+        value = self.expr(node.args[0])
+        if isinstance(value, sp.MatrixExpr) and value.shape != (1, 1) and FREE not in dims(value):
+            if sp.expand(value.rows - value.cols) == 0 and 1 not in value.shape:
+                return sp.Determinant(value)
+        return self._norm(node)
 
     def _floor(self, node: Node) -> sp.Basic:
         return sp.floor(self.expr(node.args[0]))
@@ -515,6 +591,8 @@ class Resolver:
 
     def _transpose(self, node: Node) -> sp.Basic:
         inner = self.expr(node.args[0])
+        if inner == 1 and node.args[0].rule == "num" and self.env.table.has_matrices:
+            return sp.OneMatrix(1, FREE)  # 1ᵀ: the ones row, as the Unicode printer writes it
         return inner.T if isinstance(inner, sp.MatrixExpr) else inner
 
     def _prime(self, node: Node) -> sp.Basic:
@@ -552,9 +630,12 @@ class Resolver:
         if base_node.rule == "name" and bare(base_node.args[0]) == "e" and _lookup(base_node, self.env) is None:
             exponent = self.expr(sup)  # e^{V} of a matrix is exp applied entry by entry, as exp(V) is
             return self._apply("exp", sup) if isinstance(exponent, sp.MatrixExpr) else sp.exp(exponent)
-        normed = base_node.args[0] if base_node.rule == "sub" and base_node.args[0].rule == "norm" else base_node
-        if normed.rule == "norm" and sup.rule == "num" and sup.args[0] == "2":  # ‖D‖², without the root
-            return self._squared_norm(normed.args[0], node.pos)
+        normed = (
+            base_node.args[0] if base_node.rule == "sub" and base_node.args[0].rule in ("norm", "bars") else base_node
+        )
+        if normed.rule in ("norm", "bars") and sup.rule == "num" and sup.args[0] == "2":  # ‖D‖², without the root
+            if normed.rule == "norm" or not isinstance(self._bars(normed), sp.Determinant):
+                return self._squared_norm(normed.args[0], node.pos)
         labelled = self._labelled_transpose(base_node, sup)
         if labelled is not None:
             return labelled
@@ -564,6 +645,10 @@ class Resolver:
         base = self.expr(base_node)
         if isinstance(base, sp.MatrixExpr) and sup.rule != "paren" and key(sup) in TRANSPOSE_MARKS:
             return base.T
+        if base == 1 and base_node.rule == "num" and key(sup) in TRANSPOSE_MARKS and self.env.table.has_matrices:
+            return sp.OneMatrix(1, FREE)  # 1^T: the ones row
+        if isinstance(base, sp.MatrixExpr) and sup.rule == "neg" and key(sup.args[0]) in TRANSPOSE_MARKS:
+            return sp.Inverse(base).T  # the Cookbook's X^{-T}, the inverse transposed
         return _pow(base, self.expr(sup), node.pos)
 
     def _raise(self, value: sp.Basic, sup: Node, pos: int) -> sp.Basic:
@@ -599,9 +684,10 @@ class Resolver:
             return _pow(base, exp, pos)
         if exp.is_Integer and 1 <= exp <= 8:
             return sp.HadamardProduct(*([base] * int(exp))) if exp > 1 else base
-        if exp == -1:  # the entrywise reciprocal, as a derivative of log(x) is printed: g ⊙ (x)^{∘-1}
-            return sp.HadamardPower(base, -1)
-        raise Unreadable("an elementwise power must be a small positive integer or -1", pos)
+        if exp.is_Rational and -8 <= exp <= 8 and exp != 0 and (2 * exp).is_Integer:
+            # the entrywise reciprocal (x^{∘-1}, as a derivative of log(x) is printed), -2, ±1/2 (sqrt)
+            return sp.HadamardPower(base, exp)
+        raise Unreadable("an elementwise power must be a whole number or a half between -8 and 8", pos)
 
     def _indicator(self, node: Node) -> sp.Basic:
         rel = node.args[0]
@@ -703,7 +789,7 @@ class Resolver:
             inner = f
             while inner.rule == "neg":  # -\sum_t …, -\tanh(x): the minus applies to the whole
                 sign, inner = -sign, inner.args[0]
-            if inner is not f and (_big_head(inner, self.env) or _is_function(inner, self.env)):
+            if inner is not f and (_big_head(inner, self.env) or self._call_head(inner)):
                 out.append(sp.Integer(sign))
                 f = inner
             head = _big_head(f, self.env)
@@ -735,12 +821,16 @@ class Resolver:
                 if k + 1 >= len(factors):
                     raise Unreadable(f"{fn} needs an argument", f.pos)
                 arg = factors[k + 1]
+                taken = 2
+                while self._call_head(arg) and k + taken < len(factors):  # \log \det(X): a call is the argument
+                    arg = Node("mul", (arg, factors[k + taken]), arg.pos)
+                    taken += 1
                 if arg.rule == "pow" and arg.args[0].rule == "paren" and power is None:
                     # \sigma(z)^2 is (σ(z))², while \sin x^2 is sin(x²)
                     arg, power = arg.args
                 value = self._apply(fn, arg)
                 out.append(self._raise(value, power, f.pos) if power is not None else value)
-                k += 2
+                k += taken
                 continue
             out.append(self.expr(f))
             k += 1
@@ -760,6 +850,8 @@ class Resolver:
         if f.rule != "name" or _lookup(f, self.env) is not None:
             return None
         word = bare(f.args[0])
+        if word in MATRIX_SCALARS:
+            return self._matrix_scalar(word, arg_node)
         if word == "transpose":
             inner = self.expr(arg_node.args[0] if arg_node.rule == "paren" else arg_node)
             return inner.T if isinstance(inner, sp.MatrixExpr) else inner
@@ -780,6 +872,30 @@ class Resolver:
             a, b = (self.expr(x) for x in arg_node.args)
             return sp.KroneckerDelta(a, b)
         return None
+
+    def _matrix_scalar(self, word: str, arg_node: Node) -> sp.Basic | None:
+        """tr(M), det(M) (the Matrix Cookbook's \\operatorname{tr}, \\det, and SymPy's printed Trace(…),
+        Determinant(…)) of a square matrix: a scalar.  Anything else is not this call (None): a
+        problem with symbols t and r may mean the product t r."""
+        saved = dict(self.env.unknown)
+        try:
+            arg = self.expr(arg_node.args[0] if arg_node.rule == "paren" else arg_node)
+        except Unreadable:
+            self.env.unknown = saved
+            return None
+        if not isinstance(arg, sp.MatrixExpr) or FREE in dims(arg) or sp.expand(arg.rows - arg.cols) != 0:
+            self.env.unknown = saved
+            return None
+        if MATRIX_SCALARS[word] is sp.Determinant and arg.shape == (1, 1):
+            return sp.Trace(arg)  # the determinant of a 1×1 quantity is its entry
+        return MATRIX_SCALARS[word](arg)
+
+    def _call_head(self, node: Node) -> bool:
+        """Whether a factor is a function name waiting for its argument (\\log \\det X: log's argument
+        is det X)."""
+        if _is_function(node, self.env) is not None:
+            return True
+        return node.rule == "name" and _lookup(node, self.env) is None and bare(node.args[0]) in MATRIX_SCALARS
 
     def _apply(self, fn: str, arg_node: Node) -> sp.Basic:
         if fn == "HadamardPower":
@@ -829,6 +945,17 @@ class Resolver:
         body_node = body[0] if len(body) == 1 else Node("mul", tuple(body), body[0].pos)
         return self._bind(op, var_node, lo_node, upper, body_node, pos)
 
+    def _with_bound(self, name: str, value: sp.Basic, body: Node) -> sp.Basic:
+        saved = self.env.bound.get(name)
+        self.env.bound[name] = value
+        try:
+            return self.expr(body)
+        finally:
+            if saved is None:
+                self.env.bound.pop(name, None)
+            else:
+                self.env.bound[name] = saved
+
     def _bind(self, op: str, var_node: Node, lo_node: Node | None, hi_node: Node | None, body: Node, pos: int):
         name = key(var_node)
         if var_node.rule != "name" or name is None:
@@ -840,15 +967,16 @@ class Resolver:
         if lo is None or hi is None:
             raise Unreadable(f"give the bounds of the {op}: \\{op}_{{{name}=1}}^{{T}}", pos)
         index = sp.Symbol(name, integer=True)
-        saved = self.env.bound.get(name)
-        self.env.bound[name] = index
-        try:
-            inner = self.expr(body)
-        finally:
-            if saved is None:
-                self.env.bound.pop(name, None)
-            else:
-                self.env.bound[name] = saved
+        unknown_before = dict(self.env.unknown)
+        inner = self._with_bound(name, index, body)
+        if len(self.env.unknown) > len(unknown_before) and lo.is_Integer and hi.is_Integer and 0 <= hi - lo <= 12:
+            # \sum_{i=0}^{2} a_i v_i over symbols named one by one (a_0, a_1, a_2): the sum written out
+            self.env.unknown = unknown_before
+            terms = [self._with_bound(name, sp.Integer(v), body) for v in range(int(lo), int(hi) + 1)]
+            if not any(isinstance(t, sp.Symbol) and t.name.startswith("?") for t in terms):
+                if all(isinstance(t, sp.MatrixExpr) for t in terms):
+                    return sp.MatAdd(*terms) if BIG_OPERATORS[op] is sp.Sum else sp.MatMul(*terms)
+                return sp.Add(*terms) if BIG_OPERATORS[op] is sp.Sum else sp.Mul(*terms)
         if isinstance(inner, sp.MatrixExpr):
             cls = MatrixSum if BIG_OPERATORS[op] is sp.Sum else OrderedProduct
             return cls(inner, (index, lo, hi))

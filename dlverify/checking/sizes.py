@@ -59,6 +59,9 @@ def fit_product(factors: list[sp.Basic], pos: int) -> list[sp.Basic]:
         before = out[mats[j - 1]] if j > 0 else None
         after = out[mats[j + 1]] if j + 1 < len(mats) else None
         if f.shape == (FREE, FREE):  # I, and square things made of it: (I)^{1/2}, (2I)^{-1}
+            # a 1×1 neighbour is a scale (g I, the course's real g), not I's size
+            before = None if before is not None and before.shape == (1, 1) else before
+            after = None if after is not None and after.shape == (1, 1) else after
             size = before.shape[1] if before is not None else after.shape[0] if after is not None else None
             if size is not None and FREE not in sp.sympify(size).free_symbols:
                 out[k] = f.xreplace({FREE: size})  # else a sum around it may still fix it (2I + A)

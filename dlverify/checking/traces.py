@@ -85,6 +85,58 @@ class _Row:
     numbers: list[sp.Basic] | None = None
 
 
+# A part may restate what it is: ``v_1 = v_{-2} v_{-1}``, ``\\dot v_1 = 1.0``, ``\\bar{v}_3 := 0.5``.  The
+# left side, without accents and braces, names a node; the part is what follows it.
+_LEFT_SIDE = re.compile(r"^(?P<left>[^=|]*?)\s*(?::=|\\coloneqq|(?<![<>!=])=(?!=))")
+_ACCENTS = re.compile(r"\\(?:dot|bar|overline|hat|tilde)(?![A-Za-z])|[{}\s\u0307\u0304]")
+
+
+def _left_side(text: str) -> tuple[int | None, str]:
+    """(the node a part's left side names, the part after it); (None, text) without one."""
+    m = _LEFT_SIDE.match(text)
+    if not m:
+        return None, text
+    index = node_index(_ACCENTS.sub("", m.group("left")))
+    return (index, text[m.end() :].strip()) if index is not None else (None, text)
+
+
+def _respelled(text: str, problem: Problem) -> tuple[str, list[int]]:
+    """A definition with the spellings the item lists that the grammar reads otherwise (``v-2``, which
+    it reads as v − 2: a bare v names nothing) written as the symbol's name, and for each character
+    of the new text where it came from, so an error points into the text as written."""
+    spellings = {
+        alias.replace("−", "-"): symbol.name
+        for symbol in problem.symbols
+        for alias in symbol.spellings
+        if re.search("[-−]", alias)
+    }
+    if not spellings:
+        return text, list(range(len(text)))
+    longest_first = sorted(spellings, key=len, reverse=True)
+    alternatives = "|".join("[-−]".join(map(re.escape, alias.split("-"))) for alias in longest_first)
+    pattern = re.compile(rf"(?<![A-Za-z\\_^])(?:{alternatives})(?!\d)")
+    out, origin, last = [], [], 0
+    for m in pattern.finditer(text):
+        name = spellings[m.group(0).replace("−", "-")]
+        out += [text[last : m.start()], "{" + name + "}"]
+        origin += [*range(last, m.start()), *[m.start()] * (len(name) + 2)]
+        last = m.end()
+    out.append(text[last:])
+    origin += range(last, len(text))
+    return "".join(out), origin
+
+
+def _definition(text: str, problem: Problem) -> tuple[sp.Basic, dict[str, int]]:
+    """A node's definition read: the listed spellings respelled, errors pointing into ``text``."""
+    new, origin = _respelled(text, problem)
+    try:
+        return to_sympy(new, problem)
+    except ParseError as exc:
+        if new != text and exc.pos is not None:
+            exc = type(exc)(exc.reason, origin[exc.pos] if exc.pos < len(origin) else len(text), text)
+        raise exc from None
+
+
 def _number(text: str, problem: Problem) -> sp.Basic:
     value, unknown = to_sympy(text, problem)
     if unknown or getattr(value, "free_symbols", None):
@@ -107,10 +159,18 @@ def _read(problem: Problem, key: str, text: Any, index: int, parts_wanted: int) 
         return Verdict(label, "unparsed", f"expected three parts: '<definition> | <value> | <{_third(problem)}>'")
     else:  # '<definition> | <value>' is a row read without its tangent: judged, the missing parts wrong
         parts += [""] * (parts_wanted - len(parts))
+    for k, part in enumerate(parts):
+        named, rest = _left_side(part)
+        if named is None:
+            continue
+        if named != index:
+            left = part[: len(part) - len(rest)].strip()
+            return Verdict(label, "incorrect", f"the entry {key} writes {left!r}: that names v{named}, not v{index}")
+        parts[k] = rest
     row = _Row(index, parts)
     try:
         if parts[0] and index >= 1:
-            definition, unknown = to_sympy(parts[0], problem)
+            definition, unknown = _definition(parts[0], problem)
             if unknown:
                 names = ", ".join(unknown)
                 return Verdict(
@@ -160,6 +220,11 @@ def judge_trace(problem: Problem, answer: Any, ask: Ask) -> Verdict:
             f"{problem.id}[v{i}]", "missing", f"the adjoint of the input v{i} (x{i - first + 1}) is not given"
         )
     if not nodes:
+        read = [k for k in entries if (node_index(k) or 0) >= 1]
+        if read:  # entries for nodes are there, and none could be read: say why, entry by entry
+            first = [f"{k}: {entries[k].said().splitlines()[0]}" for k in read[:3]]
+            said = "; ".join(first) + ("; …" if len(read) > 3 else "")
+            return Verdict(problem.id, "unparsed", f"no node entry could be read: {said}", entries=entries)
         return Verdict(problem.id, "unparsed", "no node entries v1, v2, … found", entries=entries)
     labels = {i: next(str(k) for k in answer if node_index(k) == i) for i in rows}
     # structure: one elementary operation of earlier nodes

@@ -19,6 +19,20 @@ from dlverify.course.statements import written_out
 from dlverify.problem import Case, Problem, SymbolSpec
 
 EPS = sys.float_info.epsilon
+# A declared structure as the checker's draws know it (dlverify.problem.Assumption).  A symmetric matrix
+# is drawn symmetric positive definite there (the checker has no plainer symmetric draw), a positive one
+# is positive only where the checker honours it (a diagonal matrix, a scalar): verify's own cases draw
+# every structure exactly (_structured).
+ASSUMED = {
+    "symmetric": "symmetric positive definite",
+    "positive definite": "symmetric positive definite",
+    "diagonal": "diagonal",
+    "orthogonal": "orthogonal",
+    "positive": "positive",
+    "invertible": None,
+}
+# W with Wᵀ = W: the derivation's result written with W (−2AᵀW(x − As), not −AᵀWᵀ(x − As) − AᵀW(x − As))
+SYMMETRIC = frozenset({"symmetric", "positive definite", "diagonal"})
 ASK = re.compile(r"^\s*(?:d|∂|\\partial\s*)\s*(\w+)\s*/\s*(?:d|∂|\\partial\s*)\s*(\w+)\s*$")
 FRAC_ASK = re.compile(r"^\s*\\frac\{\s*\\partial\s*(\w+)\s*\}\{\s*\\partial\s*(\w+)\s*\}\s*$")
 
@@ -64,7 +78,10 @@ def problem(model: Model, topic: str, ask: Ask) -> Problem:
     slug = f"d{target}_d{variable}"
     specs = [SymbolSpec(s, s, "integer", "a size", bounds=("1", "4")) for s in model.sizes]
     for name, (rows, cols) in model.inputs.items():
-        specs.append(SymbolSpec(name, name, "matrix", "given", shape=(rows, cols)))
+        declared = model.structure.get(name, ())
+        assumptions = tuple(dict.fromkeys(ASSUMED[w] for w in declared if ASSUMED.get(w)))
+        meaning = f"given ({', '.join(declared)})" if declared else "given"
+        specs.append(SymbolSpec(name, name, "matrix", meaning, shape=(rows, cols), assumptions=assumptions))
     for name, written in model.forward_text:
         obj = model.objects[name]
         spellings = (rf"\hat{{{name[:-3]}}}",) if name.endswith("hat") and len(name) > 3 else ()
@@ -87,7 +104,7 @@ def problem(model: Model, topic: str, ask: Ask) -> Problem:
         derive=_deriver(model, target, variable),
         oracle=_oracle(model, target, variable),
         oracle_name="the forward statements run in torch (float64), differentiated by autograd",
-        cases=_cases(model),
+        cases=_cases(model, target, variable),
         tolerance=lambda case: 64 * (sum(case[s] for s in model.sizes) + len(model.statements)) * EPS,
         tolerance_note="64(Σ sizes + statements)·eps relative to the largest entry of |…| on absolute values",
         sizes=model.sizes,
@@ -105,7 +122,7 @@ def check_reference(problem: Problem, model: Model, ask: Ask, where: Where) -> N
         result = problem.derive().result
         size, depth = written_out(result, model.measures, MAX_REFERENCE_SIZE)
     except Unsupported as exc:
-        raise where.error("ask", f"{asked}: cannot be derived here: {exc} is not supported") from None
+        raise where.error("ask", f"{asked}: unsupported: {exc} cannot be derived here") from None
     except (RecursionError, MemoryError, OverflowError) as exc:
         raise where.error("ask", f"{asked}: the derivative is too large to derive ({type(exc).__name__})") from None
     except Exception as exc:  # a derivation bug on an unusual file: still one line, not a traceback
@@ -126,11 +143,22 @@ def _deriver(model: Model, target: str, variable: str) -> Callable[[], Any]:
 
     def derive() -> Any:
         if not memo:
+            import sympy as sp
+
             from derivations.course import gradient, vector_jacobian
 
             t, v = model.objects[target], model.objects[variable]
             how = gradient if t.shape == (1, 1) else vector_jacobian
             d = how(model.statements, t, v)
+            symmetric = {
+                sp.Transpose(model.objects[name]): model.objects[name]
+                for name, declared in model.structure.items()
+                if SYMMETRIC & set(declared)
+            }
+            if symmetric:  # Wᵀ is W: the sum of the two terms it makes is one, as the Cookbook writes it
+                result = d.result.xreplace(symmetric)
+                result = result.replace(lambda e: isinstance(e, (sp.MatAdd, sp.MatMul)), lambda e: e.doit(deep=False))
+                d = replace(d, result=result)
             memo.append(replace(d, symbols=dict(model.objects), definitions=dict(model.in_inputs)))
         return memo[0]
 
@@ -148,7 +176,7 @@ def _oracle(model: Model, target: str, variable: str) -> Callable[[Case], Any]:
     return oracle
 
 
-def _cases(model: Model) -> Callable[[], Any]:
+def _cases(model: Model, target: str, variable: str) -> Callable[[], Any]:
     def cases() -> Any:
         from hypothesis import strategies as st
 
@@ -158,8 +186,52 @@ def _cases(model: Model) -> Callable[[], Any]:
             def n(axis: str) -> int:
                 return 1 if axis == "1" else sizes[axis]
 
-            return {name: matrix(n(rows), n(cols)) for name, (rows, cols) in model.inputs.items()}
+            return {
+                name: _structured(matrix(n(rows), n(cols)), model.structure.get(name, ()))
+                for name, (rows, cols) in model.inputs.items()
+            }
 
-        return sizes_then({s: st.integers(1, 4) for s in model.sizes}, build)
+        drawn = sizes_then({s: st.integers(1, 4) for s in model.sizes}, build)
+        return drawn.filter(lambda case: _differentiable(model, target, variable, case))
 
     return cases
+
+
+def _differentiable(model: Model, target: str, variable: str, case: Any) -> bool:
+    """Whether autograd's derivative is finite at ``case``: verify's cases are the points where the model
+    is differentiable (‖x − a‖ is not at x = a, log b not at b = 0).  Only the domain is decided here;
+    the reference is still compared with the oracle's value at each case."""
+    import numpy as np
+
+    try:
+        return bool(np.isfinite(_oracle(model, target, variable)(case)).all())
+    except (ValueError, RuntimeError, ArithmeticError):
+        return False
+
+
+def _structured(drawn: Any, declared: tuple[str, ...]) -> Any:
+    """A strategy for an input of the declared structure, from one of its entries in [-1, 1]: symmetric
+    (A + Aᵀ)/2; positive definite A Aᵀ + n I; diagonal; orthogonal (the Q of A + 2I); invertible, well
+    conditioned A + (n + 1) I (strictly diagonally dominant); positive entries in [1/2, 3/2]."""
+    import numpy as np
+
+    def shaped(a: Any) -> Any:
+        out = np.array(a, dtype=float)
+        n = out.shape[0]
+        if "positive definite" in declared:
+            out = out @ out.T + n * np.eye(n)
+        elif "symmetric" in declared:
+            out = (out + out.T) / 2
+        if "diagonal" in declared:
+            out = np.diag(np.diag(out))
+            if "positive" in declared or "positive definite" in declared:
+                out = np.abs(out) + np.eye(n) / 2
+        if "orthogonal" in declared:
+            out, _ = np.linalg.qr(out + 2 * np.eye(n))
+        if "invertible" in declared:
+            out = out + (n + 1) * np.eye(n)
+        if "positive" in declared and "diagonal" not in declared:
+            out = np.abs(out) + 0.5
+        return out
+
+    return drawn.map(shaped) if declared else drawn

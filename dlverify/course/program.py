@@ -21,7 +21,23 @@ def oracle_functions() -> dict[str, str]:
 
     names = {spelling: row.name for spelling, row in by_spelling().items() if row.matrix}
     names["diag"] = "diag"
+    # scalars of a square matrix, by the spellings the answer reader knows (resolve.MATRIX_SCALARS)
+    names.update({"tr": "trace", "Tr": "trace", "trace": "trace", "Trace": "trace"})
+    names.update({"det": "det", "Determinant": "det"})
     return names
+
+
+def _number(n: Any) -> float | None:
+    """The value of an exponent written as a number (3, -1, 1/2, \\frac12), else None."""
+    if n.rule == "num":
+        return float(n.args[0])
+    if n.rule in ("neg", "paren"):
+        inner = _number(n.args[0])
+        return None if inner is None else -inner if n.rule == "neg" else inner
+    if n.rule == "div":
+        top, bottom = (_number(a) for a in n.args)
+        return None if top is None or not bottom else top / bottom
+    return None
 
 
 def tree(node: Any, by_key: dict[str, Any], where: Where, line: int, column: int) -> Any:
@@ -59,40 +75,60 @@ def tree(node: Any, by_key: dict[str, Any], where: Where, line: int, column: int
             return ("add", [walk(a) for a in n.args])
         if rule == "neg":
             return ("neg", walk(n.args[0]))
-        if rule == "div":
+        if rule in ("div", "hadamard_div"):
             return ("div", walk(n.args[0]), walk(n.args[1]))
+        if rule == "sqrt":
+            return ("apply", "sqrt", walk(n.args[0]))
+        if rule == "bars":  # |X|: a determinant, an absolute value or a norm, by the value's shape when run
+            return ("bars", walk(n.args[0]))
+        if rule == "hadamard_pow":
+            exponent = _number(n.args[1])
+            if exponent is None:
+                raise where.error("forward", "an entrywise power here is a number", line, column + n.pos)
+            return ("hpow", walk(n.args[0]), exponent)
         if rule == "hadamard":
             return ("had", [walk(a) for a in n.args])
         if rule == "transpose":
             return ("T", walk(n.args[0]))
         if rule == "norm":
             return ("norm", walk(n.args[0]))
-        if rule == "sub" and n.args[0].rule == "norm" and key(n.args[1]) in ("F", "2"):
+        if rule == "sub" and n.args[0].rule in ("norm", "bars") and key(n.args[1]) in ("F", "2"):
             return ("norm", walk(n.args[0].args[0]))
         if rule == "pow":
             base, sup = n.args
-            bare = base.args[0] if base.rule == "sub" and base.args[0].rule == "norm" else base
-            if bare.rule == "norm" and sup.rule == "num" and sup.args[0] == "2":
-                return ("sqnorm", walk(bare.args[0]))
+            bare = base.args[0] if base.rule == "sub" and base.args[0].rule in ("norm", "bars") else base
+            if bare.rule in ("norm", "bars") and sup.rule == "num" and sup.args[0] == "2":
+                return ("sqnorm" if bare.rule == "norm" else "sqbars", walk(bare.args[0]))
             if key(sup) in TRANSPOSE_MARKS and sup.rule != "paren":
                 inner = walk(base)
                 return ("onesT",) if inner == ("ones",) else ("T", inner)
-            if sup.rule == "num" and sup.args[0].isdigit():
-                return ("pow", walk(base), int(sup.args[0]))
-            raise where.error("forward", "a power here is a whole number or a transpose", line, column + n.pos)
+            exponent = _number(sup)
+            if exponent is not None:  # X^3, X^{-1}, (…)^{1/2}
+                return ("pow", walk(base), exponent)
+            raise where.error("forward", "a power here is a number or a transpose", line, column + n.pos)
         if rule == "mul":
             parts = [walk(a) for a in n.args]
             out: list[Any] = []
             k = 0
             while k < len(parts):
-                if parts[k][0] == "fn":
-                    if k + 1 == len(parts):
-                        raise where.error("forward", f"{parts[k][2]} needs an argument", line, column + n.pos)
-                    out.append(("apply", parts[k][1], parts[k + 1]))
-                    k += 2
-                else:
+                negated = parts[k][0] == "neg" and parts[k][1][0] == "fn"  # -log(b): the minus of the call
+                head = parts[k][1] if negated else parts[k]
+                if head[0] != "fn":
                     out.append(parts[k])
                     k += 1
+                    continue
+                heads = [head]  # \log \det X: each call applies to the next one's value
+                k += 1
+                while k < len(parts) and parts[k][0] == "fn":
+                    heads.append(parts[k])
+                    k += 1
+                if k == len(parts):
+                    raise where.error("forward", f"{heads[-1][2]} needs an argument", line, column + n.pos)
+                value = parts[k]
+                for fn in reversed(heads):
+                    value = ("apply", fn[1], value)
+                out.append(("neg", value) if negated else value)
+                k += 1
             return out[0] if len(out) == 1 else ("prod", out)
         raise where.error("forward", f"the oracle cannot run {rule} here", line, column + n.pos)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,10 @@ from dlverify.course.loops import LOOP, loop_bound, step_range
 from dlverify.course.statements import NAME, read_statements
 
 SHAPE = re.compile(r"^\s*(real|scalar|vector\s+(\w+)|matrix\s+(\w+)\s*[×x*]\s*(\w+))\s*$")
+# Declared structure before the shape ("symmetric matrix n×n", "positive vector n"), honoured by the
+# draws (verify's cases, the checker's points) and by the derivation where it simplifies (Wᵀ = W)
+STRUCTURE = ("symmetric", "positive definite", "diagonal", "orthogonal", "invertible", "positive")
+SQUARE_ONLY = frozenset(STRUCTURE) - {"positive"}
 ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+")  # fullmatch: "$" would let "a.b\n" through
 KEYS = ("title", "symbols", "forward", "ask")
 
@@ -33,6 +37,7 @@ class Model:
     objects: dict[str, Any]  # name → SymPy object (sizes, inputs, intermediates)
     in_inputs: dict[str, Any]  # name → its statement with every computed quantity written out (shared subtrees)
     measures: dict[Any, tuple[int, int]]  # quantity → (nodes, levels) written out in the inputs (written_out)
+    structure: dict[str, tuple[str, ...]] = field(default_factory=dict)  # input → its declared STRUCTURE
 
 
 def read_tables(path: Path) -> tuple[list[str], dict[str, Any]]:
@@ -84,7 +89,7 @@ def model(pid: str, table: Any, where: Where, budget: list[int] | None = None) -
     if not title.isprintable() or len(title) > 5 * MAX_NAME:
         raise where.error("title", f"the title is one line of at most {5 * MAX_NAME} printable characters")
     forward = table.get("forward")
-    sizes, inputs = _symbols(table.get("symbols"), forward, where)
+    sizes, inputs, structure = _symbols(table.get("symbols"), forward, where)
     objects: dict[str, Any] = {s: sp.Symbol(s, integer=True, positive=True) for s in sizes}
 
     def dim(axis: str) -> Any:
@@ -103,12 +108,14 @@ def model(pid: str, table: Any, where: Where, budget: list[int] | None = None) -
         in_inputs[quantity] = value.xreplace(in_inputs)
     written_out = {q.name: v for q, v in in_inputs.items()}
     kept = (read.written, read.statements, read.program, objects, written_out, read.measures)
-    return Model(pid, title, tuple(sizes), inputs, *kept)
+    return Model(pid, title, tuple(sizes), inputs, *kept, structure)
 
 
-def _symbols(symbols: Any, forward: Any, where: Where) -> tuple[list[str], dict[str, tuple[str, str]]]:
-    """The sizes (in order of appearance) and the inputs, name → (rows, cols), of a symbols table;
-    a sequence is its inputs x_1 … x_T, T the last step of the statements' loops."""
+def _symbols(
+    symbols: Any, forward: Any, where: Where
+) -> tuple[list[str], dict[str, tuple[str, str]], dict[str, tuple[str, ...]]]:
+    """The sizes (in order of appearance), the inputs, name → (rows, cols), and their declared structure
+    of a symbols table; a sequence is its inputs x_1 … x_T, T the last step of the statements' loops."""
     if not isinstance(symbols, dict) or not symbols:
         raise where.error("symbols", 'symbols is a table such as { x = "vector n", W = "matrix m×n", y = "real" }')
     inputs: dict[str, tuple[str, str]] = {}
@@ -133,12 +140,20 @@ def _symbols(symbols: Any, forward: Any, where: Where) -> tuple[list[str], dict[
             expanded[name] = spec
         if len(expanded) > MAX_INPUTS:
             raise where.error("symbols", f"more than {MAX_INPUTS} inputs (a sequence counts once per step)")
+    structure: dict[str, tuple[str, ...]] = {}
     for name, spec in expanded.items():
+        declared, spec = _structure(spec)
         m = SHAPE.match(spec) if isinstance(spec, str) else None
         if not NAME.fullmatch(name) or len(name) > MAX_NAME or m is None:
             shown = name[:MAX_NAME] if NAME.fullmatch(name) else repr(name[:MAX_NAME])
-            raise where.error("symbols", f'symbol {shown}: write "real", "vector n" or "matrix m×n", not {spec!r:.60}')
+            reason = f'write "real", "vector n" or "matrix m×n" (after symmetric, diagonal, …), not {spec!r:.60}'
+            raise where.error("symbols", f"symbol {shown}: {reason}")
         shape = _shape_of(m)
+        square_only = sorted(set(declared) & SQUARE_ONLY)
+        if square_only and (shape[0] != shape[1] or shape == ("1", "1")):
+            raise where.error("symbols", f"symbol {name}: a {square_only[0]} matrix is square (matrix n×n)")
+        if declared:
+            structure[name] = declared
         for axis in shape:
             if axis != "1" and (not NAME.fullmatch(axis) or len(axis) > MAX_NAME):
                 raise where.error("symbols", f"symbol {name}: a size is a name such as n, not {axis!r}")
@@ -151,7 +166,21 @@ def _symbols(symbols: Any, forward: Any, where: Where) -> tuple[list[str], dict[
     reserved = sorted(set(sizes + list(inputs)) & _reserved())
     if reserved:  # exp(e) with a symbol e would silently read as the product e·e
         raise where.error("symbols", f"{reserved[0]} is a name of the notation (a function, a constant), not a symbol")
-    return sizes, inputs
+    return sizes, inputs, structure
+
+
+def _structure(spec: Any) -> tuple[tuple[str, ...], Any]:
+    """The structure words at the start of a symbol's spec, and the rest (its shape)."""
+    if not isinstance(spec, str):
+        return (), spec
+    declared: list[str] = []
+    rest = spec.strip()
+    while True:
+        word = next((w for w in STRUCTURE if re.match(rf"{w}\b", rest)), None)
+        if word is None:
+            return tuple(declared), rest
+        declared.append(word)
+        rest = rest[len(word) :].lstrip()
 
 
 def _reserved() -> set[str]:

@@ -94,6 +94,8 @@ def read_statements(forward: str, objects: dict[str, Any], where: Where, budget:
         if undefined:
             symbol, pos = next(iter(undefined.items()))
             raise where.error("forward", f"undefined symbol {symbol}", at, column + pos)
+        if not isinstance(value, sp.MatrixExpr) and value.atoms(sp.MatrixSymbol):
+            value = sp.MatMul(value, sp.Identity(1))  # tr(A X), log det X: a scalar of the matrices, 1×1
         mismatch = _shape_mismatch(value)
         if mismatch:
             raise where.error("forward", f"the shapes do not fit: {mismatch}", at, column)
