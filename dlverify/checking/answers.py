@@ -229,7 +229,8 @@ def text_report(graded: Graded) -> str:
         message = printable(v.said()).replace("\n", "\n" + " " * (width + 14))
         lines.append(f"{one_line(v.id):<{width}}  {v.verdict:<11}  {message}")
         lines += derivation_rows(v, " " * (width + 14))
-    lines.append(f"score: {graded.score:g}/{graded.max_score:g}")
+    # a score a person reads: 7.83/11, not 7.83333/11 (--json keeps the exact value)
+    lines.append(f"score: {round(graded.score, 2):g}/{round(graded.max_score, 2):g}")
     return "\n".join(lines)
 
 
