@@ -132,24 +132,36 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     word = {Outcome.FAILED: "FAIL", Outcome.ARGUMENT_ONLY: "argument only"}  # every other outcome passes
     with _Progress(len(chosen), "problems") as bar:
         checks = cross_check_many(chosen, args.examples, bar.step, args.time_limit)
-    header = ("id", "oracle", "cases", "sizes drawn", "max rel err", "tolerance", "result")
-    rows = []
+    # one row of numbers per item and, under it, what it was checked against: 100 columns, not 300
+    header = ("id", "cases", "max rel err", "tolerance", "result")
+    rows: list[tuple[str, ...]] = []
+    notes: dict[int, list[str]] = {}
     failed = 0
     for check in checks:
         view = check.view()
         failed += not view.passed
         result = word.get(view.outcome, "pass")
-        rows.append((view.item, view.oracle, str(view.cases), view.sizes, *view.error_cells, result))
+        rows.append((view.item, str(view.cases), *view.error_cells, result))
+        notes[len(rows) - 1] = [_cut(f"    against {view.oracle}; sizes {view.sizes}", VERIFY_WIDTH)]
         if view.outcome is Outcome.FAILED:
-            rows.append(("", f"  {view.failure}; case {view.failing_case}", "", "", "", "", ""))
-    widths = [max(len(r[k]) for r in [header, *rows] if not (r[0] == "" and k == 1)) for k in range(len(header))]
-    for r in [header, *rows]:
-        if r[0] == "":
-            print(r[1])
-            continue
+            notes[len(rows) - 1].append(f"    {view.failure}; case {view.failing_case}")
+    widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
+    print(
+        "  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip() + "   (then: oracle, sizes drawn)"
+    )
+    for k, r in enumerate(rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip())
+        for note in notes.get(k, []):
+            print(note)
     print(f"\n{len(chosen) - failed} passed, {failed} failed")
     return EXIT_FAIL if failed else EXIT_OK
+
+
+VERIFY_WIDTH = 100
+
+
+def _cut(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

@@ -131,3 +131,10 @@ def test_verify_says_exact_for_yes_or_no_checks(capsys: pytest.CaptureFixture[st
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
     assert "exact" in rows["conv1d.out_shape"] and "sizes drawn" in rows["id"]
     assert "exact" not in rows["scalar_rnn.dy_dp"]  # a tolerance, stated
+
+
+def test_the_verify_table_fits_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "lstm", "rlae.needed", "--examples", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 100, max(lines, key=len)
+    assert any(line.startswith("    against torch") for line in lines)
