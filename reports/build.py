@@ -26,7 +26,7 @@ from dlverify.problem import Problem
 from dlverify.views import ItemView, Outcome, VerificationView, item_view
 from reports.equations import equation
 from reports.figures import FIGURES, Figure
-from reports.latex import document, shown, text
+from reports.latex import document, safe_math, shown, text
 
 # -norc: no latexmkrc (Perl that latexmk would run) from the output folder or elsewhere is read
 LATEXMK = ["latexmk", "-norc", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "-quiet"]
@@ -77,8 +77,27 @@ def _number(x: float | None, digits: int) -> str:
     return rf"${mantissa}\times 10^{{{int(exponent)}}}$"
 
 
-def _case_text(case: dict[str, Any]) -> str:
-    return ", ".join(f"{k} = {_num(case[k])}" for k in sorted(case, key=str.casefold))
+_GREEK = set("alpha beta gamma delta epsilon eta theta lambda mu rho sigma tau phi omega Lambda Sigma Delta".split())
+
+
+def _name_latex(name: str, spelled: dict[str, str]) -> str | None:
+    """A case's symbol as the item's statement typesets it (λ, W^h, u_1), or None to keep it as text."""
+    latex = spelled.get(name)
+    if latex is None:
+        head, _, tail = name.partition("_")
+        head = "\\" + head if head in _GREEK else head
+        latex = head + (f"_{tail}" if tail.startswith("{") else f"_{{{tail}}}" if tail else "")
+    return latex if safe_math(latex) and len(latex) < 40 else None
+
+
+def _case_latex(case: dict[str, Any], spelled: dict[str, str]) -> str:
+    """The case's values with their symbols as mathematics (λ = 0.26, not "lambda = 0.26")."""
+    parts = []
+    for k in sorted(case, key=str.casefold):
+        latex = _name_latex(k, spelled)
+        value = text(_num(case[k]))
+        parts.append(f"${latex}$ = {value}" if latex is not None else text(f"{k} = {_num(case[k])}"))
+    return ", ".join(parts)
 
 
 def _draw(job: tuple[str, Path]) -> tuple[str, list[Figure]]:
@@ -146,6 +165,13 @@ def _record(v: VerificationView) -> str:
     )
 
 
+def _spellings(item: str) -> dict[str, str]:
+    try:
+        return {spec.name: spec.latex for spec in registry.get(item).symbols}
+    except Exception:  # an item outside the registry (a test's): its names stay as text
+        return {}
+
+
 def _table(v: VerificationView) -> str:
     if not v.rows:
         return ""
@@ -158,9 +184,10 @@ def _table(v: VerificationView) -> str:
         r"case & entry & SymPy & oracle & rel.\ error \\",
         r"\midrule",
     ]
+    spelled = _spellings(v.item)
     for row in v.rows[:12]:
         lines.append(
-            rf"{text(_case_text(row.case))} & {text(row.entry or '--')} & {_number(row.reference, 10)} & "
+            rf"{_case_latex(row.case, spelled)} & {text(row.entry or '--')} & {_number(row.reference, 10)} & "
             rf"{_number(row.oracle, 10)} & {_number(row.error, 2)} \\"
         )
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]

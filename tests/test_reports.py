@@ -154,3 +154,12 @@ def test_hostile_feedback_compiles_and_executes_nothing(tmp_path: Path) -> None:
     assert "scalar_rnn.dy_dw" in content and "root:" not in content  # /etc/passwd was not read
     assert "⊮" not in content
     assert shutil.which("pdftotext")
+
+
+def test_case_tables_typeset_symbols_as_mathematics() -> None:
+    from reports.build import _case_latex
+
+    row = _case_latex({"lambda": 0.259399, "beta_1": 0.5, "h_{t-1}": 2, "W^h": 1}, {"W^h": "W^h"})
+    assert r"$\lambda$ = 0.259399" in row and r"$\beta_{1}$ = 0.5" in row
+    assert r"$h_{t-1}$ = 2" in row and "$W^h$ = 1" in row
+    assert "lambda =" not in row  # no Greek letter spelled as a word
