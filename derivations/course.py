@@ -79,9 +79,28 @@ def scaled(m: MatrixExpr, s: MatrixExpr) -> MatrixExpr:
         out: MatrixExpr = sp.MatMul(coeff, m, s) if coeff != 1 else sp.MatMul(m, s)
     elif m.shape[0] == 1:
         out = sp.MatMul(coeff, s, m) if coeff != 1 else sp.MatMul(s, m)
-    else:  # tr(s) m: the trace of a 1×1 quantity is its entry, a scalar that reads back as written
-        out = sp.MatMul(coeff * sp.Trace(s), m)
+    else:  # the entry of s as a scalar, tr(s) where nothing plainer says it (‖A‖² is tr(AᵀA))
+        out = sp.MatMul(coeff * _entry(s), m)
     return out
+
+
+def _entry(s: MatrixExpr) -> sp.Basic:
+    """The entry of the 1×1 quantity ``s`` as a scalar: powers and products of entries, the Cookbook's
+    tr(AᵀA) for 𝟏ᵀ(A ⊙ A)𝟏, else tr(s)."""
+    if isinstance(s, sp.MatPow) and s.exp.is_number:
+        return _entry(s.base) ** s.exp
+    if isinstance(s, sp.Inverse):
+        return 1 / _entry(s.arg)
+    if isinstance(s, sp.MatMul):
+        numbers = sp.Mul(*(a for a in s.args if not isinstance(a, MatrixExpr)))
+        mats = [a for a in s.args if isinstance(a, MatrixExpr)]
+        if len(mats) > 1 and all(a.shape == (1, 1) for a in mats):
+            return numbers * sp.Mul(*(_entry(a) for a in mats))
+        if len(mats) == 3 and isinstance(mats[0], sp.OneMatrix) and isinstance(mats[2], sp.OneMatrix):
+            h = mats[1]
+            if isinstance(h, sp.HadamardProduct) and len(h.args) == 2 and h.args[0] == h.args[1]:
+                return numbers * sp.Trace(sp.MatMul(h.args[0].T, h.args[0]))
+    return sp.Trace(s)
 
 
 def _contract(bar: MatrixExpr, p: sp.Basic) -> MatrixExpr:
@@ -235,6 +254,19 @@ def _tidy(expr: sp.Basic) -> sp.Basic:
                     return sp.MatMul(*numbers, body, *mats[1:])
         return h
 
+    def spread(h: sp.HadamardProduct) -> sp.Basic:
+        # (𝟏 s 𝟏ᵀ) ⊙ D with s 1×1 (a product of 1×1 factors) is D scaled by s (``scaled``)
+        for k, a in enumerate(h.args):
+            mats = [x for x in a.args if isinstance(x, MatrixExpr)] if isinstance(a, sp.MatMul) else []
+            if len(mats) >= 3 and isinstance(mats[0], sp.OneMatrix) and isinstance(mats[-1], sp.OneMatrix):
+                if mats[0].shape[1] == 1 and mats[-1].shape[0] == 1 and mats[1].shape[0] == 1:
+                    rest = [x for j, x in enumerate(h.args) if j != k]
+                    body = rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest)
+                    numbers = [x for x in a.args if not isinstance(x, MatrixExpr)]
+                    middle = mats[1] if len(mats) == 3 else sp.MatMul(*mats[1:-1])
+                    return sp.MatMul(*numbers, scaled(body, middle)) if numbers else scaled(body, middle)
+        return h
+
     def squared_norm(m: sp.MatMul) -> sp.Basic:
         # 𝟏ᵀ (v ⊙ v) 𝟏 of a column v as vᵀ v: the Cookbook's ‖v‖², with v written twice as a product
         mats = [
@@ -262,6 +294,7 @@ def _tidy(expr: sp.Basic) -> sp.Basic:
         sp.HadamardPower: lambda e: sp.Inverse(e.base) if e.exp == -1 else e,
     }
     tidy = expr.replace(lambda e: isinstance(e, sp.HadamardProduct), entrywise)
+    tidy = tidy.replace(lambda e: isinstance(e, sp.HadamardProduct), spread)
     tidy = tidy.replace(lambda e: isinstance(e, sp.HadamardProduct), scalar_column)
     tidy = tidy.replace(lambda e: isinstance(e, sp.MatMul), squared_norm)
     tidy = tidy.replace(lambda e: isinstance(e, sp.MatMul), ones_last)

@@ -97,7 +97,16 @@ ROWS: tuple[Function, ...] = (
         "artanh",
         "artanh",
         ("artanh", "arctanh", "atanh"),
+        "artanh'",
         inverse="tanh",
+    ),
+    Function(
+        "artanh'",
+        lambda x: 1 / (1 - x**2),
+        lambda x: 1.0 / (1.0 - x**2),
+        r"\operatorname{artanh}'",
+        "artanh'",
+        "artanh'",
     ),
     Function("tanh'", lambda x: 1 - sp.tanh(x) ** 2, lambda x: 1.0 - np.tanh(x) ** 2, r"\tanh'", "tanh'", "tanh'"),
     Function(
@@ -126,10 +135,18 @@ ROWS: tuple[Function, ...] = (
     # \operatorname{sqrt}(x) in LaTeX: \sqrt takes a braced argument, not a call's parenthesis
     Function("sqrt", sp.sqrt, np.sqrt, r"\operatorname{sqrt}", "sqrt", "√", ("sqrt",), "sqrt'"),
     Function(
-        "sqrt'", lambda x: 1 / (2 * sp.sqrt(x)), lambda x: 0.5 / np.sqrt(x), r"\operatorname{sqrt}'", "sqrt'", "√'"
+        "sqrt'", lambda x: 1 / (2 * sp.sqrt(x)), lambda x: 0.5 / np.sqrt(x), r"\operatorname{sqrt}'", "sqrt'", "sqrt'"
     ),
     # sech² = tanh' is how some solutions write the tanh derivative
-    Function("sech", sp.sech, lambda x: 1.0 / np.cosh(x), r"\operatorname{sech}", "sech", "sech", ("sech",)),
+    Function("sech", sp.sech, lambda x: 1.0 / np.cosh(x), r"\operatorname{sech}", "sech", "sech", ("sech",), "sech'"),
+    Function(
+        "sech'",
+        lambda x: -sp.sech(x) * sp.tanh(x),
+        lambda x: -np.tanh(x) / np.cosh(x),
+        r"\operatorname{sech}'",
+        "sech'",
+        "sech'",
+    ),
     # scalars only: the reader knows them, matrices never carry them
     Function("sin", sp.sin, np.sin, r"\sin", "sin", "sin", ("sin",), matrix=False),
     Function("cos", sp.cos, np.cos, r"\cos", "cos", "cos", ("cos",), matrix=False),

@@ -38,20 +38,28 @@ def evaluate(tree: Any, env: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return torch.tensor(float(tree[1]), dtype=DTYPE)
     if kind == "add":
         parts = [evaluate(t, env) for t in tree[1]]
+        sized = next((q for q in parts if isinstance(q, torch.Tensor) and q.dim() == 2), None)
+        if sized is not None:  # M + I: the identity as large as the sum
+            parts = [torch.eye(sized.shape[0], dtype=DTYPE) if isinstance(q, str) and q == "eye" else q for q in parts]
         out = parts[0]
         for p in parts[1:]:
             out = out + p
         return out
     if kind == "neg":
         return -evaluate(tree[1], env)
-    if kind in ("ones", "onesT"):
-        return kind  # a ones vector: its length from its neighbour in the product
+    if kind in ("ones", "onesT", "eye"):
+        return kind  # a ones vector, the identity: its size from its neighbour
     if kind == "prod":
         parts = [evaluate(t, env) for t in tree[1]]
         for k, p in enumerate(parts):
             if isinstance(p, torch.Tensor):
                 continue
-            if p == "ones" and k > 0 and isinstance(parts[k - 1], torch.Tensor):  # A 1: as long as A is wide
+            if p == "eye":  # I A, A I: as large as its neighbour
+                after = next((q for q in parts[k + 1 :] if isinstance(q, torch.Tensor) and q.dim() == 2), None)
+                before = next((q for q in parts[:k][::-1] if isinstance(q, torch.Tensor) and q.dim() == 2), None)
+                size = after.shape[0] if after is not None else before.shape[1] if before is not None else 1
+                parts[k] = torch.eye(size, dtype=DTYPE)
+            elif p == "ones" and k > 0 and isinstance(parts[k - 1], torch.Tensor):  # A 1: as long as A is wide
                 parts[k] = torch.ones(parts[k - 1].shape[-1], 1, dtype=DTYPE)
             elif p == "onesT" and k + 1 < len(parts) and isinstance(parts[k + 1], torch.Tensor):
                 parts[k] = torch.ones(1, parts[k + 1].shape[0], dtype=DTYPE)  # 1ᵀ B: as long as B is tall

@@ -21,6 +21,8 @@ OWN = {
     "exp": "exp",
     "log": "log",
     "sqrt": "sqrt",
+    "artanh": "atanh",
+    "sech": "sech",
     "diag": "diag",
     "trace": "trace",
     "det": "det",
@@ -37,6 +39,8 @@ def function(name: str) -> Callable[[Any], Any] | None:
         return lambda m: torch.trace(m).reshape(1, 1)
     if name == "det":
         return lambda m: torch.linalg.det(m).reshape(1, 1)
+    if name == "sech":  # torch has no sech
+        return lambda v: 1 / torch.cosh(v)
     if name in OWN:
         return getattr(torch, OWN[name])
     if not name.isidentifier() or name.startswith("_"):

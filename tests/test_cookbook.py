@@ -653,3 +653,203 @@ def test_the_formula_itself_against_autograd(pid: str) -> None:
 def test_every_row_is_written_by_hand() -> None:
     pytest.importorskip("torch")
     assert set(_truth()) == {r[0] for r in ROWS}
+
+
+# More spellings of the same identities: each verdict follows from the formula checked by hand above
+# (the same value, or the transposed / unscaled one the wrong variant is).
+SPELLINGS = [
+    ("cookbook.c99.dL_dX", r"\mathbf{I}", "correct"),
+    ("cookbook.c100.dL_dX", r"A^\top", "correct"),
+    ("cookbook.c49.dL_dX", r"|X| X^{-\top}", "correct"),  # |X|: the Cookbook's determinant
+    ("cookbook.c49.dL_dX", r"\lvert X \rvert (X^{-1})^T", "correct"),
+    ("cookbook.c49.dL_dX", r"\det X \, X^{-1}", "incorrect"),
+    ("cookbook.c49.dL_dX", r"Determinant(X) (Xᵀ)^(-1)", "correct"),  # as the Unicode printer writes it
+    ("cookbook.c59.dL_dX", r"(X^T)^{-1}", "correct"),
+    ("cookbook.c59.dL_dX", r"X^{-1}", "incorrect"),
+    ("cookbook.c65.dL_dX", r"-X^{-T} A^T B^T X^{-T}", "correct"),  # the second form of (124)
+    ("cookbook.c65.dL_dX", r"-X^{-T} B^T A^T X^{-T}", "incorrect"),
+    ("cookbook.c106.dL_dX", r"\frac{2}{n} \mathrm{tr}(X X^{-1}) X^T", "correct"),  # tr(X X⁻¹) = tr I = n
+    ("cookbook.c129.dL_dx", r"(x - a) / \sqrt{(x - a)^T (x - a)}", "correct"),
+    ("cookbook.c129.dL_dx", r"(x - a) \oslash \|x - a\|", "correct"),
+    ("cookbook.log.dL_dx", r"g \odot x^{\odot -1}", "correct"),
+    ("cookbook.log.dL_dx", r"g ⊘ x", "correct"),
+    ("cookbook.log.dL_dx", r"\frac{g}{x}", "correct"),
+    ("cookbook.log.dL_dx", r"\frac{x}{g}", "incorrect"),
+    ("cookbook.reciprocal.dL_dx", r"-g \oslash (x \odot x)", "correct"),
+    ("cookbook.reciprocal.dL_dx", r"-g \oslash x", "incorrect"),
+    ("cookbook.sqrt.dL_dx", r"\frac{1}{2} g \oslash \sqrt{x}", "correct"),
+    ("cookbook.sqrt.dL_dx", r"g ⊙ (2√(x))^{∘-1}", "correct"),
+    ("cookbook.softmax.dL_dz", r"(\operatorname{diag}(p) - p p^T) g", "correct"),
+    ("cookbook.softmax.dL_dz", r"(\operatorname{diag}(p) - p p^T)^T g", "correct"),  # symmetric
+    ("cookbook.softmax.dL_dz", r"\operatorname{diag}(p) g", "incorrect"),
+    ("cookbook.logsumexp.dL_dz", r"g \frac{\exp(z)}{\mathbf{1}^T \exp(z)}", "correct"),
+    ("cookbook.logsumexp.dL_dz", r"\frac{\exp(z)}{\mathbf{1}^T \exp(z)}", "incorrect"),
+    ("cookbook.scale.dL_dx", r"W^T (g \odot (1 - \tanh(W x) \odot \tanh(W x))) \alpha", "correct"),
+    ("cookbook.scale.dL_dx", r"\alpha^2 W^T (g \odot (1 - \tanh(W x) \odot \tanh(W x)))", "incorrect"),
+    ("cookbook.trace.dL_dX", r"g \mathbb{I}", "correct"),
+    ("cookbook.det.dL_dX", r"g \, \mathrm{Tr}(X^0) \det(X) X^{-T} / n", "correct"),
+]
+
+
+@pytest.mark.parametrize(("pid", "answer", "expected"), SPELLINGS, ids=[f"{p}:{a}" for p, a, _ in SPELLINGS])
+def test_the_notation_of_the_sources_is_read(pid: str, answer: str, expected: str, cookbook) -> None:
+    verdict = judge(pid, answer)
+    assert verdict.verdict == expected, (answer, verdict.message)
+
+
+STRUCTURED = """
+[problem."hw.struct"]
+forward = '''
+L = a^T Q^T Q a + a^T D a + a^T S a
+'''
+ask = ["dL/da", "dL/dS"]
+[problem."hw.struct".symbols]
+a = "vector n"
+Q = "orthogonal matrix n×n"
+D = "positive diagonal matrix n×n"
+S = "symmetric matrix n×n"
+"""
+
+
+class TestDeclaredStructure:
+    """symmetric, positive definite, diagonal, orthogonal, invertible, positive: drawn as declared."""
+
+    def test_verify_draws_each_structure(self, tmp_path, catalog) -> None:
+        import numpy as np
+        from hypothesis import given, settings
+
+        path = tmp_path / "s.toml"
+        path.write_text(STRUCTURED, encoding="utf-8")
+        problem = registry.load_problems(path)[0]
+
+        @settings(max_examples=25, deadline=None)
+        @given(problem.cases())
+        def drawn(case) -> None:
+            q, d, s = case["Q"], case["D"], case["S"]
+            assert np.allclose(q.T @ q, np.eye(len(q)))
+            assert np.allclose(d, np.diag(np.diag(d))) and (np.diag(d) > 0).all()
+            assert np.allclose(s, s.T)
+
+        drawn()
+
+    def test_the_derivation_and_the_checker_use_the_structure(self, tmp_path, catalog) -> None:
+        path = tmp_path / "s.toml"
+        path.write_text(STRUCTURED, encoding="utf-8")
+        registry.load_problems(path)
+        assert cross_check(registry.get("hw.struct.dL_da"), examples=15).passed
+        # by hand: QᵀQ = I, D and S symmetric, so dL/da = 2a + 2Da + 2Sa (no transposes left)
+        result = registry.get("hw.struct.dL_da").derive().result
+        assert not result.atoms(__import__("sympy").Transpose), result
+        assert judge("hw.struct.dL_da", "2 a + 2 D a + 2 S a").verdict == "correct"
+        assert judge("hw.struct.dL_da", "2 Q^T Q a + (D + D^T) a + (S + S^T) a").verdict == "correct"
+        assert judge("hw.struct.dL_da", "a + 2 D a + 2 S a").verdict == "incorrect"
+        # the gradient by S is autograd's (every entry independent): a aᵀ, not the symmetrised 2aaᵀ − diag
+        assert judge("hw.struct.dL_dS", "a a^T").verdict == "correct"
+
+    def test_a_structure_of_a_non_square_matrix_is_refused(self, tmp_path, catalog) -> None:
+        from dlverify.course import ProblemFileError
+
+        path = tmp_path / "bad.toml"
+        path.write_text(STRUCTURED.replace("orthogonal matrix n×n", "orthogonal matrix n×m"), encoding="utf-8")
+        with pytest.raises(ProblemFileError, match="a orthogonal matrix is square|is square"):
+            registry.load_problems(path)
+
+
+ORACLE = """
+[problem."hw.oracle"]
+symbols = { z = "vector n", u = "vector n" }
+forward = '''
+b = exp(u)
+s = z - \\mathbf{1}\\log(\\mathbf{1}^T \\exp(z))
+c = exp(-log(b))
+L = \\mathbf{1}^T s + \\mathbf{1}^T c
+'''
+ask = ["dL/dz", "dL/db"]
+"""
+
+
+def test_the_two_oracle_crashes_of_issue_29(tmp_path, catalog) -> None:
+    """A leading ones vector (z − 𝟏 log(…)) and a negated call (exp(−log b)) run in torch."""
+    path = tmp_path / "o.toml"
+    path.write_text(ORACLE, encoding="utf-8")
+    for problem in registry.load_problems(path):
+        check = cross_check(problem, examples=15)
+        assert check.passed, (problem.id, check.failure)
+    # by hand: Σ_i (z_i − lse(z)) has gradient 1 − n softmax(z); Σ 1/b has gradient −1/b²
+    assert judge("hw.oracle.dL_dz", r"\mathbf{1} - n \frac{\exp(z)}{\mathbf{1}^T \exp(z)}").verdict == "correct"
+    assert judge("hw.oracle.dL_db", r"-b^{\odot -2}").verdict == "correct"
+    assert judge("hw.oracle.dL_db", r"-b^{\odot -1}").verdict == "incorrect"
+
+
+def test_an_underivable_ask_is_one_line_saying_unsupported(tmp_path, capsys, catalog) -> None:
+    from dlverify.cli import main
+
+    path = tmp_path / "u.toml"
+    path.write_text(
+        '[problem."hw.u"]\nsymbols = { x = "vector n", a = "vector n" }\nforward = "h = (x x^T) a"\nask = ["dh/dx"]\n',
+        encoding="utf-8",
+    )
+    answers = tmp_path / "a.toml"
+    answers.write_text('["hw.u.dh_dx"]\nanswer = "x"\n', encoding="utf-8")
+    for argv in (["show", "hw.u.dh_dx"], ["check", str(answers)], ["verify"]):
+        assert main([*argv, "--problems", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert "unsupported" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+POWERS = """
+[problem."hw.pw"]
+symbols = { X = "matrix n×n", W = "matrix n×n", x = "vector n" }
+forward = '''
+H = tanh(X)^2
+L = \\mathbf{1}^T H W x + \\mathbf{1}^T \\sigma(W x)^2
+T = \\operatorname{tr}(X)^2
+'''
+ask = ["dL/dX", "dL/dx", "dT/dX"]
+"""
+
+
+def test_a_calls_power_is_of_its_value_in_the_statement_and_the_oracle(tmp_path, catalog) -> None:
+    """tr(X)^2 is (tr X)², not tr(X²); tanh(X)^2 is entry by entry, not a matrix power (as answers read)."""
+    path = tmp_path / "p.toml"
+    path.write_text(POWERS, encoding="utf-8")
+    for problem in registry.load_problems(path):
+        check = cross_check(problem, examples=15)
+        assert check.passed, (problem.id, check.failure)
+    # by hand: d(tr X)²/dX = 2 tr(X) I, while d tr(X²)/dX = 2Xᵀ
+    assert judge("hw.pw.dT_dX", r"2 \operatorname{tr}(X) I").verdict == "correct"
+    assert judge("hw.pw.dT_dX", "2 X^T").verdict == "incorrect"
+
+
+ROWS_FILE = """
+[problem."hw.rows"]
+symbols = { x = "vector n", W = "matrix n×n", alpha = "real", M = "matrix n×n" }
+forward = '''
+u = 0.5 \\tanh(W x)
+h = \\operatorname{artanh}(u) + \\operatorname{sech}(W x) + \\log(\\exp(W x)) + \\sqrt{\\exp(W x)} + \\sigma(W x)
+g = h + \\operatorname{ReLU}(W x) + \\tanh(W x) \\alpha
+L = \\mathbf{1}^T g + \\operatorname{tr}((M + I)^{-1}) + \\|M\\|_F
+'''
+ask = ["dg/dx", "dL/dx", "dL/dM", "dL/dalpha"]
+"""
+
+
+def test_every_elementwise_row_differentiates_in_a_jacobian_and_a_gradient(tmp_path, catalog) -> None:
+    """Each entrywise function with a derivative row (σ, tanh, artanh, sech, ReLU, exp, log, sqrt), the
+    identity in a statement, a Frobenius norm not squared: verified against torch, read back."""
+    from derivations.functions import FUNCTIONS
+
+    path = tmp_path / "rows.toml"
+    path.write_text(ROWS_FILE, encoding="utf-8")
+    for problem in registry.load_problems(path):
+        check = cross_check(problem, examples=15)
+        assert check.passed, (problem.id, check.failure)
+        result = problem.derive().result
+        for printed in (notation.unicode(result), notation.latex(result)):
+            assert judge(problem.id, printed).verdict == "correct", printed
+    matrix_rows = {name for name, row in FUNCTIONS.items() if row.matrix and row.spellings}
+    assert {"sigma", "tanh", "artanh", "sech", "relu", "exp", "log", "sqrt"} <= matrix_rows
+    assert all(FUNCTIONS[name].derivative for name in matrix_rows), matrix_rows
+    # by hand: d tr((M + I)⁻¹)/dM = −((M + I)⁻²)ᵀ (Cookbook 124 with A = B = I), d‖M‖_F/dM = M/‖M‖_F
+    assert judge("hw.rows.dL_dM", r"-((M + I)^{-2})^T + \frac{M}{\|M\|_F}").verdict == "correct"
+    assert judge("hw.rows.dL_dM", r"-(M + I)^{-2} + \frac{M}{\|M\|_F}").verdict == "incorrect"

@@ -160,6 +160,13 @@ def _pow(base: sp.Basic, exponent: sp.Basic, pos: int) -> sp.Basic:
     return sp.Pow(base, exponent)
 
 
+def _font_name(node: Node) -> str | None:
+    """The word of \\mathrm{tr}, \\text{det} (an upright name in a font), else None."""
+    if node.rule == "font" and node.args[0] in ("mathrm", "text", "operatorname") and node.args[1].rule == "name":
+        return bare(node.args[1].args[0])
+    return None
+
+
 def _scales_placed(factors: list[sp.Basic]) -> list[sp.Basic]:
     """A 1×1 quantity written where its neighbours do not fit it (α tanh(W x), α the course's "real"): a
     scale, placed where a 1×1 factor fits (``scaled``).  A product that fits as written is kept."""
@@ -832,7 +839,11 @@ class Resolver:
                 out.append(self._raise(value, power, f.pos) if power is not None else value)
                 k += taken
                 continue
-            out.append(self.expr(f))
+            indicator = k + 1 < len(factors) and factors[k + 1].rule == "indicator"  # 1[W x > 0]
+            if f.rule == "num" and f.args[0] == "1" and out and isinstance(out[-1], sp.MatrixExpr) and not indicator:
+                out.append(sp.OneMatrix(FREE, 1))  # A 1 after a matrix: the ones vector (1ᵀ (M ⊙ M) 1, as printed)
+            else:
+                out.append(self.expr(f))
             k += 1
         return self._product(out, node.pos)
 
@@ -847,6 +858,8 @@ class Resolver:
                 raise Unreadable("the base of a logarithm is a number", f.args[1].pos)
             value = self._apply("log", arg_node)
             return value if base == sp.E else value / sp.log(base)
+        if _font_name(f) in MATRIX_SCALARS and _lookup(f, self.env) is None:  # \mathrm{tr}(X), \mathrm{det} X
+            return self._matrix_scalar(_font_name(f), arg_node)
         if f.rule != "name" or _lookup(f, self.env) is not None:
             return None
         word = bare(f.args[0])
@@ -877,6 +890,9 @@ class Resolver:
         """tr(M), det(M) (the Matrix Cookbook's \\operatorname{tr}, \\det, and SymPy's printed Trace(…),
         Determinant(…)) of a square matrix: a scalar.  Anything else is not this call (None): a
         problem with symbols t and r may mean the product t r."""
+        if arg_node.rule == "pow" and arg_node.args[0].rule == "paren":  # \det(X)^2 is (det X)², as σ(z)^2
+            value = self._matrix_scalar(word, arg_node.args[0])
+            return None if value is None else _pow(value, self.expr(arg_node.args[1]), arg_node.pos)
         saved = dict(self.env.unknown)
         try:
             arg = self.expr(arg_node.args[0] if arg_node.rule == "paren" else arg_node)
@@ -895,7 +911,9 @@ class Resolver:
         is det X)."""
         if _is_function(node, self.env) is not None:
             return True
-        return node.rule == "name" and _lookup(node, self.env) is None and bare(node.args[0]) in MATRIX_SCALARS
+        if node.rule == "name":
+            return _lookup(node, self.env) is None and bare(node.args[0]) in MATRIX_SCALARS
+        return _font_name(node) in MATRIX_SCALARS and _lookup(node, self.env) is None
 
     def _apply(self, fn: str, arg_node: Node) -> sp.Basic:
         if fn == "HadamardPower":

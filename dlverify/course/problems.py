@@ -155,14 +155,35 @@ def _deriver(model: Model, target: str, variable: str) -> Callable[[], Any]:
                 for name, declared in model.structure.items()
                 if SYMMETRIC & set(declared)
             }
-            if symmetric:  # Wᵀ is W: the sum of the two terms it makes is one, as the Cookbook writes it
+            orthogonal = {model.objects[n] for n, declared in model.structure.items() if "orthogonal" in declared}
+            if symmetric or orthogonal:  # Wᵀ is W, QᵀQ is I: the result as the Cookbook writes it
                 result = d.result.xreplace(symmetric)
+                if orthogonal:
+                    result = result.replace(lambda e: isinstance(e, sp.MatMul), lambda e: _cancelled(e, orthogonal))
                 result = result.replace(lambda e: isinstance(e, (sp.MatAdd, sp.MatMul)), lambda e: e.doit(deep=False))
                 d = replace(d, result=result)
             memo.append(replace(d, symbols=dict(model.objects), definitions=dict(model.in_inputs)))
         return memo[0]
 
     return derive
+
+
+def _cancelled(product: Any, orthogonal: set[Any]) -> Any:
+    """A product with every Qᵀ Q and Q Qᵀ of an orthogonal Q left out."""
+    import sympy as sp
+
+    args = list(product.args)
+    k = 0
+    while k + 1 < len(args):
+        a, b = args[k], args[k + 1]
+        if (a in orthogonal and b == a.T) or (b in orthogonal and a == b.T):
+            del args[k : k + 2]
+            k = max(k - 1, 0)
+        else:
+            k += 1
+    if not any(isinstance(a, sp.MatrixExpr) for a in args):
+        args.append(sp.Identity(product.shape[0]))
+    return sp.MatMul(*args) if len(args) > 1 else args[0]
 
 
 def _oracle(model: Model, target: str, variable: str) -> Callable[[Case], Any]:

@@ -67,6 +67,8 @@ def tree(node: Any, by_key: dict[str, Any], where: Where, line: int, column: int
                 return ("fn", functions[bare], bare)  # the spelling, for messages
         if rule == "font" and key(n) == "mathbb{1}" or rule == "font" and n.args[0] == "mathbf" and key(n) == "1":
             return ("ones",)
+        if rule in ("name", "font") and key(n) in ("I", "mathbb{I}", "mathbf{I}"):
+            return ("eye",)  # the identity, as large as its neighbour
         if rule == "num":
             return ("num", float(n.args[0]))
         if rule in ("paren", "font"):
@@ -124,9 +126,14 @@ def tree(node: Any, by_key: dict[str, Any], where: Where, line: int, column: int
                     k += 1
                 if k == len(parts):
                     raise where.error("forward", f"{heads[-1][2]} needs an argument", line, column + n.pos)
-                value = parts[k]
+                value, power = parts[k], None
+                arg = n.args[k]
+                if arg.rule == "pow" and arg.args[0].rule == "paren" and value[0] == "pow":
+                    value, power = walk(arg.args[0]), value[2]  # tanh(x)^2, \det(X)^2: the call's value squared
                 for fn in reversed(heads):
                     value = ("apply", fn[1], value)
+                if power is not None:  # a function's power is entry by entry, never a matrix power
+                    value = ("hpow", value, power)
                 out.append(("neg", value) if negated else value)
                 k += 1
             return out[0] if len(out) == 1 else ("prod", out)

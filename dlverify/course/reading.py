@@ -107,6 +107,8 @@ def model(pid: str, table: Any, where: Where, budget: list[int] | None = None) -
     for quantity, value in read.statements:
         in_inputs[quantity] = value.xreplace(in_inputs)
     written_out = {q.name: v for q, v in in_inputs.items()}
+    for name in _inverted(read.statements, inputs, objects):  # X^{-1}, det X: drawn well conditioned
+        structure.setdefault(name, ("invertible",))
     kept = (read.written, read.statements, read.program, objects, written_out, read.measures)
     return Model(pid, title, tuple(sizes), inputs, *kept, structure)
 
@@ -167,6 +169,26 @@ def _symbols(
     if reserved:  # exp(e) with a symbol e would silently read as the product e·e
         raise where.error("symbols", f"{reserved[0]} is a name of the notation (a function, a constant), not a symbol")
     return sizes, inputs, structure
+
+
+def _inverted(statements: Any, inputs: dict[str, tuple[str, str]], objects: dict[str, Any]) -> list[str]:
+    """The square inputs a statement inverts, or takes the determinant of, itself (X^{-1}, det X, log det X):
+    verify draws them invertible and well conditioned unless their structure is declared."""
+    import sympy as sp
+
+    found = []
+    for name, (rows, cols) in inputs.items():
+        x = objects[name]
+        if rows != cols or rows == "1":
+            continue
+        for _, value in statements:
+            inside = value.atoms(sp.Inverse, sp.Determinant) | {
+                p for p in value.atoms(sp.MatPow) if p.exp.is_number and p.exp < 0
+            }
+            if any(getattr(a, "arg", None) == x or (isinstance(a, sp.MatPow) and a.base == x) for a in inside):
+                found.append(name)
+                break
+    return found
 
 
 def _structure(spec: Any) -> tuple[tuple[str, ...], Any]:
