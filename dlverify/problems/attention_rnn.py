@@ -216,3 +216,9 @@ def _shape_cases() -> Any:
             }
         )
     )
+
+
+# The homework's question about ∂ℓ/∂h[T] (issue 27), described with the other experiment questions.
+from dlverify.problems import measured  # noqa: E402
+
+PROBLEMS = (*PROBLEMS, *measured.attention_items(SETUP))

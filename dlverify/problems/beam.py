@@ -279,3 +279,8 @@ PROBLEMS = (
         "With each hidden state recomputed from the start at every step.",
     ),
 )
+
+# The homework's experiment questions (issue 27), described with the others in dlverify/problems/measured.py.
+from dlverify.problems import measured  # noqa: E402
+
+PROBLEMS = (*PROBLEMS, *measured.beam_items())

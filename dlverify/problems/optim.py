@@ -231,3 +231,8 @@ PROBLEMS = (
         (Check("the other placements of ε are not torch's", lambda p, c: EXPERIMENTS.eps_placement(p, c)),),
     ),
 )
+
+# The homework's experiment questions (issue 27), described with the others in dlverify/problems/measured.py.
+from dlverify.problems import measured  # noqa: E402
+
+PROBLEMS = (*PROBLEMS, *measured.optim_items())

@@ -60,3 +60,8 @@ PROBLEMS = (
         sizes=("m",),
     ),
 )
+
+# The homework's experiment questions (issue 27), described with the others in dlverify/problems/measured.py.
+from dlverify.problems import measured  # noqa: E402
+
+PROBLEMS = (*PROBLEMS, *measured.resnet_items())

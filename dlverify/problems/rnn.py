@@ -320,3 +320,8 @@ PROBLEMS = (
         **_common(),
     ),
 )
+
+# The homework's experiment questions (issue 27), described with the others in dlverify/problems/measured.py.
+from dlverify.problems import measured  # noqa: E402
+
+PROBLEMS = (*PROBLEMS, *measured.rnn_items(SETUP))
