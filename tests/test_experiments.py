@@ -142,12 +142,6 @@ class TestAttentionBackprop:
             same &= bool(np.allclose(self.ANSWERS[answer](g, J, T, k), reference(g, J, T, k)))
         assert judge("attention_rnn.dl_dhT", answer).verdict == ("correct" if same else "incorrect")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the checker takes ∂ℓ/∂h[i] and ∂h[i]/∂h[T] as the item's g_i, J_i only at the index letter t "
-        "(dlverify/checking/resolve.py compares the chain's value with the symbols' templates); another letter "
-        "is read as a derivative written out",
-    )
     @pytest.mark.parametrize(
         "answer",
         [

@@ -520,8 +520,13 @@ class Resolver:
         # the setup's own quantities (h_2 of an unrolled recurrence) in terms of what the point draws;
         # the item's symbols keep their drawn values
         value = self._in_inputs(value, set(table.by_key.values()))
-        if value in set(table.by_key.values()):
-            return value  # the item's own symbol for it (J = dh_T/dh_{T−1}, g = ∂L/∂h_T): the same quantity
+        named = set(table.by_key.values())
+        same_sequence = isinstance(value, SequenceElement) and any(
+            isinstance(v, SequenceElement) and v.name == value.name and v.shape == value.shape for v in named
+        )
+        if value in named or same_sequence:
+            # the item's own symbol for it (J = dh_T/dh_{T−1}, g = ∂L/∂h_T, g_j at any step j): the same quantity
+            return value
         asked = any(value == v for v in table.asked.values())
         mark = "d" if total else "∂"
         self._read(f"{mark}{unicode(a)}/{mark}{unicode(b)}", value, asked=asked)
