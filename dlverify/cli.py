@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from dlverify.arguments import timeout_seconds
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C during a folder run: a partial summary was written
 SHOW_EXAMPLES = 5  # show's live cross-check when no record is kept: a few cases, quickly
@@ -505,19 +507,6 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _timeout(text: str) -> float:
-    """--timeout: a number of seconds in (0, 600]; anything else is a usage error (exit 2)."""
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or not 0 < value <= 600:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 600 seconds, not {text}")
-    return value
-
-
 def _time_limit(text: str) -> float:
     """verify's --time-limit: a positive number of seconds (no upper bound: a course's derivation may be slow)."""
     import math
@@ -598,7 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("--expect", metavar="FILE|IDS", help="the assignment's ids: unanswered ones are missing")
     p_check.add_argument("--hide-reference", action="store_true", help="never print the reference answers")
     p_check.add_argument(
-        "--timeout", type=_timeout, default=2.0, metavar="S", help="hard time limit per answer (0 < S ≤ 600)"
+        "--timeout", type=timeout_seconds, default=2.0, metavar="S", help="hard time limit per answer (0 < S ≤ 600)"
     )
     p_check.add_argument(
         "--report", metavar="OUT", help="write a feedback document (.tex, or .pdf if TeX is installed)"
@@ -623,7 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_auto.add_argument(
         "--show-reference", action="store_true", help="let feedback show the reference answers (hidden by default)"
     )
-    p_auto.add_argument("--timeout", type=_timeout, default=2.0, metavar="S", help="time limit per answer")
+    p_auto.add_argument("--timeout", type=timeout_seconds, default=2.0, metavar="S", help="time limit per answer")
     p_auto.set_defaults(func=_cmd_autograder)
 
     p_cache = sub.add_parser("cache", help="the disk cache of derivations and verification records")

@@ -170,12 +170,12 @@ def mutations(reference: sp.Basic, limit: int = 80) -> tuple[Mutation, ...]:
 def unique(found: list[Mutation], reference: sp.Basic, limit: int) -> list[Mutation]:
     """Valid mutations that differ from the reference and from each other, in order."""
     seen: set[sp.Basic] = set()  # structural equality and hashing, as srepr would compare but cheaply
-    arity = _arity(reference)
+    arity = index_arity(reference)
     kept = []
     for m in found:
         if m.expr is None:
             continue
-        if any(arity.get(base, n) != n for base, n in _arity(m.expr).items()):
+        if any(arity.get(base, n) != n for base, n in index_arity(m.expr).items()):
             continue  # x_{k+2r−1} for x_{k+2r−2, c}: an entry that does not exist is no one's mistake
         if m.expr not in seen and m.expr != reference:
             seen.add(m.expr)
@@ -183,5 +183,6 @@ def unique(found: list[Mutation], reference: sp.Basic, limit: int) -> list[Mutat
     return kept[:limit]
 
 
-def _arity(expr: sp.Basic) -> dict[sp.Basic, int]:
+def index_arity(expr: sp.Basic) -> dict[sp.Basic, int]:
+    """How many indices each indexed symbol of ``expr`` takes (x[n, c]: 2)."""
     return {e.base: len(e.indices) for e in expr.atoms(sp.Indexed)} if isinstance(expr, sp.Basic) else {}

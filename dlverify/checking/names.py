@@ -146,10 +146,9 @@ def table_for(problem: Problem) -> SymbolTable:
                 quantities.setdefault(k, obj)
     table = SymbolTable(by_key, bounds, definitions, problem.id, has_matrices, functions, chain, {}, quantities)
     table.asked.update(_asked(derivation))
-    result = derivation.result
-    if isinstance(result, sp.Basic):
-        for entry in result.atoms(sp.Indexed):
-            table.arity.setdefault(entry.base, len(entry.indices))
+    from dlverify.checking.mutations import index_arity  # sympy only, no cycle
+
+    table.arity.update(index_arity(derivation.result))
     return table
 
 

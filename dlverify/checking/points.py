@@ -107,7 +107,12 @@ def _rational(
     return sp.Rational(n, q)
 
 
-def beyond_literals(expr: sp.Basic, cap: int) -> int:
+# how far past an answer's own numbers a wide scalar draw may go: a sum over T terms in exact arithmetic
+# stays well under the time limit at a few hundred terms
+BEYOND_CAP = 400
+
+
+def beyond_literals(expr: sp.Basic, cap: int = BEYOND_CAP) -> int:
     """The largest integer an answer writes (a factor T − 40, a product's bound ∏_{j=1}^{40}), at most
     ``cap``: a wide draw puts its sizes past it, so that a term built to vanish at every size up to a
     number the answer chose (∏_{j=1}^{40} (T − j)) does not vanish there."""

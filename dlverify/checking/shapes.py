@@ -34,7 +34,6 @@ from dlverify.problem import Problem
 
 _WRAPPER = re.compile(r"^\s*(?:\\mathbb\s*\{\s*R\s*\}|\\R|\\mathbb\s*R|R|ℝ)\s*\^\s*")
 POINTS = 12
-BEYOND_CAP = 400
 
 
 def split_shape(text: str) -> list[tuple[str, int]]:
@@ -253,7 +252,7 @@ def _judge_axes(problem: Problem, axes: list[sp.Basic], ask: Ask) -> Verdict:
         return Verdict(label, "incorrect", msg + ("" if hide else f": {shown}"), counterexample=counter)
     # two wide draws take the sizes past the small box and past every number the answer writes, so that
     # F + (S−1)(S−2)(S−3)(S−4) is not the number of filters
-    beyond = max((beyond_literals(a, BEYOND_CAP) for a in axes), default=0)
+    beyond = max((beyond_literals(a) for a in axes), default=0)
     points = [draw(problem, rng, wide=k in WIDE_DRAWS, beyond=beyond) for k in range(POINTS)]
     wrong = [k for k, (a, r) in enumerate(zip(axes, reference, strict=True)) if not _equal(a, r, points)]
     if not wrong:

@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import math
 import socket
 import sys
+
+from dlverify.arguments import timeout_seconds  # the same bound as check's --timeout
 
 EXIT_OK, EXIT_USAGE = 0, 2
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-
-
-def _timeout(text: str) -> float:
-    """--timeout: seconds of CPU time per answer, in (0, 600], as check's."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or not 0 < value <= 600:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 600 seconds, not {text}")
-    return value
 
 
 def _port(text: str) -> int:
@@ -51,7 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", type=_port, default=DEFAULT_PORT, help=f"the port (default {DEFAULT_PORT}; 0: any free one)"
     )
     parser.add_argument(
-        "--timeout", type=_timeout, default=2.0, metavar="S", help="CPU time per answer, as check's (0 < S ≤ 600)"
+        "--timeout",
+        type=timeout_seconds,
+        default=2.0,
+        metavar="S",
+        help="CPU time per answer, as check's (0 < S ≤ 600)",
     )
     parser.set_defaults(func=run)
 
